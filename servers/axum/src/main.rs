@@ -1,0 +1,80 @@
+//! framework-bench server for axum: see `servers/README.md` for the contract.
+
+use axum::serve::ListenerExt;
+use axum::{Json, Router, extract::Path, routing::get};
+use serde::Serialize;
+use server_contract::{Args, JSON_MESSAGE, SHUTDOWN_GRACE, announce, exit_with_error, greeting};
+
+const NAME: &str = "server-axum";
+
+#[derive(Serialize)]
+struct Message {
+    message: &'static str,
+}
+
+async fn hello(Path(name): Path<String>) -> String {
+    greeting(&name)
+}
+
+async fn json() -> Json<Message> {
+    Json(Message {
+        message: JSON_MESSAGE,
+    })
+}
+
+fn main() {
+    let args = Args::from_env_or_exit(NAME);
+    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    if let Some(workers) = args.workers {
+        runtime.worker_threads(workers.get());
+    }
+    let runtime = runtime
+        .enable_all()
+        .build()
+        .unwrap_or_else(|err| exit_with_error(NAME, &err, 1));
+    runtime.block_on(serve(args));
+}
+
+async fn serve(args: Args) {
+    let app = Router::new()
+        .route("/hello/{name}", get(hello))
+        .route("/json", get(json));
+    let listener = tokio::net::TcpListener::bind(args.addr())
+        .await
+        .unwrap_or_else(|err| {
+            exit_with_error(NAME, &format!("cannot bind {}: {err}", args.addr()), 1)
+        });
+    let addr = listener
+        .local_addr()
+        .unwrap_or_else(|err| exit_with_error(NAME, &err, 1));
+    let nodelay = args.nodelay;
+    let listener = listener.tap_io(move |stream| {
+        if nodelay {
+            // Failing to set it only costs latency; the request still works.
+            let _ = stream.set_nodelay(true);
+        }
+    });
+    announce(addr);
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .unwrap_or_else(|err| exit_with_error(NAME, &err, 1));
+}
+
+/// Resolves on SIGTERM or SIGINT, and exits the process if in-flight requests
+/// have not finished within the grace period.
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term =
+        signal(SignalKind::terminate()).unwrap_or_else(|err| exit_with_error(NAME, &err, 1));
+    let mut int =
+        signal(SignalKind::interrupt()).unwrap_or_else(|err| exit_with_error(NAME, &err, 1));
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+    tokio::spawn(async {
+        tokio::time::sleep(SHUTDOWN_GRACE).await;
+        std::process::exit(0);
+    });
+}

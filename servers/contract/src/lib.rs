@@ -1,0 +1,173 @@
+//! The command line, ready line and responses that every framework-bench
+//! server shares (see `servers/README.md`). Standard library only, so that
+//! depending on it cannot change any framework's dependency features.
+
+use std::fmt;
+use std::io::Write;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::num::NonZeroUsize;
+use std::time::Duration;
+
+/// The body of `GET /json`, byte for byte.
+pub const JSON_BODY: &str = r#"{"message":"Hello, World!"}"#;
+
+/// The message serialised by `GET /json`.
+pub const JSON_MESSAGE: &str = "Hello, World!";
+
+/// How long a server lets in-flight requests finish after SIGTERM or SIGINT
+/// before it exits anyway. The contract allows 2 s in total.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_millis(1500);
+
+/// The body of `GET /hello/{name}`.
+pub fn greeting(name: &str) -> String {
+    format!("Hello, {name}!")
+}
+
+/// The parsed command line: `--port N [--workers W] [--nodelay]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Args {
+    /// The port to bind on 127.0.0.1; 0 asks the OS for a free one.
+    pub port: u16,
+    /// Worker threads that serve requests; `None` keeps the framework's default.
+    pub workers: Option<NonZeroUsize>,
+    /// Set TCP_NODELAY on accepted connections.
+    pub nodelay: bool,
+}
+
+/// A command line that breaks the contract.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArgsError(String);
+
+impl fmt::Display for ArgsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ArgsError {}
+
+impl Args {
+    /// Parses `std::env::args`, or prints a one-line error naming `server` and
+    /// exits with status 2.
+    pub fn from_env_or_exit(server: &str) -> Args {
+        match Args::parse(std::env::args().skip(1)) {
+            Ok(args) => args,
+            Err(err) => exit_with_error(server, &err, 2),
+        }
+    }
+
+    /// Parses the arguments after the program name.
+    pub fn parse<I, S>(args: I) -> Result<Args, ArgsError>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let mut port = None;
+        let mut workers = None;
+        let mut nodelay = false;
+        let mut args = args.into_iter().map(Into::into);
+        while let Some(arg) = args.next() {
+            match arg.as_str() {
+                "--port" => port = Some(parse_value(&arg, args.next())?),
+                "--workers" => workers = Some(parse_value(&arg, args.next())?),
+                "--nodelay" => nodelay = true,
+                other => return Err(ArgsError(format!("unknown argument `{other}`"))),
+            }
+        }
+        let port = port.ok_or_else(|| ArgsError("missing required `--port N`".into()))?;
+        Ok(Args {
+            port,
+            workers,
+            nodelay,
+        })
+    }
+
+    /// The address to bind: always loopback.
+    pub fn addr(&self) -> SocketAddr {
+        SocketAddr::from((Ipv4Addr::LOCALHOST, self.port))
+    }
+
+    /// The worker count, or `default` when `--workers` was not given.
+    pub fn workers_or(&self, default: usize) -> usize {
+        self.workers.map_or(default, NonZeroUsize::get)
+    }
+}
+
+fn parse_value<T: std::str::FromStr>(flag: &str, value: Option<String>) -> Result<T, ArgsError>
+where
+    T::Err: fmt::Display,
+{
+    let value = value.ok_or_else(|| ArgsError(format!("`{flag}` needs a value")))?;
+    value
+        .parse()
+        .map_err(|err| ArgsError(format!("invalid value `{value}` for `{flag}`: {err}")))
+}
+
+/// Prints the ready line, `listening on 127.0.0.1:PORT`, and flushes. Call it
+/// once, when the socket accepts connections.
+pub fn announce(addr: SocketAddr) {
+    let mut stdout = std::io::stdout().lock();
+    // If stdout is gone the harness is gone too; nothing useful is left to do.
+    let _ = writeln!(stdout, "listening on {addr}");
+    let _ = stdout.flush();
+}
+
+/// Prints `server: error: message` on one line of stderr and exits.
+pub fn exit_with_error(server: &str, message: &dyn fmt::Display, code: i32) -> ! {
+    eprintln!("{server}: error: {message}");
+    std::process::exit(code)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Args, ArgsError> {
+        Args::parse(args.iter().copied())
+    }
+
+    #[test]
+    fn parses_all_flags() {
+        let args = parse(&["--port", "0", "--workers", "3", "--nodelay"]).unwrap();
+        assert_eq!(args.port, 0);
+        assert_eq!(args.workers, NonZeroUsize::new(3));
+        assert!(args.nodelay);
+        assert_eq!(args.addr().to_string(), "127.0.0.1:0");
+    }
+
+    #[test]
+    fn workers_default_to_the_framework() {
+        let args = parse(&["--port", "8080"]).unwrap();
+        assert_eq!(args.workers, None);
+        assert_eq!(args.workers_or(7), 7);
+        assert!(!args.nodelay);
+    }
+
+    #[test]
+    fn rejects_bad_arguments() {
+        let cases: &[(&[&str], &str)] = &[
+            (&[], "missing required `--port N`"),
+            (&["--port"], "`--port` needs a value"),
+            (&["--port", "http"], "invalid value `http` for `--port`"),
+            (&["--port", "70000"], "invalid value `70000` for `--port`"),
+            (&["--port", "1", "--workers", "0"], "invalid value `0`"),
+            (
+                &["--port", "1", "--verbose"],
+                "unknown argument `--verbose`",
+            ),
+        ];
+        for (args, expected) in cases {
+            let err = parse(args).unwrap_err().to_string();
+            assert!(err.contains(expected), "{args:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn bodies_match_the_contract() {
+        assert_eq!(greeting("World"), "Hello, World!");
+        assert_eq!(
+            JSON_BODY,
+            format!(r#"{{"message":"{JSON_MESSAGE}"}}"#).as_str()
+        );
+    }
+}

@@ -1,0 +1,173 @@
+//! A tiny std-only HTTP/1.1 server that follows the contract until told to
+//! break it. The harness's fault tests start it; it is never benchmarked.
+//!
+//! `server-misbehaving --port N [--workers W] [--nodelay] --mode MODE [--after K]`
+//!
+//! Modes: `ok`, `exit-at-start`, `never-ready` (binds, prints nothing),
+//! `mute` (prints the ready line, never answers), `crash-after` (aborts on
+//! request K+1), `ignore-sigterm`, `wrong-body` and `status-500` (from
+//! request K+1 on).
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::{Ipv4Addr, TcpListener, TcpStream};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Mode {
+    Ok,
+    ExitAtStart,
+    NeverReady,
+    Mute,
+    CrashAfter,
+    IgnoreSigterm,
+    WrongBody,
+    Status500,
+}
+
+struct Options {
+    port: u16,
+    mode: Mode,
+    after: usize,
+}
+
+fn fail(message: &str) -> ! {
+    eprintln!("server-misbehaving: error: {message}");
+    std::process::exit(2)
+}
+
+fn parse_args() -> Options {
+    let mut options = Options {
+        port: 0,
+        mode: Mode::Ok,
+        after: 0,
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        let mut value = || {
+            args.next()
+                .unwrap_or_else(|| fail(&format!("`{arg}` needs a value")))
+        };
+        match arg.as_str() {
+            "--port" => options.port = value().parse().unwrap_or_else(|_| fail("bad --port")),
+            "--after" => options.after = value().parse().unwrap_or_else(|_| fail("bad --after")),
+            "--workers" => drop(value()),
+            "--nodelay" => {}
+            "--mode" => {
+                options.mode = match value().as_str() {
+                    "ok" => Mode::Ok,
+                    "exit-at-start" => Mode::ExitAtStart,
+                    "never-ready" => Mode::NeverReady,
+                    "mute" => Mode::Mute,
+                    "crash-after" => Mode::CrashAfter,
+                    "ignore-sigterm" => Mode::IgnoreSigterm,
+                    "wrong-body" => Mode::WrongBody,
+                    "status-500" => Mode::Status500,
+                    other => fail(&format!("unknown mode `{other}`")),
+                }
+            }
+            other => fail(&format!("unknown argument `{other}`")),
+        }
+    }
+    options
+}
+
+fn main() {
+    let options = parse_args();
+    if options.mode == Mode::ExitAtStart {
+        fail("exiting at start, as asked");
+    }
+    if options.mode == Mode::IgnoreSigterm {
+        // SAFETY: installs SIG_IGN before any thread exists.
+        unsafe { libc::signal(libc::SIGTERM, libc::SIG_IGN) };
+    }
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, options.port))
+        .unwrap_or_else(|err| fail(&format!("cannot bind port {}: {err}", options.port)));
+    if options.mode == Mode::NeverReady {
+        loop {
+            std::thread::sleep(Duration::from_secs(60));
+        }
+    }
+    println!(
+        "listening on {}",
+        listener.local_addr().expect("bound socket has an address")
+    );
+    std::io::stdout().flush().expect("stdout is open");
+    let served = Arc::new(AtomicUsize::new(0));
+    for stream in listener.incoming().flatten() {
+        let served = Arc::clone(&served);
+        let (mode, after) = (options.mode, options.after);
+        std::thread::spawn(move || serve_connection(stream, mode, after, &served));
+    }
+}
+
+fn serve_connection(stream: TcpStream, mode: Mode, after: usize, served: &AtomicUsize) {
+    let mut reader = BufReader::new(match stream.try_clone() {
+        Ok(stream) => stream,
+        Err(_) => return,
+    });
+    let mut writer = stream;
+    while let Some(path) = read_request(&mut reader) {
+        if mode == Mode::Mute {
+            std::thread::sleep(Duration::from_secs(3600));
+        }
+        let n = served.fetch_add(1, Ordering::SeqCst) + 1;
+        let misbehaving = n > after;
+        if mode == Mode::CrashAfter && misbehaving {
+            std::process::abort();
+        }
+        let response = respond(&path, mode, misbehaving);
+        if writer.write_all(response.as_bytes()).is_err() {
+            return;
+        }
+    }
+}
+
+/// Reads one request head; returns its path, or `None` at end of stream.
+fn read_request(reader: &mut impl BufRead) -> Option<String> {
+    let mut request_line = String::new();
+    if reader.read_line(&mut request_line).ok()? == 0 {
+        return None;
+    }
+    loop {
+        let mut header = String::new();
+        if reader.read_line(&mut header).ok()? == 0 {
+            return None;
+        }
+        if header == "\r\n" || header == "\n" {
+            break;
+        }
+    }
+    request_line.split_whitespace().nth(1).map(str::to_owned)
+}
+
+fn respond(path: &str, mode: Mode, misbehaving: bool) -> String {
+    let (status, content_type, body) = match path.strip_prefix("/hello/") {
+        _ if misbehaving && mode == Mode::Status500 => (
+            "500 Internal Server Error",
+            "text/plain; charset=utf-8",
+            "boom".to_owned(),
+        ),
+        Some(name) if misbehaving && mode == Mode::WrongBody => (
+            "200 OK",
+            "text/plain; charset=utf-8",
+            format!("Hello, {name}?"),
+        ),
+        Some(name) => (
+            "200 OK",
+            "text/plain; charset=utf-8",
+            format!("Hello, {name}!"),
+        ),
+        None if path == "/json" => (
+            "200 OK",
+            "application/json",
+            r#"{"message":"Hello, World!"}"#.to_owned(),
+        ),
+        None => ("404 Not Found", "text/plain; charset=utf-8", String::new()),
+    };
+    format!(
+        "HTTP/1.1 {status}\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    )
+}
