@@ -1,0 +1,337 @@
+//! Building servers and resolving their versions.
+//!
+//! Every cargo server is built on its own (`cargo build --release -p PKG`) in
+//! a target directory that the harness never builds in, so cargo never unifies
+//! its dependency features with the harness's or another server's.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+use crate::error::{Error, Result};
+use crate::manifest::{BuildStep, ServerSpec, VersionSource};
+
+/// How many lines of a failed build's output the error keeps.
+const BUILD_ERROR_LINES: usize = 40;
+
+/// The project's folders: where manifests live and where output goes.
+#[derive(Debug, Clone)]
+pub struct Workspace {
+    /// The folder holding the root `Cargo.toml` and `Cargo.lock`.
+    pub root: PathBuf,
+    /// Cargo's target directory (`CARGO_TARGET_DIR`, else `root/target`).
+    pub target_dir: PathBuf,
+}
+
+impl Workspace {
+    /// The workspace at `root`, honouring `CARGO_TARGET_DIR` as cargo does.
+    pub fn at(root: impl Into<PathBuf>) -> Workspace {
+        let root = root.into();
+        let target_dir = match std::env::var_os("CARGO_TARGET_DIR") {
+            Some(dir) if !dir.is_empty() => root.join(dir),
+            _ => root.join("target"),
+        };
+        Workspace { root, target_dir }
+    }
+
+    /// The folder whose `*/server.toml` files describe the built-in servers.
+    pub fn servers_dir(&self) -> PathBuf {
+        self.root.join("servers")
+    }
+
+    /// Where the harness writes its own files (server builds, logs).
+    pub fn harness_dir(&self) -> PathBuf {
+        self.target_dir.join("framework-bench")
+    }
+
+    /// The target directory used for server builds only.
+    pub fn server_target_dir(&self) -> PathBuf {
+        self.harness_dir().join("servers")
+    }
+
+    /// Per-server log files of stdout and stderr.
+    pub fn log_dir(&self) -> PathBuf {
+        self.harness_dir().join("logs")
+    }
+}
+
+/// A server ready to start: its spec, resolved version and built binary.
+#[derive(Debug, Clone)]
+pub struct BuiltServer {
+    pub spec: ServerSpec,
+    pub version: String,
+    /// The cargo binary, for specs built with `cargo_package`.
+    pub bin: Option<PathBuf>,
+}
+
+/// Builds each spec (each cargo package once) and resolves its version. One
+/// result per spec, in order: a failed build fails only its own servers.
+pub fn build_servers(workspace: &Workspace, specs: &[ServerSpec]) -> Vec<Result<BuiltServer>> {
+    let mut built_packages: BTreeMap<String, Result<PathBuf, String>> = BTreeMap::new();
+    specs
+        .iter()
+        .map(|spec| {
+            let bin = match spec.cargo_package() {
+                Some(package) => {
+                    let result = built_packages.entry(package.to_owned()).or_insert_with(|| {
+                        build_cargo_package(workspace, &spec.name, package)
+                            .map_err(|err| err.to_string())
+                    });
+                    match result {
+                        Ok(bin) => Some(bin.clone()),
+                        Err(message) => {
+                            return Err(Error::Build {
+                                server: spec.name.clone(),
+                                command: format!("cargo build --release -p {package}"),
+                                output: message.clone(),
+                            });
+                        }
+                    }
+                }
+                None => {
+                    if let Some(BuildStep::Command(command)) = &spec.build {
+                        run_build_command(spec, command)?;
+                    }
+                    None
+                }
+            };
+            let version = resolve_version(workspace, spec)?;
+            Ok(BuiltServer {
+                spec: spec.clone(),
+                version,
+                bin,
+            })
+        })
+        .collect()
+}
+
+/// The cargo that runs us (cargo sets `CARGO` for benches and tests).
+fn cargo() -> Command {
+    Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+}
+
+fn build_cargo_package(workspace: &Workspace, server: &str, package: &str) -> Result<PathBuf> {
+    let target_dir = workspace.server_target_dir();
+    let mut command = cargo();
+    command
+        .current_dir(&workspace.root)
+        .args(["build", "--release", "-p", package, "--target-dir"])
+        .arg(&target_dir);
+    eprintln!("framework-bench: building {server} (cargo build --release -p {package})");
+    run_teeing_output(server, command)?;
+    let bin = target_dir.join("release").join(package);
+    if bin.is_file() {
+        Ok(bin)
+    } else {
+        Err(Error::ProgramMissing {
+            server: server.to_owned(),
+            program: bin,
+        })
+    }
+}
+
+fn run_build_command(spec: &ServerSpec, argv: &[String]) -> Result<()> {
+    let mut command = Command::new(&argv[0]);
+    command.args(&argv[1..]).current_dir(&spec.dir);
+    eprintln!(
+        "framework-bench: building {} ({})",
+        spec.name,
+        argv.join(" ")
+    );
+    run_teeing_output(&spec.name, command)
+}
+
+/// Runs a build, passing its stderr through (cargo's progress) and keeping
+/// the last lines for the error if it fails. Its stdout is discarded.
+fn run_teeing_output(server: &str, mut command: Command) -> Result<()> {
+    let shown = format!("{command:?}");
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|source| Error::RunCommand {
+            server: server.to_owned(),
+            command: shown.clone(),
+            source,
+        })?;
+    let mut tail = std::collections::VecDeque::with_capacity(BUILD_ERROR_LINES);
+    if let Some(stderr) = child.stderr.take() {
+        for line in BufReader::new(stderr)
+            .lines()
+            .map_while(std::io::Result::ok)
+        {
+            eprintln!("{line}");
+            if tail.len() == BUILD_ERROR_LINES {
+                tail.pop_front();
+            }
+            tail.push_back(line);
+        }
+    }
+    let status = child.wait().map_err(|source| Error::RunCommand {
+        server: server.to_owned(),
+        command: shown.clone(),
+        source,
+    })?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(Error::Build {
+            server: server.to_owned(),
+            command: shown,
+            output: Vec::from(tail).join("\n"),
+        })
+    }
+}
+
+/// The version a server reports, from its manifest's `version` source.
+pub fn resolve_version(workspace: &Workspace, spec: &ServerSpec) -> Result<String> {
+    let fail = |message: String| Error::Version {
+        server: spec.name.clone(),
+        message,
+    };
+    match &spec.version {
+        VersionSource::Value(value) => Ok(value.clone()),
+        VersionSource::CargoLock(krate) => {
+            let package = spec
+                .cargo_package()
+                .ok_or_else(|| fail("`version.cargo_lock` needs `build.cargo_package`".into()))?;
+            let lock_path = workspace.root.join("Cargo.lock");
+            let text = std::fs::read_to_string(&lock_path).map_err(|source| Error::ReadFile {
+                path: lock_path.clone(),
+                source,
+            })?;
+            lockfile_version(&text, package, krate)
+                .map_err(|message| fail(format!("{}: {message}", lock_path.display())))
+        }
+        VersionSource::Command(argv) => {
+            let output = Command::new(&argv[0])
+                .args(&argv[1..])
+                .current_dir(&spec.dir)
+                .stdin(Stdio::null())
+                .output()
+                .map_err(|err| fail(format!("cannot run {argv:?}: {err}")))?;
+            let stdout = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+            if output.status.success() && !stdout.is_empty() {
+                Ok(stdout)
+            } else {
+                Err(fail(format!(
+                    "{argv:?} failed ({}): {}",
+                    output.status,
+                    String::from_utf8_lossy(&output.stderr).trim()
+                )))
+            }
+        }
+    }
+}
+
+/// The version of `krate` that `package` depends on, per a `Cargo.lock`.
+fn lockfile_version(lockfile: &str, package: &str, krate: &str) -> Result<String, String> {
+    #[derive(serde::Deserialize)]
+    struct Lock {
+        package: Vec<Package>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Package {
+        name: String,
+        version: String,
+        #[serde(default)]
+        dependencies: Vec<String>,
+    }
+    let lock: Lock = toml::from_str(lockfile).map_err(|err| err.to_string())?;
+    let owner = lock
+        .package
+        .iter()
+        .find(|p| p.name == package)
+        .ok_or_else(|| format!("no package `{package}`"))?;
+    // Entries are `name` when one version is locked, else `name version`.
+    let entry = owner
+        .dependencies
+        .iter()
+        .find(|d| d.split(' ').next() == Some(krate))
+        .ok_or_else(|| format!("`{package}` does not depend on `{krate}`"))?;
+    if let Some(version) = entry.split(' ').nth(1) {
+        return Ok(version.to_owned());
+    }
+    let mut versions = lock.package.iter().filter(|p| p.name == krate);
+    match (versions.next(), versions.next()) {
+        (Some(p), None) => Ok(p.version.clone()),
+        _ => Err(format!("`{krate}` is not locked exactly once")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LOCK: &str = r#"
+version = 4
+
+[[package]]
+name = "server-axum"
+version = "0.1.0"
+dependencies = ["axum", "tokio 1.54.1"]
+
+[[package]]
+name = "axum"
+version = "0.8.9"
+
+[[package]]
+name = "tokio"
+version = "1.54.1"
+
+[[package]]
+name = "tokio"
+version = "0.2.25"
+"#;
+
+    #[test]
+    fn versions_come_from_the_lockfile() {
+        assert_eq!(
+            lockfile_version(LOCK, "server-axum", "axum").unwrap(),
+            "0.8.9"
+        );
+        assert_eq!(
+            lockfile_version(LOCK, "server-axum", "tokio").unwrap(),
+            "1.54.1"
+        );
+        // `axum-core` must not match `axum`, and missing things are errors.
+        assert!(lockfile_version(LOCK, "server-axum", "axum-core").is_err());
+        assert!(lockfile_version(LOCK, "server-warp", "warp").is_err());
+        assert!(lockfile_version("not toml [", "a", "b").is_err());
+    }
+
+    #[test]
+    fn the_real_lockfile_has_every_framework() {
+        let workspace = Workspace::at(env!("CARGO_MANIFEST_DIR"));
+        let specs = ServerSpec::load_dir(&workspace.servers_dir()).unwrap();
+        assert!(specs.len() >= 5);
+        for spec in &specs {
+            let version = resolve_version(&workspace, spec).unwrap();
+            assert!(version.split('.').count() >= 3, "{}: {version}", spec.name);
+        }
+    }
+
+    #[test]
+    fn a_failing_build_command_names_the_server() {
+        let spec = ServerSpec {
+            name: "broken".into(),
+            description: String::new(),
+            dir: std::env::temp_dir(),
+            manifest: std::env::temp_dir().join("server.toml"),
+            version: VersionSource::Value("1".into()),
+            build: Some(BuildStep::Command(vec![
+                "sh".into(),
+                "-c".into(),
+                "echo 'error: no compiler today' >&2; exit 3".into(),
+            ])),
+            run: vec!["x".into(), "{port}".into()],
+        };
+        let workspace = Workspace::at(env!("CARGO_MANIFEST_DIR"));
+        let results = build_servers(&workspace, &[spec]);
+        let err = results.into_iter().next().unwrap().unwrap_err().to_string();
+        assert!(err.starts_with("broken: build failed"), "{err}");
+        assert!(err.contains("no compiler today"), "{err}");
+    }
+}

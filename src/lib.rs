@@ -1,0 +1,19 @@
+//! framework-bench: what a Rust web framework costs, measured on real server
+//! processes: memory before and after load, per-request latency, throughput.
+//!
+//! The library does the work; the bench targets in `benches/` only wire it
+//! up. Stages, one module each:
+//! - [`manifest`]: servers described by data (`servers/*/server.toml`);
+//! - [`build`]: building each server on its own and resolving its version;
+//! - [`process`]: the guard around a running server;
+//! - [`memory`]: memory and CPU-time snapshots of a process;
+//! - [`hammer`]: bounded HTTP load and its merged report.
+
+pub mod build;
+pub mod error;
+pub mod hammer;
+pub mod manifest;
+pub mod memory;
+pub mod process;
+
+pub use error::{Error, Result};

@@ -1,0 +1,401 @@
+//! Servers described by data: one `server.toml` per folder under `servers/`.
+//!
+//! ```toml
+//! name = "axum"
+//! description = "axum on tokio and hyper"
+//! version = { cargo_lock = "axum" }     # or { command = [..] } or { value = "1.2" }
+//! build = { cargo_package = "server-axum" }   # or { command = [..] } or omitted
+//! run = ["{bin}", "--port", "{port}", "--workers", "{workers}"]
+//!
+//! [[variants]]                          # optional: the same build, more arguments
+//! name = "axum-nodelay"
+//! extra_args = ["--nodelay"]
+//! ```
+//!
+//! Placeholders in `run`: `{bin}` (the binary of `build.cargo_package`),
+//! `{dir}` (the manifest's folder), `{port}` and `{workers}`. A server in
+//! another language needs only a manifest, e.g.
+//! `run = ["python3", "{dir}/app.py", "--port", "{port}", "--workers", "{workers}"]`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::error::{Error, Result};
+
+/// The manifest's file name inside each server folder.
+pub const MANIFEST_FILE: &str = "server.toml";
+
+/// Where a server's reported version comes from.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum VersionSource {
+    /// The resolved version of this crate in the workspace's `Cargo.lock`,
+    /// as a dependency of the server's cargo package.
+    CargoLock(String),
+    /// The trimmed stdout of a command run in the manifest's folder.
+    Command(Vec<String>),
+    /// A fixed string.
+    Value(String),
+}
+
+/// How a server is built before it runs.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum BuildStep {
+    /// `cargo build --release -p PACKAGE`, on its own; `{bin}` is its binary.
+    CargoPackage(String),
+    /// Any command, run in the manifest's folder.
+    Command(Vec<String>),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawManifest {
+    name: String,
+    #[serde(default)]
+    description: String,
+    version: VersionSource,
+    build: Option<BuildStep>,
+    run: Vec<String>,
+    #[serde(default)]
+    variants: Vec<RawVariant>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawVariant {
+    name: String,
+    #[serde(default)]
+    description: String,
+    extra_args: Vec<String>,
+}
+
+/// One server the harness can build, start and measure.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerSpec {
+    pub name: String,
+    pub description: String,
+    /// The folder holding the manifest.
+    pub dir: PathBuf,
+    pub manifest: PathBuf,
+    pub version: VersionSource,
+    pub build: Option<BuildStep>,
+    /// The command line template, placeholders unfilled.
+    pub run: Vec<String>,
+}
+
+/// What fills the placeholders of a run template.
+#[derive(Debug, Clone)]
+pub struct RunValues<'a> {
+    pub bin: Option<&'a Path>,
+    pub port: u16,
+    pub workers: usize,
+}
+
+impl ServerSpec {
+    /// Reads one manifest; a manifest with variants gives several specs.
+    pub fn load(manifest: &Path) -> Result<Vec<ServerSpec>> {
+        let text = std::fs::read_to_string(manifest).map_err(|source| Error::ReadFile {
+            path: manifest.to_owned(),
+            source,
+        })?;
+        let invalid = |message: String| Error::InvalidManifest {
+            path: manifest.to_owned(),
+            message,
+        };
+        let raw: RawManifest = toml::from_str(&text).map_err(|err| invalid(err.to_string()))?;
+        let dir = manifest
+            .parent()
+            .map_or_else(|| PathBuf::from("."), Path::to_owned);
+        let base = ServerSpec {
+            name: raw.name,
+            description: raw.description,
+            dir,
+            manifest: manifest.to_owned(),
+            version: raw.version,
+            build: raw.build,
+            run: raw.run,
+        };
+        base.validate().map_err(invalid)?;
+        let mut specs = vec![base.clone()];
+        for variant in raw.variants {
+            let mut spec = base.clone();
+            spec.name = variant.name;
+            if !variant.description.is_empty() {
+                spec.description = variant.description;
+            }
+            spec.run.extend(variant.extra_args);
+            spec.validate().map_err(invalid)?;
+            specs.push(spec);
+        }
+        Ok(specs)
+    }
+
+    /// Reads every `*/server.toml` directly under `servers_dir`, sorted by
+    /// name. Any broken manifest fails the whole load: a run never goes on
+    /// with a silently smaller set of servers.
+    pub fn load_dir(servers_dir: &Path) -> Result<Vec<ServerSpec>> {
+        let entries = std::fs::read_dir(servers_dir).map_err(|source| Error::ReadFile {
+            path: servers_dir.to_owned(),
+            source,
+        })?;
+        let mut manifests: Vec<PathBuf> = entries
+            .filter_map(|entry| Some(entry.ok()?.path().join(MANIFEST_FILE)))
+            .filter(|path| path.is_file())
+            .collect();
+        manifests.sort();
+        if manifests.is_empty() {
+            return Err(Error::NoManifests(servers_dir.to_owned()));
+        }
+        let mut by_name: BTreeMap<String, ServerSpec> = BTreeMap::new();
+        for manifest in manifests {
+            for spec in ServerSpec::load(&manifest)? {
+                if let Some(first) = by_name.get(&spec.name) {
+                    return Err(Error::DuplicateServer {
+                        name: spec.name,
+                        first: first.manifest.clone(),
+                        second: manifest,
+                    });
+                }
+                by_name.insert(spec.name.clone(), spec);
+            }
+        }
+        Ok(by_name.into_values().collect())
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        let name_ok = !self.name.is_empty()
+            && self
+                .name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.');
+        if !name_ok {
+            return Err(format!(
+                "name `{}` must be non-empty ASCII letters, digits, `-`, `_` or `.`",
+                self.name
+            ));
+        }
+        if self.run.is_empty() {
+            return Err("`run` must name a program".into());
+        }
+        if !self.run.iter().any(|arg| arg.contains("{port}")) {
+            return Err("`run` must pass `{port}` to the server".into());
+        }
+        let uses_bin = self.run.iter().any(|arg| arg.contains("{bin}"));
+        let has_cargo_build = matches!(self.build, Some(BuildStep::CargoPackage(_)));
+        if uses_bin && !has_cargo_build {
+            return Err("`{bin}` needs `build = { cargo_package = \"...\" }`".into());
+        }
+        if let Some(BuildStep::Command(command)) = &self.build
+            && command.is_empty()
+        {
+            return Err("`build.command` is empty".into());
+        }
+        if let VersionSource::Command(command) = &self.version
+            && command.is_empty()
+        {
+            return Err("`version.command` is empty".into());
+        }
+        for arg in &self.run {
+            check_placeholders(arg)?;
+        }
+        Ok(())
+    }
+
+    /// The cargo package this server is built from, if any.
+    pub fn cargo_package(&self) -> Option<&str> {
+        match &self.build {
+            Some(BuildStep::CargoPackage(package)) => Some(package),
+            _ => None,
+        }
+    }
+
+    /// The command line with every placeholder filled.
+    pub fn command_line(&self, values: &RunValues<'_>) -> Vec<String> {
+        let bin = values
+            .bin
+            .map(|p| p.display().to_string())
+            .unwrap_or_default();
+        let dir = self.dir.display().to_string();
+        self.run
+            .iter()
+            .map(|arg| {
+                arg.replace("{bin}", &bin)
+                    .replace("{dir}", &dir)
+                    .replace("{port}", &values.port.to_string())
+                    .replace("{workers}", &values.workers.to_string())
+            })
+            .collect()
+    }
+}
+
+const PLACEHOLDERS: [&str; 4] = ["{bin}", "{dir}", "{port}", "{workers}"];
+
+fn check_placeholders(arg: &str) -> Result<(), String> {
+    let mut rest = arg;
+    while let Some(start) = rest.find('{') {
+        let tail = &rest[start..];
+        match PLACEHOLDERS.iter().find(|p| tail.starts_with(*p)) {
+            Some(p) => rest = &tail[p.len()..],
+            None => {
+                return Err(format!(
+                    "unknown placeholder in `{arg}`; known: {}",
+                    PLACEHOLDERS.join(", ")
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write_manifest(dir: &Path, folder: &str, text: &str) -> PathBuf {
+        let folder = dir.join(folder);
+        std::fs::create_dir_all(&folder).unwrap();
+        let path = folder.join(MANIFEST_FILE);
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    fn temp_dir(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!(
+            "framework-bench-manifest-{name}-{}",
+            std::process::id()
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    const AXUM: &str = r#"
+name = "axum"
+version = { cargo_lock = "axum" }
+build = { cargo_package = "server-axum" }
+run = ["{bin}", "--port", "{port}", "--workers", "{workers}"]
+
+[[variants]]
+name = "axum-nodelay"
+extra_args = ["--nodelay"]
+"#;
+
+    #[test]
+    fn loads_a_manifest_with_a_variant() {
+        let dir = temp_dir("variant");
+        let specs = ServerSpec::load(&write_manifest(&dir, "axum", AXUM)).unwrap();
+        assert_eq!(specs.len(), 2);
+        assert_eq!(specs[0].name, "axum");
+        assert_eq!(specs[0].cargo_package(), Some("server-axum"));
+        assert_eq!(specs[0].version, VersionSource::CargoLock("axum".into()));
+        assert_eq!(specs[1].name, "axum-nodelay");
+        let values = RunValues {
+            bin: Some(Path::new("/t/server-axum")),
+            port: 0,
+            workers: 2,
+        };
+        assert_eq!(
+            specs[1].command_line(&values),
+            [
+                "/t/server-axum",
+                "--port",
+                "0",
+                "--workers",
+                "2",
+                "--nodelay"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_script_server_needs_no_cargo() {
+        let dir = temp_dir("script");
+        let text = r#"
+name = "bottle"
+version = { command = ["python3", "-c", "import bottle; print(bottle.__version__)"] }
+run = ["python3", "{dir}/app.py", "--port={port}"]
+"#;
+        let specs = ServerSpec::load(&write_manifest(&dir, "bottle", text)).unwrap();
+        let line = specs[0].command_line(&RunValues {
+            bin: None,
+            port: 8080,
+            workers: 1,
+        });
+        assert_eq!(line[1], format!("{}/app.py", dir.join("bottle").display()));
+        assert_eq!(line[2], "--port=8080");
+    }
+
+    #[test]
+    fn broken_manifests_name_the_file_and_the_problem() {
+        let dir = temp_dir("broken");
+        let cases = [
+            ("syntax", "name = \n", "invalid server manifest"),
+            (
+                "unknown-key",
+                "name = \"x\"\nversion = { value = \"1\" }\nrun = [\"a\", \"{port}\"]\nport = 3\n",
+                "unknown field",
+            ),
+            (
+                "no-port",
+                "name = \"x\"\nversion = { value = \"1\" }\nrun = [\"a\"]\n",
+                "{port}",
+            ),
+            (
+                "bin-without-cargo",
+                "name = \"x\"\nversion = { value = \"1\" }\nrun = [\"{bin}\", \"{port}\"]\n",
+                "cargo_package",
+            ),
+            (
+                "bad-placeholder",
+                "name = \"x\"\nversion = { value = \"1\" }\nrun = [\"a\", \"{port}\", \"{threads}\"]\n",
+                "unknown placeholder",
+            ),
+            (
+                "bad-name",
+                "name = \"../x\"\nversion = { value = \"1\" }\nrun = [\"a\", \"{port}\"]\n",
+                "name",
+            ),
+        ];
+        for (folder, text, expected) in cases {
+            let path = write_manifest(&dir, folder, text);
+            let err = ServerSpec::load(&path).unwrap_err().to_string();
+            assert!(err.contains(expected), "{folder}: {err}");
+            assert!(err.contains(&path.display().to_string()), "{folder}: {err}");
+        }
+    }
+
+    #[test]
+    fn load_dir_sorts_and_rejects_duplicates() {
+        let dir = temp_dir("dir");
+        write_manifest(
+            &dir,
+            "b",
+            "name = \"b\"\nversion = { value = \"1\" }\nrun = [\"x\", \"{port}\"]\n",
+        );
+        write_manifest(&dir, "a", AXUM);
+        std::fs::create_dir_all(dir.join("not-a-server")).unwrap();
+        let names: Vec<_> = ServerSpec::load_dir(&dir)
+            .unwrap()
+            .into_iter()
+            .map(|s| s.name)
+            .collect();
+        assert_eq!(names, ["axum", "axum-nodelay", "b"]);
+
+        write_manifest(
+            &dir,
+            "c",
+            "name = \"b\"\nversion = { value = \"1\" }\nrun = [\"x\", \"{port}\"]\n",
+        );
+        let err = ServerSpec::load_dir(&dir).unwrap_err();
+        assert!(matches!(err, Error::DuplicateServer { .. }), "{err}");
+
+        let empty = temp_dir("empty");
+        assert!(matches!(
+            ServerSpec::load_dir(&empty),
+            Err(Error::NoManifests(_))
+        ));
+    }
+}

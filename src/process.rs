@@ -1,0 +1,490 @@
+//! The guard around a running server process.
+//!
+//! A [`ServerProcess`] owns the child from spawn to reap: the child runs in
+//! its own process group (Ctrl-C in the terminal reaches only the harness),
+//! dies with the harness on Linux (`PR_SET_PDEATHSIG`), writes everything but
+//! its ready line to a log file, and is stopped with SIGTERM, then SIGKILL
+//! after a deadline. `Drop` kills and reaps whatever is still running.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{Signal, killpg};
+use nix::unistd::Pid;
+
+use crate::build::BuiltServer;
+use crate::error::{Error, Result, describe_status};
+use crate::manifest::RunValues;
+
+/// The ready line's prefix; the rest is `127.0.0.1:PORT`.
+pub const READY_PREFIX: &str = "listening on ";
+
+/// The path the readiness probe (and the burst) asks for.
+pub const PROBE_PATH: &str = "/hello/World";
+
+/// How often the harness looks again while it waits for a child.
+const POLL_INTERVAL: Duration = Duration::from_millis(5);
+
+/// How many lines of a server's log an error quotes.
+const LOG_TAIL_LINES: usize = 15;
+
+/// How a server is started and stopped.
+#[derive(Debug, Clone)]
+pub struct LaunchOptions {
+    /// The port to ask for; 0 lets the server pick a free one.
+    pub port: u16,
+    /// Worker threads to ask for (`{workers}` in the manifest).
+    pub workers: usize,
+    /// Where `<server>.log` is written.
+    pub log_dir: PathBuf,
+    /// Deadline for the ready line, and again for the first 200.
+    pub ready_timeout: Duration,
+    /// Deadline between SIGTERM and SIGKILL.
+    pub stop_timeout: Duration,
+}
+
+impl LaunchOptions {
+    pub fn new(log_dir: impl Into<PathBuf>, workers: usize) -> LaunchOptions {
+        LaunchOptions {
+            port: 0,
+            workers,
+            log_dir: log_dir.into(),
+            ready_timeout: Duration::from_secs(10),
+            stop_timeout: Duration::from_secs(3),
+        }
+    }
+}
+
+/// How a server ended after [`ServerProcess::shutdown`].
+#[derive(Debug, Clone, Copy)]
+pub struct Stopped {
+    pub status: ExitStatus,
+    /// From SIGTERM to exit.
+    pub stop_time: Duration,
+}
+
+/// What the stdout reader thread reports.
+enum StdoutEvent {
+    Line(String),
+    Eof,
+}
+
+/// A running server; see the module docs.
+pub struct ServerProcess {
+    name: String,
+    child: Option<Child>,
+    pid: u32,
+    addr: Option<SocketAddr>,
+    log_path: PathBuf,
+    startup_time: Duration,
+    stop_timeout: Duration,
+    stdout_events: Receiver<StdoutEvent>,
+}
+
+impl ServerProcess {
+    /// Spawns the server and waits until it answers `GET /hello/World` with
+    /// 200. Any failure kills and reaps the child before it returns.
+    pub fn start(server: &BuiltServer, options: &LaunchOptions) -> Result<ServerProcess> {
+        let name = server.spec.name.clone();
+        let argv = server.spec.command_line(&RunValues {
+            bin: server.bin.as_deref(),
+            port: options.port,
+            workers: options.workers,
+        });
+        let program = PathBuf::from(&argv[0]);
+        if program.components().count() > 1 && !program.is_file() {
+            return Err(Error::ProgramMissing {
+                server: name,
+                program,
+            });
+        }
+        let log_path = options.log_dir.join(format!("{name}.log"));
+        let log = create_log(&log_path)?;
+        let mut command = Command::new(&program);
+        command
+            .args(&argv[1..])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(log.try_clone().map_err(|source| Error::WriteFile {
+                path: log_path.clone(),
+                source,
+            })?)
+            .process_group(0);
+        die_with_parent(&mut command);
+
+        let spawned_at = Instant::now();
+        let mut child = command.spawn().map_err(|source| match source.kind() {
+            std::io::ErrorKind::NotFound => Error::ProgramMissing {
+                server: name.clone(),
+                program: program.clone(),
+            },
+            _ => Error::Spawn {
+                server: name.clone(),
+                program: program.clone(),
+                source,
+            },
+        })?;
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let mut process = ServerProcess {
+            name,
+            pid: child.id(),
+            child: Some(child),
+            addr: None,
+            log_path,
+            startup_time: Duration::ZERO,
+            stop_timeout: options.stop_timeout,
+            stdout_events: spawn_stdout_reader(stdout, log),
+        };
+        let addr = process.wait_for_ready_line(options.ready_timeout)?;
+        process.addr = Some(addr);
+        process.wait_for_first_200(addr, options.ready_timeout)?;
+        process.startup_time = spawned_at.elapsed();
+        Ok(process)
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.pid
+    }
+
+    /// The address from the ready line.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr.expect("a started server has an address")
+    }
+
+    /// `http://127.0.0.1:PORT{path}`.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr())
+    }
+
+    /// From spawn to the first 200.
+    pub fn startup_time(&self) -> Duration {
+        self.startup_time
+    }
+
+    pub fn log_path(&self) -> &Path {
+        &self.log_path
+    }
+
+    /// Errors with [`Error::Crashed`] if the server has exited; `during`
+    /// says when, e.g. "during the burst".
+    pub fn check_alive(&mut self, during: &str) -> Result<()> {
+        match self.try_wait() {
+            Some(status) => Err(Error::Crashed {
+                server: self.name.clone(),
+                status: describe_status(status),
+                during: during.to_owned(),
+                log: self.log_path.clone(),
+                tail: log_tail(&self.log_path),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// SIGTERM to the server's process group, a wait of up to the stop
+    /// timeout, then SIGKILL. The child is always reaped.
+    pub fn shutdown(mut self) -> Result<Stopped> {
+        let mut child = self.child.take().expect("shutdown runs once");
+        let sent_at = Instant::now();
+        if child.try_wait().ok().flatten().is_none() {
+            signal_group(self.pid, Signal::SIGTERM);
+        }
+        let deadline = sent_at + self.stop_timeout;
+        loop {
+            match child.try_wait() {
+                Ok(Some(status)) => {
+                    // Anything the server left in its group goes too.
+                    signal_group(self.pid, Signal::SIGKILL);
+                    return Ok(Stopped {
+                        status,
+                        stop_time: sent_at.elapsed(),
+                    });
+                }
+                Ok(None) if Instant::now() < deadline => std::thread::sleep(POLL_INTERVAL),
+                _ => break,
+            }
+        }
+        signal_group(self.pid, Signal::SIGKILL);
+        let _ = child.kill();
+        let _ = child.wait();
+        Err(Error::StopTimeout {
+            server: self.name.clone(),
+            timeout: self.stop_timeout,
+            log: self.log_path.clone(),
+        })
+    }
+
+    fn try_wait(&mut self) -> Option<ExitStatus> {
+        self.child.as_mut()?.try_wait().ok().flatten()
+    }
+
+    fn wait_for_ready_line(&mut self, timeout: Duration) -> Result<SocketAddr> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            match self.stdout_events.recv_timeout(POLL_INTERVAL) {
+                Ok(StdoutEvent::Line(line)) => return self.parse_ready_line(&line),
+                Ok(StdoutEvent::Eof) | Err(RecvTimeoutError::Disconnected) => {
+                    return Err(self.exited_before_ready());
+                }
+                Err(RecvTimeoutError::Timeout) => {}
+            }
+            if self.try_wait().is_some() {
+                return Err(self.exited_before_ready());
+            }
+            if Instant::now() >= deadline {
+                return Err(self.not_ready(timeout, "the ready line on stdout".into()));
+            }
+        }
+    }
+
+    fn parse_ready_line(&self, line: &str) -> Result<SocketAddr> {
+        let bad = || Error::BadReadyLine {
+            server: self.name.clone(),
+            line: line.to_owned(),
+        };
+        let addr: SocketAddr = line
+            .trim_end()
+            .strip_prefix(READY_PREFIX)
+            .ok_or_else(bad)?
+            .parse()
+            .map_err(|_| bad())?;
+        // The contract: loopback only, and a real port.
+        if !addr.ip().is_loopback() || addr.port() == 0 {
+            return Err(bad());
+        }
+        Ok(addr)
+    }
+
+    fn wait_for_first_200(&mut self, addr: SocketAddr, timeout: Duration) -> Result<()> {
+        let deadline = Instant::now() + timeout;
+        let mut last = String::from("no answer yet");
+        loop {
+            if self.try_wait().is_some() {
+                return Err(self.exited_before_ready());
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                let waiting_for = format!("a 200 from GET {PROBE_PATH} (last: {last})");
+                return Err(self.not_ready(timeout, waiting_for));
+            }
+            match probe_status(addr, PROBE_PATH, left.min(Duration::from_secs(1))) {
+                Ok(200) => return Ok(()),
+                Ok(status) => last = format!("answered {status}"),
+                Err(err) => last = err.to_string(),
+            }
+            std::thread::sleep(POLL_INTERVAL.min(left));
+        }
+    }
+
+    fn exited_before_ready(&mut self) -> Error {
+        // The child may still be closing; give it a moment to be reaped.
+        let deadline = Instant::now() + Duration::from_secs(1);
+        let status = loop {
+            match self.try_wait() {
+                Some(status) => break describe_status(status),
+                None if Instant::now() < deadline => std::thread::sleep(POLL_INTERVAL),
+                None => break "closed stdout, still running".to_owned(),
+            }
+        };
+        self.drain_stdout(deadline);
+        Error::ExitedBeforeReady {
+            server: self.name.clone(),
+            status,
+            log: self.log_path.clone(),
+            tail: log_tail(&self.log_path),
+        }
+    }
+
+    fn not_ready(&mut self, timeout: Duration, waiting_for: String) -> Error {
+        Error::NotReady {
+            server: self.name.clone(),
+            timeout,
+            waiting_for,
+            log: self.log_path.clone(),
+            tail: log_tail(&self.log_path),
+        }
+    }
+
+    /// Lets the reader thread copy what is left of stdout into the log.
+    fn drain_stdout(&self, deadline: Instant) {
+        while let Ok(event) = self
+            .stdout_events
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+        {
+            if matches!(event, StdoutEvent::Eof) {
+                break;
+            }
+        }
+    }
+}
+
+impl Drop for ServerProcess {
+    /// Best effort, never panics: kill the group, then reap the child.
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            if child.try_wait().ok().flatten().is_none() {
+                signal_group(self.pid, Signal::SIGKILL);
+                let _ = child.kill();
+            }
+            let _ = child.wait();
+        }
+    }
+}
+
+fn signal_group(pid: u32, signal: Signal) {
+    if let Ok(pid) = i32::try_from(pid) {
+        // ESRCH (already gone) is fine.
+        let _ = killpg(Pid::from_raw(pid), signal);
+    }
+}
+
+/// On Linux the child gets SIGKILL when the thread that spawned it exits,
+/// which covers the harness being killed (even by SIGKILL).
+fn die_with_parent(command: &mut Command) {
+    #[cfg(target_os = "linux")]
+    {
+        let parent = std::process::id();
+        // SAFETY: prctl, getppid and _exit are async-signal-safe.
+        unsafe {
+            command.pre_exec(move || {
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                // The parent may have died before prctl took effect.
+                if libc::getppid() as u32 != parent {
+                    libc::_exit(1);
+                }
+                Ok(())
+            });
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = command;
+}
+
+fn create_log(path: &Path) -> Result<File> {
+    let write_err = |source| Error::WriteFile {
+        path: path.to_owned(),
+        source,
+    };
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(write_err)?;
+    }
+    File::options()
+        .create(true)
+        .write(true)
+        .truncate(true)
+        .open(path)
+        .map_err(write_err)
+}
+
+/// Sends the first stdout line over the channel, then copies the rest into
+/// the log, so the pipe is always read.
+fn spawn_stdout_reader(stdout: impl Read + Send + 'static, mut log: File) -> Receiver<StdoutEvent> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut reader = BufReader::new(stdout);
+        let mut line = String::new();
+        if matches!(reader.read_line(&mut line), Ok(n) if n > 0) {
+            let _ = tx.send(StdoutEvent::Line(line));
+            let _ = std::io::copy(&mut reader, &mut log);
+        }
+        let _ = log.flush();
+        let _ = tx.send(StdoutEvent::Eof);
+    });
+    rx
+}
+
+/// The last lines of a log file, indented, or a note that it is empty.
+pub fn log_tail(path: &Path) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    if lines.is_empty() {
+        return "    (the log is empty)".to_owned();
+    }
+    lines[lines.len().saturating_sub(LOG_TAIL_LINES)..]
+        .iter()
+        .map(|line| format!("    {line}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// One `GET path` on a fresh connection; the response's status code.
+pub fn probe_status(addr: SocketAddr, path: &str, timeout: Duration) -> std::io::Result<u16> {
+    let mut stream = TcpStream::connect_timeout(&addr, timeout)?;
+    stream.set_read_timeout(Some(timeout))?;
+    stream.set_write_timeout(Some(timeout))?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )?;
+    let mut status_line = String::new();
+    BufReader::new(stream).read_line(&mut status_line)?;
+    status_line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .ok_or_else(|| {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("not an HTTP status line: {:?}", status_line.trim_end()),
+            )
+        })
+}
+
+/// Raises the open-files soft limit to at least `needed` (children inherit
+/// it). Returns the new soft limit, or an error naming what is needed.
+pub fn ensure_open_files(needed: u64) -> Result<u64> {
+    use nix::sys::resource::{Resource, getrlimit, setrlimit};
+    let (soft, hard) = getrlimit(Resource::RLIMIT_NOFILE).map_err(|e| Error::Rlimit(e.into()))?;
+    if soft >= needed {
+        return Ok(soft);
+    }
+    if hard < needed {
+        return Err(Error::OpenFilesLimit { needed, hard });
+    }
+    setrlimit(Resource::RLIMIT_NOFILE, needed, hard).map_err(|e| Error::Rlimit(e.into()))?;
+    Ok(needed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_tail_keeps_the_last_lines() {
+        let path = std::env::temp_dir().join(format!("fb-tail-{}.log", std::process::id()));
+        let text: String = (1..=40).map(|i| format!("line {i}\n")).collect();
+        std::fs::write(&path, text).unwrap();
+        let tail = log_tail(&path);
+        assert_eq!(tail.lines().count(), LOG_TAIL_LINES);
+        assert!(tail.ends_with("    line 40"));
+        assert!(!tail.contains("line 25\n"));
+        std::fs::write(&path, "").unwrap();
+        assert!(log_tail(&path).contains("empty"));
+    }
+
+    #[test]
+    fn open_files_limit_is_raised_or_explained() {
+        use nix::sys::resource::{Resource, getrlimit};
+        let (_, hard) = getrlimit(Resource::RLIMIT_NOFILE).unwrap();
+        let wanted = hard.min(2048);
+        assert!(ensure_open_files(wanted).unwrap() >= wanted);
+        if hard < u64::MAX {
+            let err = ensure_open_files(hard + 1).unwrap_err();
+            assert!(
+                err.to_string()
+                    .contains(&format!("needs {} open files", hard + 1))
+            );
+        }
+    }
+}
