@@ -80,6 +80,12 @@ pub enum Error {
     #[error("{server} printed `{line}` instead of the ready line `listening on 127.0.0.1:PORT`")]
     BadReadyLine { server: String, line: String },
 
+    #[error("{server} listens on {addr}, beyond loopback; the harness only runs loopback servers")]
+    NotLoopback {
+        server: String,
+        addr: std::net::SocketAddr,
+    },
+
     #[error("{server} crashed ({status}) {during}; log {log}:\n{tail}")]
     Crashed {
         server: String,

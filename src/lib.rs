@@ -6,6 +6,7 @@
 //! - [`manifest`]: servers described by data (`servers/*/server.toml`);
 //! - [`build`]: building each server on its own and resolving its version;
 //! - [`process`]: the guard around a running server;
+//! - [`sockets`]: which addresses a process listens on (loopback check);
 //! - [`memory`]: memory and CPU-time snapshots of a process;
 //! - [`hammer`]: bounded HTTP load and its merged report.
 
@@ -15,5 +16,6 @@ pub mod hammer;
 pub mod manifest;
 pub mod memory;
 pub mod process;
+pub mod sockets;
 
 pub use error::{Error, Result};

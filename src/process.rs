@@ -145,6 +145,7 @@ impl ServerProcess {
         process.addr = Some(addr);
         process.wait_for_first_200(addr, options.ready_timeout)?;
         process.startup_time = spawned_at.elapsed();
+        process.check_loopback_only()?;
         Ok(process)
     }
 
@@ -221,6 +222,21 @@ impl ServerProcess {
             timeout: self.stop_timeout,
             log: self.log_path.clone(),
         })
+    }
+
+    /// The contract: a server listens on loopback only.
+    fn check_loopback_only(&self) -> Result<()> {
+        if !cfg!(target_os = "linux") {
+            return Ok(());
+        }
+        let addrs = crate::sockets::listening_addrs(self.pid)?;
+        match addrs.into_iter().find(|addr| !addr.ip().is_loopback()) {
+            Some(addr) => Err(Error::NotLoopback {
+                server: self.name.clone(),
+                addr,
+            }),
+            None => Ok(()),
+        }
     }
 
     fn try_wait(&mut self) -> Option<ExitStatus> {
