@@ -1,0 +1,156 @@
+//! Every built-in server meets the contract of `servers/README.md`.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::Command;
+use std::time::Duration;
+
+use framework_bench::memory::{ProcSampler, Sampler};
+use framework_bench::process::ServerProcess;
+use framework_bench::sockets::listening_addrs;
+
+use crate::util::{FRAMEWORKS, assert_gone, built, http_get, options, run_with_deadline};
+
+macro_rules! per_server {
+    ($check:ident: $($test:ident => $server:literal),* $(,)?) => {
+        $( #[test] fn $test() { $check($server) } )*
+    };
+}
+
+per_server!(serves_the_contract:
+    axum_serves_the_contract => "axum",
+    actix_web_serves_the_contract => "actix-web",
+    warp_serves_the_contract => "warp",
+    rocket_serves_the_contract => "rocket",
+    tide_serves_the_contract => "tide",
+    tide_nodelay_serves_the_contract => "tide-nodelay",
+);
+
+per_server!(workers_flag_sets_the_worker_count:
+    axum_workers_flag => "axum",
+    actix_web_workers_flag => "actix-web",
+    warp_workers_flag => "warp",
+    rocket_workers_flag => "rocket",
+    tide_workers_flag => "tide",
+);
+
+per_server!(rejects_bad_arguments:
+    axum_rejects_bad_arguments => "axum",
+    actix_web_rejects_bad_arguments => "actix-web",
+    warp_rejects_bad_arguments => "warp",
+    rocket_rejects_bad_arguments => "rocket",
+    tide_rejects_bad_arguments => "tide",
+);
+
+fn serves_the_contract(name: &str) {
+    // The contract's 2 s: past it the harness turns to SIGKILL and errors.
+    let mut launch = options(1);
+    launch.stop_timeout = Duration::from_secs(2);
+    let server = ServerProcess::start(&built(name), &launch).unwrap();
+    let addr = server.addr();
+    assert!(
+        addr.ip().is_loopback() && addr.port() != 0,
+        "{name}: {addr}"
+    );
+
+    let hello = http_get(addr, "/hello/World");
+    assert_eq!(hello.status, 200, "{name}");
+    assert_eq!(
+        hello.header("content-type"),
+        Some("text/plain; charset=utf-8"),
+        "{name}"
+    );
+    assert_eq!(hello.body, b"Hello, World!", "{name}");
+    assert_eq!(
+        http_get(addr, "/hello/Ferris").body,
+        b"Hello, Ferris!",
+        "{name}"
+    );
+
+    let json = http_get(addr, "/json");
+    assert_eq!(json.status, 200, "{name}");
+    assert_eq!(
+        json.header("content-type"),
+        Some("application/json"),
+        "{name}"
+    );
+    assert_eq!(json.body, br#"{"message":"Hello, World!"}"#, "{name}");
+
+    assert_eq!(http_get(addr, "/nope").status, 404, "{name}");
+    assert_eq!(http_get(addr, "/hello").status, 404, "{name}");
+
+    let listening = listening_addrs(server.pid()).unwrap();
+    assert!(listening.contains(&addr), "{name}: {listening:?}");
+    assert!(
+        listening.iter().all(|a| a.ip().is_loopback()),
+        "{name}: {listening:?}"
+    );
+
+    // An idle keep-alive connection must not hold up SIGTERM.
+    let mut idle = TcpStream::connect(addr).unwrap();
+    write!(idle, "GET /hello/World HTTP/1.1\r\nHost: {addr}\r\n\r\n").unwrap();
+    let mut first_bytes = [0u8; 12];
+    idle.read_exact(&mut first_bytes).unwrap();
+    assert_eq!(&first_bytes, b"HTTP/1.1 200", "{name}");
+
+    let pid = server.pid();
+    let stopped = server.shutdown().unwrap_or_else(|err| panic!("{err}"));
+    assert!(stopped.status.success(), "{name}: {:?}", stopped.status);
+    assert_gone(pid);
+}
+
+/// One more worker is one more thread: the flag reaches the framework.
+fn workers_flag_sets_the_worker_count(name: &str) {
+    let threads = |workers| {
+        let server = ServerProcess::start(&built(name), &options(workers)).unwrap();
+        let snapshot = ProcSampler::new().unwrap().snapshot(server.pid()).unwrap();
+        snapshot.threads.unwrap()
+    };
+    let (one, two, four) = (threads(1), threads(2), threads(4));
+    assert_eq!(
+        two,
+        one + 1,
+        "{name}: {one} threads with 1 worker, {two} with 2"
+    );
+    assert_eq!(
+        four,
+        one + 3,
+        "{name}: {one} threads with 1 worker, {four} with 4"
+    );
+}
+
+fn rejects_bad_arguments(name: &str) {
+    let bin = built(name).bin.unwrap();
+    let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+    let taken_port = taken.local_addr().unwrap().port().to_string();
+    let cases: [&[&str]; 5] = [
+        &["--port", "http"],
+        &["--port", "0", "--frobnicate"],
+        &["--port", "0", "--workers", "0"],
+        &["--workers", "2"],
+        &["--port", &taken_port],
+    ];
+    for args in cases {
+        let output = run_with_deadline(Command::new(&bin).args(args), Duration::from_secs(10));
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{name} {args:?} exited 0");
+        assert!(
+            output.stdout.is_empty(),
+            "{name} {args:?} printed a ready line"
+        );
+        let lines: Vec<_> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+        assert_eq!(lines.len(), 1, "{name} {args:?}: {stderr}");
+        assert!(lines[0].contains("error"), "{name} {args:?}: {stderr}");
+    }
+}
+
+#[test]
+fn the_contract_list_covers_every_manifest() {
+    let specs =
+        framework_bench::manifest::ServerSpec::load_dir(&crate::util::workspace().servers_dir())
+            .unwrap();
+    let names: Vec<_> = specs.iter().map(|s| s.name.as_str()).collect();
+    let mut expected = FRAMEWORKS.to_vec();
+    expected.sort();
+    assert_eq!(names, expected);
+}

@@ -1,0 +1,165 @@
+//! Fixtures: the workspace, servers built once per test run, plain HTTP,
+//! and checks that processes are gone.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use framework_bench::build::{BuiltServer, Workspace, build_servers};
+use framework_bench::hammer::{HammerReport, LoadPlan, hammer};
+use framework_bench::manifest::ServerSpec;
+use framework_bench::process::LaunchOptions;
+
+/// The five frameworks, and tide's TCP_NODELAY variant.
+pub const FRAMEWORKS: [&str; 6] = [
+    "axum",
+    "actix-web",
+    "warp",
+    "rocket",
+    "tide",
+    "tide-nodelay",
+];
+
+pub fn workspace() -> Workspace {
+    Workspace::at(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn fixtures_dir() -> PathBuf {
+    workspace().root.join("tests").join("fixtures")
+}
+
+/// Every built-in and fixture server, built once per test run.
+pub fn built(name: &str) -> BuiltServer {
+    static BUILT: OnceLock<Vec<BuiltServer>> = OnceLock::new();
+    let all = BUILT.get_or_init(|| {
+        let workspace = workspace();
+        let mut specs = ServerSpec::load_dir(&workspace.servers_dir()).expect("built-in manifests");
+        specs.extend(ServerSpec::load_dir(&fixtures_dir()).expect("fixture manifests"));
+        build_servers(&workspace, &specs)
+            .into_iter()
+            .map(|built| built.unwrap_or_else(|err| panic!("{err}")))
+            .collect()
+    });
+    all.iter()
+        .find(|server| server.spec.name == name)
+        .unwrap_or_else(|| panic!("no server named {name}"))
+        .clone()
+}
+
+pub fn options(workers: usize) -> LaunchOptions {
+    LaunchOptions::new(workspace().log_dir().join("tests"), workers)
+}
+
+pub fn run_hammer(addr: SocketAddr, plan: &LoadPlan) -> HammerReport {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(hammer(addr, plan))
+        .unwrap()
+}
+
+/// A parsed HTTP/1.1 response.
+pub struct HttpResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl HttpResponse {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.as_str())
+    }
+}
+
+/// `GET path` with `Connection: close`, read to the end.
+pub fn http_get(addr: SocketAddr, path: &str) -> HttpResponse {
+    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).unwrap();
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("a complete response head");
+    let head = String::from_utf8(raw[..split].to_vec()).unwrap();
+    let mut lines = head.split("\r\n");
+    let status = lines
+        .next()
+        .unwrap()
+        .split(' ')
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    let headers = lines
+        .filter_map(|line| line.split_once(':'))
+        .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+        .collect();
+    HttpResponse {
+        status,
+        headers,
+        body: raw[split + 4..].to_vec(),
+    }
+}
+
+/// True while `/proc/PID` exists (a zombie counts: it is not reaped yet).
+pub fn pid_exists(pid: u32) -> bool {
+    PathBuf::from(format!("/proc/{pid}")).exists()
+}
+
+/// True while any process is left in process group `pgid`.
+pub fn group_exists(pgid: u32) -> bool {
+    nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pgid as i32), None).is_ok()
+}
+
+/// Asserts that nothing of a server started with pid `pid` is left.
+pub fn assert_gone(pid: u32) {
+    assert!(!pid_exists(pid), "process {pid} is still there");
+    assert!(!group_exists(pid), "process group {pid} still has members");
+}
+
+/// Waits up to `deadline` for `check` to hold.
+pub fn eventually(deadline: Duration, mut check: impl FnMut() -> bool) -> bool {
+    let end = Instant::now() + deadline;
+    while Instant::now() < end {
+        if check() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    check()
+}
+
+/// Runs a command that must end by itself; kills it and fails if it hangs.
+pub fn run_with_deadline(command: &mut Command, deadline: Duration) -> Output {
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let end = Instant::now() + deadline;
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > end {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{command:?} still ran after {deadline:?}");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    child.wait_with_output().unwrap()
+}
