@@ -65,45 +65,60 @@ pub struct BuiltServer {
     pub bin: Option<PathBuf>,
 }
 
-/// Builds each spec (each cargo package once) and resolves its version. One
-/// result per spec, in order: a failed build fails only its own servers.
-pub fn build_servers(workspace: &Workspace, specs: &[ServerSpec]) -> Vec<Result<BuiltServer>> {
-    let mut built_packages: BTreeMap<String, Result<PathBuf, String>> = BTreeMap::new();
-    specs
-        .iter()
-        .map(|spec| {
-            let bin = match spec.cargo_package() {
-                Some(package) => {
-                    let result = built_packages.entry(package.to_owned()).or_insert_with(|| {
-                        build_cargo_package(workspace, &spec.name, package)
-                            .map_err(|err| err.to_string())
-                    });
-                    match result {
-                        Ok(bin) => Some(bin.clone()),
-                        Err(message) => {
-                            return Err(Error::Build {
-                                server: spec.name.clone(),
-                                command: format!("cargo build --release -p {package}"),
-                                output: message.clone(),
-                            });
-                        }
+/// Builds servers, each cargo package once per run, and resolves their
+/// versions. A failed build fails only the servers built from it.
+pub struct Builder {
+    workspace: Workspace,
+    packages: BTreeMap<String, Result<PathBuf, String>>,
+}
+
+impl Builder {
+    pub fn new(workspace: &Workspace) -> Builder {
+        Builder {
+            workspace: workspace.clone(),
+            packages: BTreeMap::new(),
+        }
+    }
+
+    pub fn build(&mut self, spec: &ServerSpec) -> Result<BuiltServer> {
+        let bin = match spec.cargo_package() {
+            Some(package) => {
+                let workspace = &self.workspace;
+                let result = self.packages.entry(package.to_owned()).or_insert_with(|| {
+                    build_cargo_package(workspace, &spec.name, package)
+                        .map_err(|err| err.to_string())
+                });
+                match result {
+                    Ok(bin) => Some(bin.clone()),
+                    Err(message) => {
+                        return Err(Error::Build {
+                            server: spec.name.clone(),
+                            command: format!("cargo build --release -p {package}"),
+                            output: message.clone(),
+                        });
                     }
                 }
-                None => {
-                    if let Some(BuildStep::Command(command)) = &spec.build {
-                        run_build_command(spec, command)?;
-                    }
-                    None
+            }
+            None => {
+                if let Some(BuildStep::Command(command)) = &spec.build {
+                    run_build_command(spec, command)?;
                 }
-            };
-            let version = resolve_version(workspace, spec)?;
-            Ok(BuiltServer {
-                spec: spec.clone(),
-                version,
-                bin,
-            })
+                None
+            }
+        };
+        let version = resolve_version(&self.workspace, spec)?;
+        Ok(BuiltServer {
+            spec: spec.clone(),
+            version,
+            bin,
         })
-        .collect()
+    }
+}
+
+/// Builds every spec; one result per spec, in order.
+pub fn build_servers(workspace: &Workspace, specs: &[ServerSpec]) -> Vec<Result<BuiltServer>> {
+    let mut builder = Builder::new(workspace);
+    specs.iter().map(|spec| builder.build(spec)).collect()
 }
 
 /// The cargo that runs us (cargo sets `CARGO` for benches and tests).

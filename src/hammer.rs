@@ -119,7 +119,7 @@ impl ErrorKind {
 }
 
 /// What one request came to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Outcome {
     Status { code: u16, body_ok: bool },
     Failed(ErrorKind),
@@ -215,16 +215,26 @@ impl HammerReport {
     }
 
     pub fn latency_summary(&self) -> LatencySummary {
-        let h = &self.latency;
-        LatencySummary {
-            count: h.len(),
-            min_ns: if h.is_empty() { 0 } else { h.min() },
-            mean_ns: h.mean().round() as u64,
-            p50_ns: h.value_at_quantile(0.50),
-            p90_ns: h.value_at_quantile(0.90),
-            p99_ns: h.value_at_quantile(0.99),
-            max_ns: h.max(),
-        }
+        summarize(&self.latency)
+    }
+}
+
+/// An empty latency histogram in nanoseconds: 1 ns to 1 hour, 3 significant
+/// digits.
+pub fn latency_histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, 3_600_000_000_000, 3).expect("static histogram bounds are valid")
+}
+
+/// Percentiles of a latency histogram in nanoseconds.
+pub fn summarize(h: &Histogram<u64>) -> LatencySummary {
+    LatencySummary {
+        count: h.len(),
+        min_ns: if h.is_empty() { 0 } else { h.min() },
+        mean_ns: h.mean().round() as u64,
+        p50_ns: h.value_at_quantile(0.50),
+        p90_ns: h.value_at_quantile(0.90),
+        p99_ns: h.value_at_quantile(0.99),
+        max_ns: h.max(),
     }
 }
 
@@ -242,11 +252,11 @@ impl fmt::Display for HammerReport {
     }
 }
 
-/// Merges request results into a report.
+/// Merges request results into a report. Each worker fills its own; they
+/// are merged at the end, so the request loop shares nothing.
 pub struct Collector {
     plan: LoadPlan,
-    counts: BTreeMap<String, usize>,
-    successes: usize,
+    counts: BTreeMap<Outcome, usize>,
     latency: Histogram<u64>,
 }
 
@@ -255,31 +265,41 @@ impl Collector {
         Collector {
             plan: plan.clone(),
             counts: BTreeMap::new(),
-            successes: 0,
-            // 1 ns to 1 hour at 3 significant digits.
-            latency: Histogram::new_with_bounds(1, 3_600_000_000_000, 3)
-                .expect("static histogram bounds are valid"),
+            latency: latency_histogram(),
         }
     }
 
     pub fn record(&mut self, result: RequestResult) {
-        *self.counts.entry(result.outcome.label()).or_default() += 1;
-        if result.outcome.is_success() {
-            self.successes += 1;
-        }
+        *self.counts.entry(result.outcome).or_default() += 1;
         if let Outcome::Status { .. } = result.outcome {
             let ns = u64::try_from(result.latency.as_nanos()).unwrap_or(u64::MAX);
             self.latency.saturating_record(ns.max(1));
         }
     }
 
-    /// The report; requests that never finished (the global bound cut them
-    /// off) are counted as `unfinished`.
-    pub fn finish(mut self, wall_time: Duration) -> HammerReport {
+    /// Adds another worker's results to these.
+    pub fn merge(&mut self, other: Collector) {
+        for (outcome, n) in other.counts {
+            *self.counts.entry(outcome).or_default() += n;
+        }
+        // Same bounds on both sides, so this cannot fail.
+        let _ = self.latency.add(&other.latency);
+    }
+
+    /// The report; requests that were never sent or never finished (the
+    /// time bound cut them off) are counted as `unfinished`.
+    pub fn finish(self, wall_time: Duration) -> HammerReport {
+        let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+        let mut successes = 0;
+        for (outcome, n) in &self.counts {
+            *counts.entry(outcome.label()).or_default() += n;
+            if outcome.is_success() {
+                successes += n;
+            }
+        }
         let recorded: usize = self.counts.values().sum();
         if recorded < self.plan.n_requests {
-            self.counts
-                .insert("unfinished".into(), self.plan.n_requests - recorded);
+            counts.insert("unfinished".into(), self.plan.n_requests - recorded);
         }
         HammerReport {
             n_requests: self.plan.n_requests,
@@ -287,8 +307,8 @@ impl Collector {
             connections: self.plan.connections,
             timeout: self.plan.timeout,
             wall_time,
-            counts: self.counts,
-            successes: self.successes,
+            counts,
+            successes,
             latency: self.latency,
         }
     }
@@ -332,46 +352,76 @@ pub async fn send_one(client: &reqwest::Client, url: &str, expected_body: &str) 
     }
 }
 
-/// Runs the plan against a loopback server. Never sends more than
-/// `n_requests`, never runs past [`LoadPlan::time_bound`].
+/// Runs the plan against a loopback server with a client of its own.
+/// Never sends more than `n_requests`, never runs past
+/// [`LoadPlan::time_bound`].
 pub async fn hammer(addr: SocketAddr, plan: &LoadPlan) -> Result<HammerReport> {
-    assert!(addr.ip().is_loopback(), "the hammer only targets loopback");
     let client = http_client(plan.connections, plan.timeout)?;
-    let url: Arc<str> = format!("http://{addr}{}", plan.path).into();
-    let expected: Arc<str> = plan.expected_body.as_str().into();
-    let taken = Arc::new(AtomicUsize::new(0));
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    Ok(hammer_with(&client, addr, plan).await)
+}
+
+/// Runs the plan with `client`, whose pool (for keep-alive plans) outlives
+/// the call. With one worker the loop runs on the calling task: no spawn, no
+/// cross-thread wake-up per request.
+pub async fn hammer_with(
+    client: &reqwest::Client,
+    addr: SocketAddr,
+    plan: &LoadPlan,
+) -> HammerReport {
+    assert!(addr.ip().is_loopback(), "the hammer only targets loopback");
+    let target = Target {
+        url: format!("http://{addr}{}", plan.path).into(),
+        expected_body: plan.expected_body.as_str().into(),
+        n_requests: plan.n_requests,
+        taken: Arc::new(AtomicUsize::new(0)),
+        // Stop taking requests early enough that the last can time out.
+        stop_taking_at: Instant::now() + plan.time_bound().saturating_sub(plan.timeout),
+    };
     let started = Instant::now();
-    let mut workers = tokio::task::JoinSet::new();
-    for _ in 0..plan.concurrency.min(plan.n_requests) {
-        let (client, url, expected, taken, tx) = (
-            client.clone(),
-            Arc::clone(&url),
-            Arc::clone(&expected),
-            Arc::clone(&taken),
-            tx.clone(),
-        );
-        let n_requests = plan.n_requests;
-        workers.spawn(async move {
-            while taken.fetch_add(1, Ordering::Relaxed) < n_requests {
-                let result = send_one(&client, &url, &expected).await;
-                if tx.send(result).is_err() {
-                    return;
+    let workers = plan.concurrency.clamp(1, plan.n_requests.max(1));
+    let mut collector = Collector::new(plan);
+    if workers == 1 {
+        collector = target.work(client, collector).await;
+    } else {
+        let mut set = tokio::task::JoinSet::new();
+        for _ in 0..workers {
+            let (target, client, own) = (target.clone(), client.clone(), Collector::new(plan));
+            set.spawn(async move { target.work(&client, own).await });
+        }
+        let join_all = async {
+            while let Some(done) = set.join_next().await {
+                if let Ok(worker) = done {
+                    collector.merge(worker);
                 }
             }
-        });
+        };
+        // Workers stop by themselves; this only guards against a stuck one.
+        let _ = tokio::time::timeout(plan.time_bound(), join_all).await;
+        set.abort_all();
     }
-    drop(tx);
-    let mut collector = Collector::new(plan);
-    let collect = async {
-        while let Some(result) = rx.recv().await {
-            collector.record(result);
+    collector.finish(started.elapsed())
+}
+
+/// What every worker shares: where to send, what to expect, how many.
+#[derive(Clone)]
+struct Target {
+    url: Arc<str>,
+    expected_body: Arc<str>,
+    n_requests: usize,
+    taken: Arc<AtomicUsize>,
+    stop_taking_at: Instant,
+}
+
+impl Target {
+    /// The one request loop: take a request number, send, record, repeat.
+    async fn work(&self, client: &reqwest::Client, mut collector: Collector) -> Collector {
+        while Instant::now() < self.stop_taking_at
+            && self.taken.fetch_add(1, Ordering::Relaxed) < self.n_requests
+        {
+            collector.record(send_one(client, &self.url, &self.expected_body).await);
         }
-    };
-    let _ = tokio::time::timeout(plan.time_bound(), collect).await;
-    let wall_time = started.elapsed();
-    workers.abort_all();
-    Ok(collector.finish(wall_time))
+        collector
+    }
 }
 
 #[cfg(test)]

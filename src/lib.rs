@@ -10,12 +10,18 @@
 //! - [`memory`]: memory and CPU-time snapshots of a process;
 //! - [`hammer`]: bounded HTTP load and its merged report.
 
+pub mod bench;
 pub mod build;
+pub mod config;
 pub mod error;
 pub mod hammer;
 pub mod manifest;
+pub mod measurement;
 pub mod memory;
 pub mod process;
 pub mod sockets;
+pub mod suite;
+pub mod table;
+pub mod units;
 
 pub use error::{Error, Result};

@@ -32,6 +32,7 @@ pub struct MemorySnapshot {
     pub peak_rss_bytes: Option<u64>,
     pub threads: Option<u64>,
     /// User plus system CPU time the process has used so far.
+    #[serde(with = "crate::units::option_duration_ns", rename = "cpu_time_ns")]
     pub cpu_time: Option<Duration>,
 }
 
@@ -66,8 +67,10 @@ impl ProcSampler {
     }
 }
 
-impl Sampler for ProcSampler {
-    fn snapshot(&mut self, pid: u32) -> Result<MemorySnapshot> {
+impl ProcSampler {
+    /// RSS and VMS only, in bytes: the cheap reading (one small `/proc`
+    /// file on Linux) that Criterion's memory benchmarks repeat.
+    pub fn rss_vms(&mut self, pid: u32) -> Result<(u64, u64)> {
         let sys_pid = Pid::from_u32(pid);
         self.system.refresh_processes_specifics(
             ProcessesToUpdate::Some(&[sys_pid]),
@@ -78,10 +81,17 @@ impl Sampler for ProcSampler {
             .system
             .process(sys_pid)
             .ok_or(Error::ProcessGone { pid })?;
+        Ok((process.memory(), process.virtual_memory()))
+    }
+}
+
+impl Sampler for ProcSampler {
+    fn snapshot(&mut self, pid: u32) -> Result<MemorySnapshot> {
+        let (rss_bytes, vms_bytes) = self.rss_vms(pid)?;
         let mut snapshot = MemorySnapshot {
             pid,
-            rss_bytes: process.memory(),
-            vms_bytes: process.virtual_memory(),
+            rss_bytes,
+            vms_bytes,
             uss_bytes: None,
             pss_bytes: None,
             anonymous_bytes: None,

@@ -1,0 +1,231 @@
+//! The run's knobs, read once from `FRAMEWORK_BENCH_*` environment variables
+//! into one validated configuration. Criterion's own flags stay Criterion's.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// The prefix of every environment variable the suite reads.
+pub const ENV_PREFIX: &str = "FRAMEWORK_BENCH_";
+
+/// Every knob: (suffix, what it means, default shown to users).
+pub const KNOBS: [(&str, &str, &str); 7] = [
+    ("REQUESTS", "requests in the burst (the seed's N)", "2000"),
+    (
+        "TIMEOUT",
+        "per-request timeout of the burst, seconds",
+        "1.0",
+    ),
+    (
+        "SETTLE",
+        "wait after start and after the burst before reading memory, seconds",
+        "2.0",
+    ),
+    (
+        "WORKERS",
+        "worker threads every server is started with",
+        "the machine's CPUs",
+    ),
+    (
+        "CONCURRENCY",
+        "keep-alive connections of the latency client",
+        "1",
+    ),
+    (
+        "READY_TIMEOUT",
+        "deadline for a server's ready line, and again for its first 200, seconds",
+        "10",
+    ),
+    (
+        "TEST_REQUESTS",
+        "requests in the burst in Criterion's test mode",
+        "50",
+    ),
+];
+
+/// One run's parameters.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BenchConfig {
+    pub n_requests: usize,
+    #[serde(with = "crate::units::duration_ns", rename = "timeout_ns")]
+    pub timeout: Duration,
+    #[serde(with = "crate::units::duration_ns", rename = "settle_ns")]
+    pub settle: Duration,
+    pub workers: usize,
+    pub concurrency: usize,
+    #[serde(with = "crate::units::duration_ns", rename = "ready_timeout_ns")]
+    pub ready_timeout: Duration,
+    pub test_n_requests: usize,
+}
+
+impl Default for BenchConfig {
+    fn default() -> Self {
+        BenchConfig {
+            n_requests: 2000,
+            timeout: Duration::from_secs(1),
+            settle: Duration::from_secs(2),
+            workers: std::thread::available_parallelism().map_or(1, usize::from),
+            concurrency: 1,
+            ready_timeout: Duration::from_secs(10),
+            test_n_requests: 50,
+        }
+    }
+}
+
+impl BenchConfig {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<BenchConfig> {
+        BenchConfig::from_vars(|name| std::env::var(name).ok())
+    }
+
+    /// Reads variables through `get` (the environment, or a map in tests).
+    /// The first bad value is an error naming the variable, the value and
+    /// what is allowed.
+    pub fn from_vars(get: impl Fn(&str) -> Option<String>) -> Result<BenchConfig> {
+        let defaults = BenchConfig::default();
+        let var = |suffix: &str| {
+            let name = format!("{ENV_PREFIX}{suffix}");
+            get(&name).map(|value| (name, value))
+        };
+        Ok(BenchConfig {
+            n_requests: count(var("REQUESTS"))?.unwrap_or(defaults.n_requests),
+            timeout: seconds(var("TIMEOUT"), false)?.unwrap_or(defaults.timeout),
+            settle: seconds(var("SETTLE"), true)?.unwrap_or(defaults.settle),
+            workers: count(var("WORKERS"))?.unwrap_or(defaults.workers),
+            concurrency: count(var("CONCURRENCY"))?.unwrap_or(defaults.concurrency),
+            ready_timeout: seconds(var("READY_TIMEOUT"), false)?.unwrap_or(defaults.ready_timeout),
+            test_n_requests: count(var("TEST_REQUESTS"))?.unwrap_or(defaults.test_n_requests),
+        })
+    }
+
+    /// The same run, shrunk for Criterion's test mode: a small burst and no
+    /// settling, so CI starts and checks every server quickly.
+    pub fn for_test_mode(&self) -> BenchConfig {
+        BenchConfig {
+            n_requests: self.n_requests.min(self.test_n_requests),
+            settle: Duration::ZERO,
+            ..self.clone()
+        }
+    }
+
+    /// The open files one burst needs (client and server each hold one per
+    /// connection), with room for everything else.
+    pub fn open_files_needed(&self) -> u64 {
+        self.n_requests as u64 + 256
+    }
+}
+
+/// A whole number of at least 1.
+fn count(var: Option<(String, String)>) -> Result<Option<usize>> {
+    let Some((name, value)) = var else {
+        return Ok(None);
+    };
+    match value.trim().parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(Some(n)),
+        _ => Err(Error::InvalidSetting {
+            name,
+            value,
+            allowed: "a whole number of at least 1".into(),
+        }),
+    }
+}
+
+/// Seconds as a decimal number, finite, positive (or zero if allowed).
+fn seconds(var: Option<(String, String)>, zero_ok: bool) -> Result<Option<Duration>> {
+    let Some((name, value)) = var else {
+        return Ok(None);
+    };
+    let parsed = value.trim().parse::<f64>().ok();
+    match parsed {
+        Some(s) if s.is_finite() && (s > 0.0 || (zero_ok && s == 0.0)) && s <= 3600.0 => {
+            Ok(Some(Duration::from_secs_f64(s)))
+        }
+        _ => Err(Error::InvalidSetting {
+            name,
+            value,
+            allowed: if zero_ok {
+                "seconds, a number from 0 to 3600 (e.g. 0.5)".into()
+            } else {
+                "seconds, a number above 0 and at most 3600 (e.g. 0.5)".into()
+            },
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(vars: &[(&str, &str)]) -> Result<BenchConfig> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (format!("{ENV_PREFIX}{k}"), v.to_string()))
+            .collect();
+        BenchConfig::from_vars(|name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_are_the_seeds() {
+        let config = config(&[]).unwrap();
+        assert_eq!(config.n_requests, 2000);
+        assert_eq!(config.timeout, Duration::from_secs(1));
+        assert_eq!(config.settle, Duration::from_secs(2));
+        assert!(config.workers >= 1);
+        assert_eq!(config.concurrency, 1);
+    }
+
+    #[test]
+    fn reads_every_knob() {
+        let config = config(&[
+            ("REQUESTS", "500"),
+            ("TIMEOUT", "0.5"),
+            ("SETTLE", "0"),
+            ("WORKERS", "3"),
+            ("CONCURRENCY", "4"),
+            ("READY_TIMEOUT", "30"),
+            ("TEST_REQUESTS", "7"),
+        ])
+        .unwrap();
+        assert_eq!(config.n_requests, 500);
+        assert_eq!(config.timeout, Duration::from_millis(500));
+        assert_eq!(config.settle, Duration::ZERO);
+        assert_eq!((config.workers, config.concurrency), (3, 4));
+        assert_eq!(config.ready_timeout, Duration::from_secs(30));
+        let test = config.for_test_mode();
+        assert_eq!((test.n_requests, test.settle), (7, Duration::ZERO));
+    }
+
+    #[test]
+    fn bad_values_name_the_variable_the_value_and_the_rule() {
+        let cases = [
+            ("REQUESTS", "0", "a whole number of at least 1"),
+            ("REQUESTS", "lots", "a whole number"),
+            ("REQUESTS", "-5", "a whole number"),
+            ("TIMEOUT", "-1", "above 0"),
+            ("TIMEOUT", "0", "above 0"),
+            ("TIMEOUT", "NaN", "above 0"),
+            ("SETTLE", "inf", "from 0 to 3600"),
+            ("WORKERS", "0", "at least 1"),
+        ];
+        for (knob, value, rule) in cases {
+            let err = config(&[(knob, value)]).unwrap_err().to_string();
+            assert!(err.contains(&format!("{ENV_PREFIX}{knob}")), "{err}");
+            assert!(err.contains(&format!("{value:?}")), "{err}");
+            assert!(err.contains(rule), "{err}");
+        }
+    }
+
+    #[test]
+    fn every_knob_is_documented_in_the_readme() {
+        let readme = include_str!("../README.md");
+        for (suffix, _, _) in KNOBS {
+            assert!(
+                readme.contains(&format!("{ENV_PREFIX}{suffix}")),
+                "{suffix}"
+            );
+        }
+    }
+}

@@ -1,0 +1,659 @@
+//! One run of the suite: the servers, the state each is in, and everything
+//! measured on them, recorded as data.
+//!
+//! Every server gets one process per run, started the first time a selected
+//! benchmark needs it, and taken through the seed's phases in order: start,
+//! settle, snapshot ("before"), burst, settle, snapshot ("after"), then
+//! Criterion's latency benchmarks, then stop. A failure in any phase is
+//! recorded against that server (and printed once); its remaining
+//! benchmarks are skipped and the run goes on with the others.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use serde::{Deserialize, Serialize};
+
+use crate::build::{Builder, BuiltServer, Workspace};
+use crate::config::BenchConfig;
+use crate::error::{Error, Result};
+use crate::hammer::{Connections, LatencySummary, LoadPlan, hammer, hammer_with, http_client};
+use crate::manifest::{RunValues, ServerSpec};
+use crate::memory::{MemorySnapshot, ProcSampler, Sampler};
+use crate::process::{LaunchOptions, ServerProcess};
+use crate::units::{duration_ns, option_duration_ns};
+
+/// The schema name written into every run file.
+pub const RUN_SCHEMA: &str = "framework-bench/run/v1";
+
+/// The routes Criterion measures, by short name.
+pub const ROUTES: [Route; 2] = [
+    Route {
+        name: "hello",
+        path: "/hello/World",
+        expected_body: "Hello, World!",
+    },
+    Route {
+        name: "json",
+        path: "/json",
+        expected_body: r#"{"message":"Hello, World!"}"#,
+    },
+];
+
+/// A route of the contract that the latency benchmarks request.
+#[derive(Debug, Clone, Copy)]
+pub struct Route {
+    pub name: &'static str,
+    pub path: &'static str,
+    pub expected_body: &'static str,
+}
+
+/// Criterion's mode, as far as the suite needs to know it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RunMode {
+    Benchmark,
+    /// `--test`, or the bench binary run without `--bench` (`cargo test
+    /// --benches`): every selected benchmark once, a small burst.
+    Test,
+}
+
+impl RunMode {
+    /// Criterion's own rule: test mode with `--test`, or when cargo did not
+    /// pass `--bench`.
+    pub fn from_args<S: AsRef<str>>(args: &[S]) -> RunMode {
+        let has = |flag: &str| args.iter().any(|a| a.as_ref() == flag);
+        if has("--test") || !has("--bench") {
+            RunMode::Test
+        } else {
+            RunMode::Benchmark
+        }
+    }
+}
+
+/// Before or after the burst.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    Before,
+    After,
+}
+
+/// A memory figure Criterion reads repeatedly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Figure {
+    Rss,
+    Vms,
+}
+
+/// Marks a benchmark skipped because its server failed; the failure is in
+/// the server's record already.
+#[derive(Debug, Clone, Copy)]
+pub struct Skipped;
+
+/// The seed's burst, as recorded.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BurstRecord {
+    pub n_requests: usize,
+    pub concurrency: usize,
+    pub connections: Connections,
+    #[serde(with = "duration_ns", rename = "timeout_ns")]
+    pub timeout: Duration,
+    #[serde(with = "duration_ns", rename = "wall_time_ns")]
+    pub wall_time: Duration,
+    pub seconds_per_call: f64,
+    pub success_rate: f64,
+    pub requests_per_second: f64,
+    /// Outcome label -> count: `200`, `500`, `200-wrong-body`, `timeout`, ...
+    pub counts: BTreeMap<String, usize>,
+    pub latency: LatencySummary,
+}
+
+/// How a server ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StopRecord {
+    pub exit: String,
+    pub clean: bool,
+    #[serde(with = "duration_ns", rename = "stop_time_ns")]
+    pub stop_time: Duration,
+}
+
+/// Everything measured on one server in one run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ServerRecord {
+    pub name: String,
+    pub description: String,
+    pub version: Option<String>,
+    pub workers: usize,
+    pub command: Vec<String>,
+    pub pid: Option<u32>,
+    #[serde(with = "option_duration_ns", rename = "startup_time_ns")]
+    pub startup_time: Option<Duration>,
+    pub before: Option<MemorySnapshot>,
+    pub burst: Option<BurstRecord>,
+    pub after: Option<MemorySnapshot>,
+    /// Just before the stop, after the latency benchmarks.
+    pub end: Option<MemorySnapshot>,
+    /// Route name -> percentiles of every request Criterion's latency
+    /// benchmark sent (warm-up included).
+    pub latency: BTreeMap<String, LatencySummary>,
+    pub stop: Option<StopRecord>,
+    pub error: Option<String>,
+}
+
+/// The harness's own memory, as the seed's `main` row.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HarnessRecord {
+    pub version: String,
+    pub before: MemorySnapshot,
+    pub after: Option<MemorySnapshot>,
+}
+
+/// One run, as written to `<criterion dir>/framework-bench/`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunRecord {
+    pub schema: String,
+    pub mode: RunMode,
+    pub started_at_unix: u64,
+    pub finished_at_unix: u64,
+    pub config: BenchConfig,
+    pub cpus: usize,
+    pub harness: HarnessRecord,
+    pub servers: Vec<ServerRecord>,
+}
+
+/// A server's slot in the run.
+struct Slot {
+    record: ServerRecord,
+    process: Option<ServerProcess>,
+    client: Option<reqwest::Client>,
+    histograms: BTreeMap<&'static str, hdrhistogram::Histogram<u64>>,
+    failed: bool,
+    stopped: bool,
+}
+
+/// The run; see the module docs.
+pub struct Suite {
+    workspace: Workspace,
+    config: BenchConfig,
+    mode: RunMode,
+    specs: Vec<ServerSpec>,
+    builder: Builder,
+    runtime: tokio::runtime::Runtime,
+    sampler: ProcSampler,
+    slots: BTreeMap<String, Slot>,
+    harness: HarnessRecord,
+    started_at: SystemTime,
+}
+
+impl Suite {
+    /// Reads the configuration and the manifests, and prepares the open-files
+    /// limit. Any error here stops the run before a server starts.
+    pub fn new(workspace: Workspace, config: BenchConfig, mode: RunMode) -> Result<Suite> {
+        let config = match mode {
+            RunMode::Benchmark => config,
+            RunMode::Test => config.for_test_mode(),
+        };
+        let specs = ServerSpec::load_dir(&workspace.servers_dir())?;
+        crate::process::ensure_open_files(config.open_files_needed())?;
+        let mut sampler = ProcSampler::new()?;
+        let harness = HarnessRecord {
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            before: sampler.snapshot_self()?,
+            after: None,
+        };
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .map_err(|err| Error::HttpClient(format!("cannot start the tokio runtime: {err}")))?;
+        Ok(Suite {
+            builder: Builder::new(&workspace),
+            workspace,
+            config,
+            mode,
+            specs,
+            runtime,
+            sampler,
+            slots: BTreeMap::new(),
+            harness,
+            started_at: SystemTime::now(),
+        })
+    }
+
+    pub fn config(&self) -> &BenchConfig {
+        &self.config
+    }
+
+    pub fn mode(&self) -> RunMode {
+        self.mode
+    }
+
+    /// Every server the manifests describe, by name.
+    pub fn server_names(&self) -> Vec<String> {
+        self.specs.iter().map(|spec| spec.name.clone()).collect()
+    }
+
+    /// The server's pid, once it is in `phase` (started and read; for
+    /// `After`, burst and read again).
+    pub fn memory_pid(&mut self, name: &str, phase: Phase) -> Result<u32, Skipped> {
+        self.ensure_running(name)?;
+        if phase == Phase::After {
+            self.ensure_burst(name)?;
+        }
+        Ok(self.slots[name]
+            .record
+            .pid
+            .expect("a started server has a pid"))
+    }
+
+    /// One reading of `figure`, in bytes.
+    pub fn read_figure(&mut self, name: &str, pid: u32, figure: Figure) -> Result<u64, Skipped> {
+        match self.sampler.rss_vms(pid) {
+            Ok((rss, vms)) => Ok(match figure {
+                Figure::Rss => rss,
+                Figure::Vms => vms,
+            }),
+            Err(err) => {
+                let err = self.crash_or(name, err, "while its memory was read");
+                Err(self.fail(name, err))
+            }
+        }
+    }
+
+    /// Sends `iters` requests to `route` over the configured number of
+    /// keep-alive connections and returns the wall time they took. Any
+    /// request that is not a 200 with the contract's body fails the server.
+    pub fn measure_latency(
+        &mut self,
+        name: &str,
+        route: &Route,
+        iters: u64,
+    ) -> Result<Duration, Skipped> {
+        self.ensure_running(name)?;
+        let slot = self.slots.get_mut(name).expect("started");
+        let addr = slot.process.as_ref().expect("running").addr();
+        let client = match &slot.client {
+            Some(client) => client.clone(),
+            None => {
+                let client = http_client(
+                    Connections::KeepAlive,
+                    self.config.timeout.max(Duration::from_secs(5)),
+                );
+                match client {
+                    Ok(client) => slot.client.insert(client).clone(),
+                    Err(err) => return Err(self.fail(name, err)),
+                }
+            }
+        };
+        let plan = latency_plan(route, iters, &self.config);
+        let report = self.runtime.block_on(hammer_with(&client, addr, &plan));
+        let slot = self.slots.get_mut(name).expect("started");
+        // Same bounds on both sides, so adding cannot fail.
+        let _ = slot
+            .histograms
+            .entry(route.name)
+            .or_insert_with(crate::hammer::latency_histogram)
+            .add(&report.latency);
+        if report.successes as u64 == iters {
+            return Ok(report.wall_time);
+        }
+        let message = format!(
+            "{name} failed {} of {iters} requests to {} during the latency benchmark: {}",
+            iters as usize - report.successes,
+            route.path,
+            report.counter_text()
+        );
+        let err = self.crash_or(
+            name,
+            Error::HttpClient(message.clone()),
+            "during the latency benchmark",
+        );
+        Err(self.fail_with_message(name, err.to_string()))
+    }
+
+    /// Stops every running server, reading its memory one last time.
+    pub fn stop_all(&mut self) {
+        let names: Vec<String> = self.slots.keys().cloned().collect();
+        for name in names {
+            self.stop(&name);
+        }
+    }
+
+    /// Stops one server (if running), recording how it ended.
+    pub fn stop(&mut self, name: &str) {
+        let Some(slot) = self.slots.get_mut(name) else {
+            return;
+        };
+        let Some(mut process) = slot.process.take() else {
+            return;
+        };
+        slot.stopped = true;
+        if process.check_alive("before it was stopped").is_ok() {
+            slot.record.end = self.sampler.snapshot(process.pid()).ok();
+        }
+        match process.shutdown() {
+            Ok(stopped) => {
+                slot.record.stop = Some(StopRecord {
+                    exit: crate::error::describe_status(stopped.status),
+                    clean: stopped.status.success(),
+                    stop_time: stopped.stop_time,
+                });
+            }
+            Err(err) => {
+                eprintln!("framework-bench: {err}");
+                slot.record.stop = Some(StopRecord {
+                    exit: "killed after the stop deadline".into(),
+                    clean: false,
+                    stop_time: LaunchOptions::new("", 1).stop_timeout,
+                });
+            }
+        }
+    }
+
+    /// True once any server was started (false in `--list` mode, or when the
+    /// filter matched nothing).
+    pub fn any_started(&self) -> bool {
+        !self.slots.is_empty()
+    }
+
+    /// Stops what still runs and returns the run's record.
+    pub fn finish(mut self) -> RunRecord {
+        self.stop_all();
+        self.harness.after = self.sampler.snapshot_self().ok();
+        let unix = |t: SystemTime| {
+            t.duration_since(SystemTime::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs())
+        };
+        let servers = self
+            .slots
+            .into_values()
+            .map(|mut slot| {
+                for (route, histogram) in &slot.histograms {
+                    slot.record
+                        .latency
+                        .insert((*route).to_owned(), crate::hammer::summarize(histogram));
+                }
+                slot.record
+            })
+            .collect();
+        RunRecord {
+            schema: RUN_SCHEMA.to_owned(),
+            mode: self.mode,
+            started_at_unix: unix(self.started_at),
+            finished_at_unix: unix(SystemTime::now()),
+            config: self.config,
+            cpus: std::thread::available_parallelism().map_or(1, usize::from),
+            harness: self.harness,
+            servers,
+        }
+    }
+
+    /// Where run files go: Criterion's output directory (`CRITERION_HOME`,
+    /// else the target directory's `criterion`), under `framework-bench/`.
+    pub fn output_dir(&self) -> PathBuf {
+        criterion_home(&self.workspace).join("framework-bench")
+    }
+
+    /// Builds and starts the server (once), settles, and reads "before".
+    pub fn ensure_running(&mut self, name: &str) -> Result<(), Skipped> {
+        if let Some(slot) = self.slots.get(name) {
+            return if slot.failed || slot.stopped {
+                Err(Skipped)
+            } else {
+                Ok(())
+            };
+        }
+        let spec = self
+            .specs
+            .iter()
+            .find(|spec| spec.name == name)
+            .cloned()
+            .expect("benchmarks are registered for known servers");
+        let slot = Slot {
+            record: ServerRecord {
+                name: spec.name.clone(),
+                description: spec.description.clone(),
+                version: None,
+                workers: self.config.workers,
+                command: Vec::new(),
+                pid: None,
+                startup_time: None,
+                before: None,
+                burst: None,
+                after: None,
+                end: None,
+                latency: BTreeMap::new(),
+                stop: None,
+                error: None,
+            },
+            process: None,
+            client: None,
+            histograms: BTreeMap::new(),
+            failed: false,
+            stopped: false,
+        };
+        self.slots.insert(name.to_owned(), slot);
+        match self.start(&spec) {
+            Ok(()) => Ok(()),
+            Err(err) => Err(self.fail(name, err)),
+        }
+    }
+
+    fn start(&mut self, spec: &ServerSpec) -> Result<()> {
+        let built: BuiltServer = self.builder.build(spec)?;
+        let mut options = LaunchOptions::new(self.workspace.log_dir(), self.config.workers);
+        options.ready_timeout = self.config.ready_timeout;
+        let slot = self.slots.get_mut(&spec.name).expect("slot exists");
+        slot.record.version = Some(built.version.clone());
+        slot.record.command = spec.command_line(&RunValues {
+            bin: built.bin.as_deref(),
+            port: options.port,
+            workers: options.workers,
+        });
+        let process = ServerProcess::start(&built, &options)?;
+        eprintln!(
+            "framework-bench: started {} {} (pid {}, {} workers) in {:.1} ms",
+            spec.name,
+            built.version,
+            process.pid(),
+            self.config.workers,
+            process.startup_time().as_secs_f64() * 1e3
+        );
+        slot.record.pid = Some(process.pid());
+        slot.record.startup_time = Some(process.startup_time());
+        slot.process = Some(process);
+        std::thread::sleep(self.config.settle);
+        let before = self.snapshot(&spec.name, "while it settled")?;
+        self.slots
+            .get_mut(&spec.name)
+            .expect("slot exists")
+            .record
+            .before = Some(before);
+        Ok(())
+    }
+
+    fn ensure_burst(&mut self, name: &str) -> Result<(), Skipped> {
+        if self.slots[name].record.burst.is_some() {
+            return Ok(());
+        }
+        match self.burst(name) {
+            Ok(()) => Ok(()),
+            Err(err) => Err(self.fail(name, err)),
+        }
+    }
+
+    fn burst(&mut self, name: &str) -> Result<()> {
+        let addr: SocketAddr = self.slots[name].process.as_ref().expect("running").addr();
+        let plan = LoadPlan::burst(self.config.n_requests, self.config.timeout);
+        let report = self.runtime.block_on(hammer(addr, &plan))?;
+        eprintln!("framework-bench: {name}: burst of {report}");
+        let slot = self.slots.get_mut(name).expect("started");
+        slot.record.burst = Some(BurstRecord {
+            n_requests: report.n_requests,
+            concurrency: report.concurrency,
+            connections: report.connections,
+            timeout: report.timeout,
+            wall_time: report.wall_time,
+            seconds_per_call: report.seconds_per_call(),
+            success_rate: report.success_rate(),
+            requests_per_second: report.requests_per_second(),
+            counts: report.counts.clone(),
+            latency: report.latency_summary(),
+        });
+        slot.process
+            .as_mut()
+            .expect("running")
+            .check_alive("during the burst")?;
+        std::thread::sleep(self.config.settle);
+        let after = self.snapshot(name, "after the burst")?;
+        self.slots.get_mut(name).expect("started").record.after = Some(after);
+        Ok(())
+    }
+
+    fn snapshot(&mut self, name: &str, during: &str) -> Result<MemorySnapshot> {
+        let slot = self.slots.get_mut(name).expect("started");
+        let process = slot.process.as_mut().expect("running");
+        process.check_alive(during)?;
+        let pid = process.pid();
+        self.sampler
+            .snapshot(pid)
+            .map_err(|err| self.crash_or(name, err, during))
+    }
+
+    /// If the server has exited, the crash is the real error.
+    fn crash_or(&mut self, name: &str, err: Error, during: &str) -> Error {
+        let slot = self.slots.get_mut(name).expect("started");
+        match slot.process.as_mut().map(|p| p.check_alive(during)) {
+            Some(Err(crash)) => crash,
+            _ => err,
+        }
+    }
+
+    fn fail(&mut self, name: &str, err: Error) -> Skipped {
+        self.fail_with_message(name, err.to_string())
+    }
+
+    fn fail_with_message(&mut self, name: &str, message: String) -> Skipped {
+        eprintln!("framework-bench: {message}");
+        if let Some(slot) = self.slots.get_mut(name) {
+            slot.failed = true;
+            slot.record.error.get_or_insert(message);
+        }
+        // A failed server is stopped now, so it cannot disturb the others.
+        self.stop(name);
+        Skipped
+    }
+}
+
+fn latency_plan(route: &Route, iters: u64, config: &BenchConfig) -> LoadPlan {
+    let n_requests = usize::try_from(iters).unwrap_or(usize::MAX);
+    let mut plan = LoadPlan::keep_alive(
+        n_requests,
+        config.concurrency,
+        config.timeout.max(Duration::from_secs(5)),
+    );
+    plan.path = route.path.to_owned();
+    plan.expected_body = route.expected_body.to_owned();
+    plan
+}
+
+/// Criterion's output directory, found the way Criterion finds it.
+pub fn criterion_home(workspace: &Workspace) -> PathBuf {
+    match std::env::var_os("CRITERION_HOME") {
+        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
+        _ => workspace.target_dir.join("criterion"),
+    }
+}
+
+/// Writes `bytes` to `path` atomically: a temporary file in the same
+/// folder, flushed to disk, then renamed over `path`.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    let err = |source| Error::WriteFile {
+        path: path.to_owned(),
+        source,
+    };
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(err)?;
+    let tmp = dir.join(format!(
+        ".{}.tmp-{}",
+        path.file_name().and_then(|n| n.to_str()).unwrap_or("file"),
+        std::process::id()
+    ));
+    let result = (|| {
+        let mut file = std::fs::File::create(&tmp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, path)?;
+        // Make the rename itself durable.
+        std::fs::File::open(dir)?.sync_all()
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result.map_err(err)
+}
+
+/// Writes the run file and `latest.json` beside it; returns the run file.
+pub fn save_run(record: &RunRecord, dir: &Path) -> Result<PathBuf> {
+    let json = serde_json::to_vec_pretty(record).expect("run records serialize");
+    let path = dir.join(format!("run-{}.json", record.started_at_unix));
+    write_atomically(&path, &json)?;
+    write_atomically(&dir.join("latest.json"), &json)?;
+    Ok(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mode_follows_criterions_rule() {
+        assert_eq!(
+            RunMode::from_args(&["bench", "--bench"]),
+            RunMode::Benchmark
+        );
+        assert_eq!(
+            RunMode::from_args(&["bench", "--bench", "axum"]),
+            RunMode::Benchmark
+        );
+        assert_eq!(
+            RunMode::from_args(&["bench", "--bench", "--test"]),
+            RunMode::Test
+        );
+        assert_eq!(RunMode::from_args(&["bench"]), RunMode::Test);
+        assert_eq!(RunMode::from_args(&["bench", "axum"]), RunMode::Test);
+    }
+
+    #[test]
+    fn atomic_writes_replace_whole_files_and_leave_no_temporaries() {
+        let dir = std::env::temp_dir().join(format!("fb-atomic-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let path = dir.join("latest.json");
+        write_atomically(&path, b"first").unwrap();
+        write_atomically(&path, b"second").unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"second");
+        let names: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["latest.json"]);
+        // A folder in the way is an error that names the path.
+        let blocked = dir.join("blocked");
+        std::fs::create_dir_all(blocked.join("x")).unwrap();
+        let err = write_atomically(&blocked, b"x").unwrap_err().to_string();
+        assert!(err.contains("blocked"), "{err}");
+    }
+
+    #[test]
+    fn latency_plans_reuse_connections() {
+        let config = BenchConfig {
+            concurrency: 2,
+            ..BenchConfig::default()
+        };
+        let plan = latency_plan(&ROUTES[1], 10, &config);
+        assert_eq!(plan.connections, Connections::KeepAlive);
+        assert_eq!((plan.n_requests, plan.concurrency), (10, 2));
+        assert_eq!(plan.path, "/json");
+    }
+}

@@ -1,0 +1,321 @@
+//! The terminal table, in the spirit of the seed's printout: memory before,
+//! the burst, memory after with the change, and the harness's own row.
+
+use std::fmt::Write;
+
+use crate::memory::MemorySnapshot;
+use crate::suite::{RunRecord, ServerRecord};
+
+const MIB: f64 = 1024.0 * 1024.0;
+
+/// The whole table for a run.
+pub fn render(run: &RunRecord) -> String {
+    let mut out = String::new();
+    let c = &run.config;
+    let _ = writeln!(
+        out,
+        "framework-bench ({:?} mode): {} requests per burst, {:.1} s timeout, {} workers per server, settle {:.1} s, {} latency connection(s)",
+        run.mode,
+        c.n_requests,
+        c.timeout.as_secs_f64(),
+        c.workers,
+        c.settle.as_secs_f64(),
+        c.concurrency
+    );
+    let _ = writeln!(out, "\nMemory before the burst (MiB)");
+    out.push_str(&before_table(run));
+    let _ = writeln!(
+        out,
+        "\nBurst: {} requests at once, each on its own connection, {:.1} s timeout",
+        c.n_requests,
+        c.timeout.as_secs_f64()
+    );
+    out.push_str(&burst_table(run));
+    let _ = writeln!(out, "\nMemory after the burst (MiB, change from before)");
+    out.push_str(&after_table(run));
+    let failed: Vec<&ServerRecord> = run.servers.iter().filter(|s| s.error.is_some()).collect();
+    if !failed.is_empty() {
+        let _ = writeln!(out, "\nFailed");
+        for server in failed {
+            let error = server.error.as_deref().unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "{}: {}",
+                server.name,
+                error.lines().next().unwrap_or("")
+            );
+        }
+    }
+    out
+}
+
+fn before_table(run: &RunRecord) -> String {
+    let mut rows = vec![cells(&[
+        "server", "version", "pid", "startup", "rss", "vms", "uss", "pss", "anon", "threads",
+    ])];
+    for s in &run.servers {
+        let mut row = vec![
+            s.name.clone(),
+            s.version.clone().unwrap_or_else(|| "-".into()),
+            s.pid.map_or("-".into(), |p| p.to_string()),
+            s.startup_time
+                .map_or("-".into(), |t| format!("{:.1} ms", t.as_secs_f64() * 1e3)),
+        ];
+        row.extend(memory_cells(s.before.as_ref()));
+        rows.push(row);
+    }
+    let h = &run.harness;
+    let mut row = vec![
+        "main (harness)".into(),
+        h.version.clone(),
+        h.before.pid.to_string(),
+        String::new(),
+    ];
+    row.extend(memory_cells(Some(&h.before)));
+    rows.push(row);
+    align(&rows)
+}
+
+fn burst_table(run: &RunRecord) -> String {
+    let mut rows = vec![cells(&["server", "total", "s/call", "success", "counter"])];
+    for s in &run.servers {
+        rows.push(match &s.burst {
+            Some(b) => vec![
+                s.name.clone(),
+                format!("{:.3} s", b.wall_time.as_secs_f64()),
+                format!("{:.5}", b.seconds_per_call),
+                format!("{:.1}%", b.success_rate * 100.0),
+                counter(b),
+            ],
+            None => vec![
+                s.name.clone(),
+                "-".into(),
+                "-".into(),
+                "-".into(),
+                "(not run)".into(),
+            ],
+        });
+    }
+    align(&rows)
+}
+
+fn after_table(run: &RunRecord) -> String {
+    let mut rows = vec![cells(&[
+        "server", "rss", "vms", "uss", "pss", "anon", "threads",
+    ])];
+    for s in &run.servers {
+        let mut row = vec![s.name.clone()];
+        row.extend(change_cells(s.before.as_ref(), s.after.as_ref()));
+        rows.push(row);
+    }
+    let h = &run.harness;
+    let mut row = vec!["main (harness)".into()];
+    row.extend(change_cells(Some(&h.before), h.after.as_ref()));
+    rows.push(row);
+    align(&rows)
+}
+
+fn counter(burst: &crate::suite::BurstRecord) -> String {
+    let mut counts: Vec<_> = burst.counts.iter().collect();
+    counts.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    counts
+        .iter()
+        .map(|(label, n)| format!("{label}: {n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// rss, vms, uss, pss, anon (MiB) and threads.
+fn figures(s: &MemorySnapshot) -> [Option<f64>; 6] {
+    let mib = |b: u64| b as f64 / MIB;
+    [
+        Some(mib(s.rss_bytes)),
+        Some(mib(s.vms_bytes)),
+        s.uss_bytes.map(mib),
+        s.pss_bytes.map(mib),
+        s.anonymous_bytes.map(mib),
+        s.threads.map(|t| t as f64),
+    ]
+}
+
+fn memory_cells(snapshot: Option<&MemorySnapshot>) -> Vec<String> {
+    match snapshot {
+        None => vec!["-".into(); 6],
+        Some(s) => {
+            let f = figures(s);
+            f.iter()
+                .enumerate()
+                .map(|(i, v)| match (i, v) {
+                    (_, None) => "n/a".into(),
+                    (5, Some(t)) => format!("{t:.0}"),
+                    (_, Some(v)) => format!("{v:.2}"),
+                })
+                .collect()
+        }
+    }
+}
+
+fn change_cells(before: Option<&MemorySnapshot>, after: Option<&MemorySnapshot>) -> Vec<String> {
+    let (Some(before), Some(after)) = (before, after) else {
+        return vec!["-".into(); 6];
+    };
+    figures(before)
+        .iter()
+        .zip(figures(after))
+        .enumerate()
+        .map(|(i, (b, a))| match (b, a) {
+            (_, None) => "n/a".into(),
+            (Some(b), Some(a)) if i == 5 => format!("{a:.0} ({:+})", a as i64 - *b as i64),
+            (Some(b), Some(a)) if *b > 0.0 => format!("{a:.2} ({:+.1}%)", (a - b) / b * 100.0),
+            (_, Some(a)) => format!("{a:.2}"),
+        })
+        .collect()
+}
+
+fn cells(names: &[&str]) -> Vec<String> {
+    names.iter().map(|s| (*s).to_owned()).collect()
+}
+
+/// Left-aligns text columns (server, version, counter), right-aligns numbers.
+fn align(rows: &[Vec<String>]) -> String {
+    let n = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..n)
+        .map(|i| {
+            rows.iter()
+                .filter_map(|r| r.get(i))
+                .map(|c| c.chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut out = String::new();
+    for row in rows {
+        let mut line = String::new();
+        for (i, cell) in row.iter().enumerate() {
+            let left = i == 0
+                || rows[0]
+                    .get(i)
+                    .is_some_and(|h| h == "version" || h == "counter");
+            if left {
+                let _ = write!(line, "{cell:<w$}  ", w = widths[i]);
+            } else {
+                let _ = write!(line, "{cell:>w$}  ", w = widths[i]);
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::BenchConfig;
+    use crate::hammer::{Connections, LatencySummary};
+    use crate::suite::{BurstRecord, HarnessRecord, RUN_SCHEMA, RunMode};
+    use std::collections::BTreeMap;
+    use std::time::Duration;
+
+    fn snapshot(pid: u32, rss_mib: f64) -> MemorySnapshot {
+        MemorySnapshot {
+            pid,
+            rss_bytes: (rss_mib * MIB) as u64,
+            vms_bytes: (130.0 * MIB) as u64,
+            uss_bytes: Some((1.25 * MIB) as u64),
+            pss_bytes: Some((1.5 * MIB) as u64),
+            anonymous_bytes: Some((0.25 * MIB) as u64),
+            swap_bytes: Some(0),
+            peak_rss_bytes: Some((rss_mib * MIB) as u64),
+            threads: Some(3),
+            cpu_time: Some(Duration::from_millis(5)),
+        }
+    }
+
+    fn server(name: &str, error: Option<&str>) -> ServerRecord {
+        ServerRecord {
+            name: name.into(),
+            description: String::new(),
+            version: Some("0.8.9".into()),
+            workers: 2,
+            command: vec![],
+            pid: Some(42),
+            startup_time: Some(Duration::from_micros(4100)),
+            before: Some(snapshot(42, 3.0)),
+            burst: error.is_none().then(|| BurstRecord {
+                n_requests: 2000,
+                concurrency: 2000,
+                connections: Connections::PerRequest,
+                timeout: Duration::from_secs(1),
+                wall_time: Duration::from_millis(412),
+                seconds_per_call: 0.000206,
+                success_rate: 0.9935,
+                requests_per_second: 4854.0,
+                counts: BTreeMap::from([("200".into(), 1987), ("timeout".into(), 13)]),
+                latency: LatencySummary {
+                    count: 1987,
+                    min_ns: 1,
+                    mean_ns: 2,
+                    p50_ns: 2,
+                    p90_ns: 3,
+                    p99_ns: 4,
+                    max_ns: 5,
+                },
+            }),
+            after: error.is_none().then(|| snapshot(42, 3.3)),
+            end: None,
+            latency: BTreeMap::new(),
+            stop: None,
+            error: error.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn renders_the_seeds_three_blocks_and_failures() {
+        let run = RunRecord {
+            schema: RUN_SCHEMA.into(),
+            mode: RunMode::Benchmark,
+            started_at_unix: 0,
+            finished_at_unix: 1,
+            config: BenchConfig {
+                workers: 2,
+                ..BenchConfig::default()
+            },
+            cpus: 2,
+            harness: HarnessRecord {
+                version: "0.1.0".into(),
+                before: snapshot(7, 10.0),
+                after: Some(snapshot(7, 12.0)),
+            },
+            servers: vec![
+                server("axum", None),
+                server("tide", Some("tide crashed (signal 6)\nlog...")),
+            ],
+        };
+        let table = render(&run);
+        let expected = "\
+framework-bench (Benchmark mode): 2000 requests per burst, 1.0 s timeout, 2 workers per server, settle 2.0 s, 1 latency connection(s)
+
+Memory before the burst (MiB)
+server          version  pid  startup    rss     vms   uss   pss  anon  threads
+axum            0.8.9     42   4.1 ms   3.00  130.00  1.25  1.50  0.25        3
+tide            0.8.9     42   4.1 ms   3.00  130.00  1.25  1.50  0.25        3
+main (harness)  0.1.0      7           10.00  130.00  1.25  1.50  0.25        3
+
+Burst: 2000 requests at once, each on its own connection, 1.0 s timeout
+server    total   s/call  success  counter
+axum    0.412 s  0.00021    99.4%  200: 1987, timeout: 13
+tide          -        -        -  (not run)
+
+Memory after the burst (MiB, change from before)
+server                     rss             vms           uss           pss          anon  threads
+axum             3.30 (+10.0%)  130.00 (+0.0%)  1.25 (+0.0%)  1.50 (+0.0%)  0.25 (+0.0%)   3 (+0)
+tide                         -               -             -             -             -        -
+main (harness)  12.00 (+20.0%)  130.00 (+0.0%)  1.25 (+0.0%)  1.50 (+0.0%)  0.25 (+0.0%)   3 (+0)
+
+Failed
+tide: tide crashed (signal 6)
+";
+        assert_eq!(table, expected, "\n{table}");
+    }
+}
