@@ -1,15 +1,18 @@
 //! The `cargo bench` job: Criterion groups wired to a [`Suite`].
 //!
 //! Groups, in the order they run:
-//! - `memory-rss-before`, `memory-vms-before`: one function per server; each
-//!   iteration reads the figure once, from the idle server before the burst.
-//! - `memory-rss-after`, `memory-vms-after`: the same after the burst (the
-//!   first of them to run for a server triggers its burst and settle).
-//! - `latency-hello`, `latency-json`: one function per server; an iteration
-//!   is one request on a keep-alive connection (`Throughput::Elements(1)`).
+//! - `memory-<server>`, one per server, with `rss-before`, `vms-before`,
+//!   `rss-after`, `vms-after`: each iteration reads the figure once from the
+//!   server's idle process, before or after its burst (the first "after"
+//!   benchmark triggers the burst and the settle). The remaining rounds run
+//!   when the group is done.
+//! - `latency-hello`, `latency-json`: one function per server, each on a
+//!   fresh process; an iteration is one request on a keep-alive connection
+//!   (`Throughput::Elements(1)`).
 //!
 //! Servers start lazily inside the selected benchmarks (never in `--list`
-//! mode, never for filtered-out servers), outside Criterion's timed code.
+//! mode, never for filtered-out servers), outside Criterion's timed code,
+//! and only one server process runs at a time.
 
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 
@@ -21,12 +24,12 @@ use crate::config::BenchConfig;
 use crate::measurement::Bytes;
 use crate::suite::{Figure, Phase, ROUTES, RunMode, Skipped, Suite, save_run};
 
-/// The memory groups: (group name, phase, figure).
-pub const MEMORY_GROUPS: [(&str, Phase, Figure); 4] = [
-    ("memory-rss-before", Phase::Before, Figure::Rss),
-    ("memory-vms-before", Phase::Before, Figure::Vms),
-    ("memory-rss-after", Phase::After, Figure::Rss),
-    ("memory-vms-after", Phase::After, Figure::Vms),
+/// The benchmarks of each `memory-<server>` group: (id, phase, figure).
+pub const MEMORY_BENCHES: [(&str, Phase, Figure); 4] = [
+    ("rss-before", Phase::Before, Figure::Rss),
+    ("vms-before", Phase::Before, Figure::Vms),
+    ("rss-after", Phase::After, Figure::Rss),
+    ("vms-after", Phase::After, Figure::Vms),
 ];
 
 /// Runs the whole job; returns the process exit code: 0, 1 if any server
@@ -56,11 +59,11 @@ pub fn main(workspace_root: &str) -> i32 {
 }
 
 fn memory_benches(criterion: &mut Criterion<Bytes>, suite: &mut Suite) {
-    for (group_name, phase, figure) in MEMORY_GROUPS {
-        let mut group = criterion.benchmark_group(group_name);
+    for name in suite.server_names() {
+        let mut group = criterion.benchmark_group(format!("memory-{name}"));
         group.sampling_mode(SamplingMode::Flat);
-        for name in suite.server_names() {
-            bench_or_skip(&mut group, &name, |b| {
+        for (id, phase, figure) in MEMORY_BENCHES {
+            bench_or_skip(&mut group, id, |b| {
                 let pid = suite.memory_pid(&name, phase).unwrap_or_else(skip);
                 b.iter_custom(|iters| {
                     (0..iters).fold(0u64, |total, _| {
@@ -71,6 +74,7 @@ fn memory_benches(criterion: &mut Criterion<Bytes>, suite: &mut Suite) {
             });
         }
         group.finish();
+        suite.finish_memory(&name);
     }
 }
 
@@ -87,6 +91,7 @@ fn latency_benches(criterion: &mut Criterion, suite: &mut Suite) {
                         .unwrap_or_else(skip)
                 });
             });
+            suite.stop(&name);
         }
         group.finish();
     }

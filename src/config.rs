@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 pub const ENV_PREFIX: &str = "FRAMEWORK_BENCH_";
 
 /// Every knob: (suffix, what it means, default shown to users).
-pub const KNOBS: [(&str, &str, &str); 7] = [
+pub const KNOBS: [(&str, &str, &str); 8] = [
     ("REQUESTS", "requests in the burst (the seed's N)", "2000"),
     (
         "TIMEOUT",
@@ -32,6 +32,11 @@ pub const KNOBS: [(&str, &str, &str); 7] = [
         "CONCURRENCY",
         "keep-alive connections of the latency client",
         "1",
+    ),
+    (
+        "ROUNDS",
+        "independent rounds (fresh processes) of start, burst and snapshots per server",
+        "3",
     ),
     (
         "READY_TIMEOUT",
@@ -55,6 +60,7 @@ pub struct BenchConfig {
     pub settle: Duration,
     pub workers: usize,
     pub concurrency: usize,
+    pub rounds: usize,
     #[serde(with = "crate::units::duration_ns", rename = "ready_timeout_ns")]
     pub ready_timeout: Duration,
     pub test_n_requests: usize,
@@ -68,6 +74,7 @@ impl Default for BenchConfig {
             settle: Duration::from_secs(2),
             workers: std::thread::available_parallelism().map_or(1, usize::from),
             concurrency: 1,
+            rounds: 3,
             ready_timeout: Duration::from_secs(10),
             test_n_requests: 50,
         }
@@ -95,17 +102,19 @@ impl BenchConfig {
             settle: seconds(var("SETTLE"), true)?.unwrap_or(defaults.settle),
             workers: count(var("WORKERS"))?.unwrap_or(defaults.workers),
             concurrency: count(var("CONCURRENCY"))?.unwrap_or(defaults.concurrency),
+            rounds: count(var("ROUNDS"))?.unwrap_or(defaults.rounds),
             ready_timeout: seconds(var("READY_TIMEOUT"), false)?.unwrap_or(defaults.ready_timeout),
             test_n_requests: count(var("TEST_REQUESTS"))?.unwrap_or(defaults.test_n_requests),
         })
     }
 
-    /// The same run, shrunk for Criterion's test mode: a small burst and no
-    /// settling, so CI starts and checks every server quickly.
+    /// The same run, shrunk for Criterion's test mode: a small burst, one
+    /// round and no settling, so CI starts and checks every server quickly.
     pub fn for_test_mode(&self) -> BenchConfig {
         BenchConfig {
             n_requests: self.n_requests.min(self.test_n_requests),
             settle: Duration::ZERO,
+            rounds: 1,
             ..self.clone()
         }
     }
@@ -185,6 +194,7 @@ mod tests {
             ("SETTLE", "0"),
             ("WORKERS", "3"),
             ("CONCURRENCY", "4"),
+            ("ROUNDS", "5"),
             ("READY_TIMEOUT", "30"),
             ("TEST_REQUESTS", "7"),
         ])
@@ -192,10 +202,16 @@ mod tests {
         assert_eq!(config.n_requests, 500);
         assert_eq!(config.timeout, Duration::from_millis(500));
         assert_eq!(config.settle, Duration::ZERO);
-        assert_eq!((config.workers, config.concurrency), (3, 4));
+        assert_eq!(
+            (config.workers, config.concurrency, config.rounds),
+            (3, 4, 5)
+        );
         assert_eq!(config.ready_timeout, Duration::from_secs(30));
         let test = config.for_test_mode();
-        assert_eq!((test.n_requests, test.settle), (7, Duration::ZERO));
+        assert_eq!(
+            (test.n_requests, test.settle, test.rounds),
+            (7, Duration::ZERO, 1)
+        );
     }
 
     #[test]

@@ -3,8 +3,9 @@
 //! One loop serves every policy: `concurrency` workers take request numbers
 //! from a shared counter until `n_requests` are taken, each request on a new
 //! connection ([`Connections::PerRequest`], the seed's burst) or on pooled
-//! keep-alive connections. Each request's outcome is a value; a
-//! [`Collector`] merges them into a [`HammerReport`].
+//! keep-alive connections. Each request's outcome is a value the worker
+//! keeps; after the clock stops, a [`Collector`] merges them all into a
+//! [`HammerReport`].
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -252,8 +253,7 @@ impl fmt::Display for HammerReport {
     }
 }
 
-/// Merges request results into a report. Each worker fills its own; they
-/// are merged at the end, so the request loop shares nothing.
+/// Merges request results into a report.
 pub struct Collector {
     plan: LoadPlan,
     counts: BTreeMap<Outcome, usize>,
@@ -275,15 +275,6 @@ impl Collector {
             let ns = u64::try_from(result.latency.as_nanos()).unwrap_or(u64::MAX);
             self.latency.saturating_record(ns.max(1));
         }
-    }
-
-    /// Adds another worker's results to these.
-    pub fn merge(&mut self, other: Collector) {
-        for (outcome, n) in other.counts {
-            *self.counts.entry(outcome).or_default() += n;
-        }
-        // Same bounds on both sides, so this cannot fail.
-        let _ = self.latency.add(&other.latency);
     }
 
     /// The report; requests that were never sent or never finished (the
@@ -362,7 +353,8 @@ pub async fn hammer(addr: SocketAddr, plan: &LoadPlan) -> Result<HammerReport> {
 
 /// Runs the plan with `client`, whose pool (for keep-alive plans) outlives
 /// the call. With one worker the loop runs on the calling task: no spawn, no
-/// cross-thread wake-up per request.
+/// cross-thread wake-up per request. Workers only push plain results; the
+/// histogram is filled after the clock has stopped.
 pub async fn hammer_with(
     client: &reqwest::Client,
     addr: SocketAddr,
@@ -377,21 +369,26 @@ pub async fn hammer_with(
         // Stop taking requests early enough that the last can time out.
         stop_taking_at: Instant::now() + plan.time_bound().saturating_sub(plan.timeout),
     };
-    let started = Instant::now();
     let workers = plan.concurrency.clamp(1, plan.n_requests.max(1));
-    let mut collector = Collector::new(plan);
+    let mut results = Vec::with_capacity(plan.n_requests.min(1 << 20));
+    let started = Instant::now();
     if workers == 1 {
-        collector = target.work(client, collector).await;
+        target.work(client, &mut results).await;
     } else {
+        let share = plan.n_requests.div_ceil(workers);
         let mut set = tokio::task::JoinSet::new();
         for _ in 0..workers {
-            let (target, client, own) = (target.clone(), client.clone(), Collector::new(plan));
-            set.spawn(async move { target.work(&client, own).await });
+            let (target, client) = (target.clone(), client.clone());
+            set.spawn(async move {
+                let mut own = Vec::with_capacity(share);
+                target.work(&client, &mut own).await;
+                own
+            });
         }
         let join_all = async {
             while let Some(done) = set.join_next().await {
-                if let Ok(worker) = done {
-                    collector.merge(worker);
+                if let Ok(own) = done {
+                    results.extend(own);
                 }
             }
         };
@@ -399,7 +396,12 @@ pub async fn hammer_with(
         let _ = tokio::time::timeout(plan.time_bound(), join_all).await;
         set.abort_all();
     }
-    collector.finish(started.elapsed())
+    let wall_time = started.elapsed();
+    let mut collector = Collector::new(plan);
+    results
+        .into_iter()
+        .for_each(|result| collector.record(result));
+    collector.finish(wall_time)
 }
 
 /// What every worker shares: where to send, what to expect, how many.
@@ -413,14 +415,13 @@ struct Target {
 }
 
 impl Target {
-    /// The one request loop: take a request number, send, record, repeat.
-    async fn work(&self, client: &reqwest::Client, mut collector: Collector) -> Collector {
+    /// The one request loop: take a request number, send, keep the result.
+    async fn work(&self, client: &reqwest::Client, results: &mut Vec<RequestResult>) {
         while Instant::now() < self.stop_taking_at
             && self.taken.fetch_add(1, Ordering::Relaxed) < self.n_requests
         {
-            collector.record(send_one(client, &self.url, &self.expected_body).await);
+            results.push(send_one(client, &self.url, &self.expected_body).await);
         }
-        collector
     }
 }
 

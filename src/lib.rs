@@ -12,12 +12,14 @@
 
 pub mod bench;
 pub mod build;
+pub mod compare;
 pub mod config;
 pub mod error;
 pub mod hammer;
 pub mod manifest;
 pub mod measurement;
 pub mod memory;
+pub mod metrics;
 pub mod process;
 pub mod sockets;
 pub mod suite;

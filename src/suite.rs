@@ -1,15 +1,19 @@
 //! One run of the suite: the servers, the state each is in, and everything
 //! measured on them, recorded as data.
 //!
-//! Every server gets one process per run, started the first time a selected
-//! benchmark needs it, and taken through the seed's phases in order: start,
-//! settle, snapshot ("before"), burst, settle, snapshot ("after"), then
-//! Criterion's latency benchmarks, then stop. A failure in any phase is
-//! recorded against that server (and printed once); its remaining
-//! benchmarks are skipped and the run goes on with the others.
+//! Only one server process runs at any time, so that no server's memory
+//! (USS and PSS count shared pages) or latency depends on another. A
+//! server's first process is started the first time a selected benchmark
+//! needs it and taken through the seed's phases: start, settle, snapshot
+//! ("before"), burst, settle, snapshot ("after"); Criterion's memory
+//! benchmarks read it in those phases. Then it stops, and the remaining
+//! rounds repeat the phases on fresh processes, so each figure has several
+//! independent readings. Each latency benchmark gets a fresh process,
+//! stopped after it. A failure in any phase is recorded against that server
+//! (and printed once); its remaining benchmarks are skipped and the run goes
+//! on with the others.
 
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
@@ -109,13 +113,26 @@ pub struct BurstRecord {
     pub latency: LatencySummary,
 }
 
-/// How a server ended.
+/// How one of a server's processes ended.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StopRecord {
+    pub pid: u32,
     pub exit: String,
     pub clean: bool,
     #[serde(with = "duration_ns", rename = "stop_time_ns")]
     pub stop_time: Duration,
+}
+
+/// One independent pass of the memory phase on a fresh process: start,
+/// settle, before, burst, settle, after.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RoundRecord {
+    pub pid: Option<u32>,
+    #[serde(with = "option_duration_ns", rename = "startup_time_ns")]
+    pub startup_time: Option<Duration>,
+    pub before: Option<MemorySnapshot>,
+    pub burst: Option<BurstRecord>,
+    pub after: Option<MemorySnapshot>,
 }
 
 /// Everything measured on one server in one run.
@@ -137,8 +154,31 @@ pub struct ServerRecord {
     /// Route name -> percentiles of every request Criterion's latency
     /// benchmark sent (warm-up included).
     pub latency: BTreeMap<String, LatencySummary>,
-    pub stop: Option<StopRecord>,
+    /// Every process of this server that was stopped, in order.
+    pub stops: Vec<StopRecord>,
     pub error: Option<String>,
+    /// Rounds 2.. of the memory phase, each on a fresh process (round 1 is
+    /// the fields above: the process Criterion measures).
+    #[serde(default)]
+    pub extra_rounds: Vec<RoundRecord>,
+}
+
+impl ServerRecord {
+    /// Every round, the first being the main process's.
+    pub fn rounds(&self) -> Vec<RoundRecord> {
+        let first = RoundRecord {
+            pid: self.pid,
+            startup_time: self.startup_time,
+            before: self.before.clone(),
+            burst: self.burst.clone(),
+            after: self.after.clone(),
+        };
+        let first = first.before.is_some().then_some(first);
+        first
+            .into_iter()
+            .chain(self.extra_rounds.iter().cloned())
+            .collect()
+    }
 }
 
 /// The harness's own memory, as the seed's `main` row.
@@ -164,12 +204,13 @@ pub struct RunRecord {
 
 /// A server's slot in the run.
 struct Slot {
+    spec: ServerSpec,
     record: ServerRecord,
+    /// The one process of this server that runs now, if any.
     process: Option<ServerProcess>,
     client: Option<reqwest::Client>,
     histograms: BTreeMap<&'static str, hdrhistogram::Histogram<u64>>,
     failed: bool,
-    stopped: bool,
 }
 
 /// The run; see the module docs.
@@ -233,14 +274,22 @@ impl Suite {
         self.specs.iter().map(|spec| spec.name.clone()).collect()
     }
 
-    /// The server's pid, once it is in `phase` (started and read; for
-    /// `After`, burst and read again).
+    /// True once any server was started (false in `--list` mode, or when the
+    /// filter matched nothing).
+    pub fn any_started(&self) -> bool {
+        !self.slots.is_empty()
+    }
+
+    /// The pid of the server's process, once it is in `phase`: started,
+    /// settled and read; for `After` also burst, settled and read again.
     pub fn memory_pid(&mut self, name: &str, phase: Phase) -> Result<u32, Skipped> {
         self.ensure_running(name)?;
-        if phase == Phase::After {
-            self.ensure_burst(name)?;
+        if phase == Phase::After && self.slot(name).record.burst.is_none() {
+            let result = self.burst_and_read(name);
+            self.or_fail(name, result)?;
         }
-        Ok(self.slots[name]
+        Ok(self
+            .slot(name)
             .record
             .pid
             .expect("a started server has a pid"))
@@ -248,14 +297,39 @@ impl Suite {
 
     /// One reading of `figure`, in bytes.
     pub fn read_figure(&mut self, name: &str, pid: u32, figure: Figure) -> Result<u64, Skipped> {
-        match self.sampler.rss_vms(pid) {
-            Ok((rss, vms)) => Ok(match figure {
-                Figure::Rss => rss,
-                Figure::Vms => vms,
-            }),
-            Err(err) => {
-                let err = self.crash_or(name, err, "while its memory was read");
-                Err(self.fail(name, err))
+        let result = self.sampler.rss_vms(pid).map_err(|err| {
+            let process = self.slots.get_mut(name).and_then(|s| s.process.as_mut());
+            crash_or(process, err, "while its memory was read")
+        });
+        let (rss, vms) = self.or_fail(name, result)?;
+        Ok(match figure {
+            Figure::Rss => rss,
+            Figure::Vms => vms,
+        })
+    }
+
+    /// Ends the memory phase of a server: stops its process, then runs the
+    /// remaining rounds, each on a fresh process, alone.
+    pub fn finish_memory(&mut self, name: &str) {
+        let Some(slot) = self.slots.get(name) else {
+            return;
+        };
+        let burst_done = slot.record.burst.is_some() && !slot.failed;
+        self.stop(name);
+        if !burst_done {
+            return;
+        }
+        for round in 2..=self.config.rounds {
+            let result = self.extra_round(name);
+            match self.or_fail(name, result) {
+                Ok(record) => {
+                    eprintln!(
+                        "framework-bench: {name}: round {round} of {} done",
+                        self.config.rounds
+                    );
+                    self.slot_mut(name).record.extra_rounds.push(record);
+                }
+                Err(Skipped) => return,
             }
         }
     }
@@ -270,24 +344,18 @@ impl Suite {
         iters: u64,
     ) -> Result<Duration, Skipped> {
         self.ensure_running(name)?;
-        let slot = self.slots.get_mut(name).expect("started");
+        let timeout = self.config.timeout.max(Duration::from_secs(5));
+        let slot = self.slot_mut(name);
         let addr = slot.process.as_ref().expect("running").addr();
         let client = match &slot.client {
-            Some(client) => client.clone(),
-            None => {
-                let client = http_client(
-                    Connections::KeepAlive,
-                    self.config.timeout.max(Duration::from_secs(5)),
-                );
-                match client {
-                    Ok(client) => slot.client.insert(client).clone(),
-                    Err(err) => return Err(self.fail(name, err)),
-                }
-            }
+            Some(client) => Ok(client.clone()),
+            None => http_client(Connections::KeepAlive, timeout),
         };
+        let client = self.or_fail(name, client)?;
         let plan = latency_plan(route, iters, &self.config);
         let report = self.runtime.block_on(hammer_with(&client, addr, &plan));
-        let slot = self.slots.get_mut(name).expect("started");
+        let slot = self.slot_mut(name);
+        slot.client = Some(client);
         // Same bounds on both sides, so adding cannot fail.
         let _ = slot
             .histograms
@@ -303,23 +371,42 @@ impl Suite {
             route.path,
             report.counter_text()
         );
-        let err = self.crash_or(
-            name,
-            Error::HttpClient(message.clone()),
+        let err = crash_or(
+            slot.process.as_mut(),
+            Error::HttpClient(message),
             "during the latency benchmark",
         );
-        Err(self.fail_with_message(name, err.to_string()))
+        self.or_fail(name, Err(err))
     }
 
-    /// Stops every running server, reading its memory one last time.
-    pub fn stop_all(&mut self) {
-        let names: Vec<String> = self.slots.keys().cloned().collect();
-        for name in names {
-            self.stop(&name);
+    /// Builds and starts the server if no process of it runs, so that only
+    /// one process is measured at a time. The first start of a run also
+    /// settles and reads the "before" snapshot.
+    pub fn ensure_running(&mut self, name: &str) -> Result<(), Skipped> {
+        if !self.slots.contains_key(name) {
+            let spec = self
+                .specs
+                .iter()
+                .find(|spec| spec.name == name)
+                .cloned()
+                .expect("benchmarks are registered for known servers");
+            self.slots
+                .insert(name.to_owned(), new_slot(spec, self.config.workers));
         }
+        let slot = self.slot(name);
+        if slot.failed {
+            return Err(Skipped);
+        }
+        if slot.process.is_some() {
+            return Ok(());
+        }
+        let first = slot.record.pid.is_none();
+        let result = self.start(name, first);
+        self.or_fail(name, result)
     }
 
-    /// Stops one server (if running), recording how it ended.
+    /// Stops the server's running process, if any, reading its memory one
+    /// last time and recording how it ended.
     pub fn stop(&mut self, name: &str) {
         let Some(slot) = self.slots.get_mut(name) else {
             return;
@@ -327,33 +414,21 @@ impl Suite {
         let Some(mut process) = slot.process.take() else {
             return;
         };
-        slot.stopped = true;
-        if process.check_alive("before it was stopped").is_ok() {
+        slot.client = None;
+        let first = slot.record.pid == Some(process.pid());
+        if first && process.check_alive("before it was stopped").is_ok() {
             slot.record.end = self.sampler.snapshot(process.pid()).ok();
         }
-        match process.shutdown() {
-            Ok(stopped) => {
-                slot.record.stop = Some(StopRecord {
-                    exit: crate::error::describe_status(stopped.status),
-                    clean: stopped.status.success(),
-                    stop_time: stopped.stop_time,
-                });
-            }
-            Err(err) => {
-                eprintln!("framework-bench: {err}");
-                slot.record.stop = Some(StopRecord {
-                    exit: "killed after the stop deadline".into(),
-                    clean: false,
-                    stop_time: LaunchOptions::new("", 1).stop_timeout,
-                });
-            }
-        }
+        let stop = shut_down(process);
+        self.slot_mut(name).record.stops.push(stop);
     }
 
-    /// True once any server was started (false in `--list` mode, or when the
-    /// filter matched nothing).
-    pub fn any_started(&self) -> bool {
-        !self.slots.is_empty()
+    /// Stops every running server.
+    pub fn stop_all(&mut self) {
+        let names: Vec<String> = self.slots.keys().cloned().collect();
+        for name in names {
+            self.stop(&name);
+        }
     }
 
     /// Stops what still runs and returns the run's record.
@@ -394,154 +469,202 @@ impl Suite {
         criterion_home(&self.workspace).join("framework-bench")
     }
 
-    /// Builds and starts the server (once), settles, and reads "before".
-    pub fn ensure_running(&mut self, name: &str) -> Result<(), Skipped> {
-        if let Some(slot) = self.slots.get(name) {
-            return if slot.failed || slot.stopped {
-                Err(Skipped)
-            } else {
-                Ok(())
-            };
-        }
-        let spec = self
-            .specs
-            .iter()
-            .find(|spec| spec.name == name)
-            .cloned()
-            .expect("benchmarks are registered for known servers");
-        let slot = Slot {
-            record: ServerRecord {
-                name: spec.name.clone(),
-                description: spec.description.clone(),
-                version: None,
-                workers: self.config.workers,
-                command: Vec::new(),
-                pid: None,
-                startup_time: None,
-                before: None,
-                burst: None,
-                after: None,
-                end: None,
-                latency: BTreeMap::new(),
-                stop: None,
-                error: None,
-            },
-            process: None,
-            client: None,
-            histograms: BTreeMap::new(),
-            failed: false,
-            stopped: false,
-        };
-        self.slots.insert(name.to_owned(), slot);
-        match self.start(&spec) {
-            Ok(()) => Ok(()),
-            Err(err) => Err(self.fail(name, err)),
-        }
+    fn slot(&self, name: &str) -> &Slot {
+        self.slots.get(name).expect("the server has a slot")
     }
 
-    fn start(&mut self, spec: &ServerSpec) -> Result<()> {
-        let built: BuiltServer = self.builder.build(spec)?;
+    fn slot_mut(&mut self, name: &str) -> &mut Slot {
+        self.slots.get_mut(name).expect("the server has a slot")
+    }
+
+    fn launch_options(&self) -> LaunchOptions {
         let mut options = LaunchOptions::new(self.workspace.log_dir(), self.config.workers);
         options.ready_timeout = self.config.ready_timeout;
-        let slot = self.slots.get_mut(&spec.name).expect("slot exists");
+        options
+    }
+
+    /// Starts a process; the first of the run also settles and reads memory.
+    fn start(&mut self, name: &str, first: bool) -> Result<()> {
+        let spec = self.slot(name).spec.clone();
+        let built: BuiltServer = self.builder.build(&spec)?;
+        let options = self.launch_options();
+        let process = ServerProcess::start(&built, &options)?;
+        eprintln!(
+            "framework-bench: started {name} {} (pid {}, {} workers) in {:.1} ms",
+            built.version,
+            process.pid(),
+            options.workers,
+            process.startup_time().as_secs_f64() * 1e3
+        );
+        let slot = self.slots.get_mut(name).expect("the server has a slot");
+        slot.process = Some(process);
+        if !first {
+            return Ok(());
+        }
         slot.record.version = Some(built.version.clone());
         slot.record.command = spec.command_line(&RunValues {
             bin: built.bin.as_deref(),
             port: options.port,
             workers: options.workers,
         });
-        let process = ServerProcess::start(&built, &options)?;
-        eprintln!(
-            "framework-bench: started {} {} (pid {}, {} workers) in {:.1} ms",
-            spec.name,
-            built.version,
-            process.pid(),
-            self.config.workers,
-            process.startup_time().as_secs_f64() * 1e3
-        );
+        let process = slot.process.as_mut().expect("just started");
         slot.record.pid = Some(process.pid());
         slot.record.startup_time = Some(process.startup_time());
-        slot.process = Some(process);
-        std::thread::sleep(self.config.settle);
-        let before = self.snapshot(&spec.name, "while it settled")?;
-        self.slots
-            .get_mut(&spec.name)
-            .expect("slot exists")
-            .record
-            .before = Some(before);
+        let before = settle_and_read(
+            &mut self.sampler,
+            process,
+            self.config.settle,
+            "while it settled",
+        )?;
+        self.slot_mut(name).record.before = Some(before);
         Ok(())
     }
 
-    fn ensure_burst(&mut self, name: &str) -> Result<(), Skipped> {
-        if self.slots[name].record.burst.is_some() {
-            return Ok(());
-        }
-        match self.burst(name) {
-            Ok(()) => Ok(()),
-            Err(err) => Err(self.fail(name, err)),
-        }
-    }
-
-    fn burst(&mut self, name: &str) -> Result<()> {
-        let addr: SocketAddr = self.slots[name].process.as_ref().expect("running").addr();
-        let plan = LoadPlan::burst(self.config.n_requests, self.config.timeout);
-        let report = self.runtime.block_on(hammer(addr, &plan))?;
-        eprintln!("framework-bench: {name}: burst of {report}");
-        let slot = self.slots.get_mut(name).expect("started");
-        slot.record.burst = Some(BurstRecord {
-            n_requests: report.n_requests,
-            concurrency: report.concurrency,
-            connections: report.connections,
-            timeout: report.timeout,
-            wall_time: report.wall_time,
-            seconds_per_call: report.seconds_per_call(),
-            success_rate: report.success_rate(),
-            requests_per_second: report.requests_per_second(),
-            counts: report.counts.clone(),
-            latency: report.latency_summary(),
-        });
-        slot.process
-            .as_mut()
-            .expect("running")
-            .check_alive("during the burst")?;
-        std::thread::sleep(self.config.settle);
-        let after = self.snapshot(name, "after the burst")?;
-        self.slots.get_mut(name).expect("started").record.after = Some(after);
-        Ok(())
-    }
-
-    fn snapshot(&mut self, name: &str, during: &str) -> Result<MemorySnapshot> {
+    /// The seed's burst on the running process, then settle and read.
+    fn burst_and_read(&mut self, name: &str) -> Result<()> {
         let slot = self.slots.get_mut(name).expect("started");
         let process = slot.process.as_mut().expect("running");
-        process.check_alive(during)?;
-        let pid = process.pid();
-        self.sampler
-            .snapshot(pid)
-            .map_err(|err| self.crash_or(name, err, during))
+        let burst = run_burst(&self.runtime, &self.config, process)?;
+        slot.record.burst = Some(burst);
+        let after = settle_and_read(
+            &mut self.sampler,
+            process,
+            self.config.settle,
+            "after the burst",
+        )?;
+        slot.record.after = Some(after);
+        Ok(())
     }
 
-    /// If the server has exited, the crash is the real error.
-    fn crash_or(&mut self, name: &str, err: Error, during: &str) -> Error {
-        let slot = self.slots.get_mut(name).expect("started");
-        match slot.process.as_mut().map(|p| p.check_alive(during)) {
-            Some(Err(crash)) => crash,
-            _ => err,
+    /// One more round on a fresh process, run alone and stopped at the end.
+    fn extra_round(&mut self, name: &str) -> Result<RoundRecord> {
+        let spec = self.slot(name).spec.clone();
+        let built = self.builder.build(&spec)?;
+        let mut process = ServerProcess::start(&built, &self.launch_options())?;
+        let settle = self.config.settle;
+        let before = settle_and_read(&mut self.sampler, &mut process, settle, "while it settled")?;
+        let burst = run_burst(&self.runtime, &self.config, &mut process)?;
+        let after = settle_and_read(&mut self.sampler, &mut process, settle, "after the burst")?;
+        let round = RoundRecord {
+            pid: Some(process.pid()),
+            startup_time: Some(process.startup_time()),
+            before: Some(before),
+            burst: Some(burst),
+            after: Some(after),
+        };
+        let stop = shut_down(process);
+        self.slot_mut(name).record.stops.push(stop);
+        Ok(round)
+    }
+
+    /// Passes `Ok` through; records an error against the server (printed
+    /// once, the server stopped so it cannot disturb the others) as `Skipped`.
+    fn or_fail<T>(&mut self, name: &str, result: Result<T>) -> Result<T, Skipped> {
+        result.map_err(|err| {
+            let message = err.to_string();
+            eprintln!("framework-bench: {message}");
+            if let Some(slot) = self.slots.get_mut(name) {
+                slot.failed = true;
+                slot.record.error.get_or_insert(message);
+            }
+            self.stop(name);
+            Skipped
+        })
+    }
+}
+
+fn new_slot(spec: ServerSpec, workers: usize) -> Slot {
+    Slot {
+        record: ServerRecord {
+            name: spec.name.clone(),
+            description: spec.description.clone(),
+            version: None,
+            workers,
+            command: Vec::new(),
+            pid: None,
+            startup_time: None,
+            before: None,
+            burst: None,
+            after: None,
+            end: None,
+            latency: BTreeMap::new(),
+            stops: Vec::new(),
+            error: None,
+            extra_rounds: Vec::new(),
+        },
+        spec,
+        process: None,
+        client: None,
+        histograms: BTreeMap::new(),
+        failed: false,
+    }
+}
+
+/// Waits `settle` (the seed's pause before reading), then snapshots.
+fn settle_and_read(
+    sampler: &mut ProcSampler,
+    process: &mut ServerProcess,
+    settle: Duration,
+    during: &str,
+) -> Result<MemorySnapshot> {
+    std::thread::sleep(settle);
+    process.check_alive(during)?;
+    sampler
+        .snapshot(process.pid())
+        .map_err(|err| crash_or(Some(process), err, during))
+}
+
+/// The seed's burst against `process`; a crash during it is the error.
+fn run_burst(
+    runtime: &tokio::runtime::Runtime,
+    config: &BenchConfig,
+    process: &mut ServerProcess,
+) -> Result<BurstRecord> {
+    let plan = LoadPlan::burst(config.n_requests, config.timeout);
+    let report = runtime.block_on(hammer(process.addr(), &plan))?;
+    eprintln!("framework-bench: {}: burst of {report}", process.name());
+    process.check_alive("during the burst")?;
+    Ok(BurstRecord {
+        n_requests: report.n_requests,
+        concurrency: report.concurrency,
+        connections: report.connections,
+        timeout: report.timeout,
+        wall_time: report.wall_time,
+        seconds_per_call: report.seconds_per_call(),
+        success_rate: report.success_rate(),
+        requests_per_second: report.requests_per_second(),
+        counts: report.counts.clone(),
+        latency: report.latency_summary(),
+    })
+}
+
+/// If the server has exited, the crash is the real error.
+fn crash_or(process: Option<&mut ServerProcess>, err: Error, during: &str) -> Error {
+    match process.map(|p| p.check_alive(during)) {
+        Some(Err(crash)) => crash,
+        _ => err,
+    }
+}
+
+/// SIGTERM, deadline, SIGKILL; how it went.
+fn shut_down(process: ServerProcess) -> StopRecord {
+    let pid = process.pid();
+    match process.shutdown() {
+        Ok(stopped) => StopRecord {
+            pid,
+            exit: crate::error::describe_status(stopped.status),
+            clean: stopped.status.success(),
+            stop_time: stopped.stop_time,
+        },
+        Err(err) => {
+            eprintln!("framework-bench: {err}");
+            StopRecord {
+                pid,
+                exit: "killed after the stop deadline".into(),
+                clean: false,
+                stop_time: LaunchOptions::new("", 1).stop_timeout,
+            }
         }
-    }
-
-    fn fail(&mut self, name: &str, err: Error) -> Skipped {
-        self.fail_with_message(name, err.to_string())
-    }
-
-    fn fail_with_message(&mut self, name: &str, message: String) -> Skipped {
-        eprintln!("framework-bench: {message}");
-        if let Some(slot) = self.slots.get_mut(name) {
-            slot.failed = true;
-            slot.record.error.get_or_insert(message);
-        }
-        // A failed server is stopped now, so it cannot disturb the others.
-        self.stop(name);
-        Skipped
     }
 }
 

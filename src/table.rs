@@ -265,8 +265,9 @@ mod tests {
             after: error.is_none().then(|| snapshot(42, 3.3)),
             end: None,
             latency: BTreeMap::new(),
-            stop: None,
+            stops: Vec::new(),
             error: error.map(str::to_owned),
+            extra_rounds: Vec::new(),
         }
     }
 

@@ -1,0 +1,299 @@
+//! Baseline against now, figure by figure, with a verdict for each.
+//!
+//! A change is "within noise" unless it is larger than the noise band:
+//! - for a figure with several independent readings (memory, burst and
+//!   startup: one per round), the band is the largest of its floor (see
+//!   [`Thresholds`]), the spread (max - min) of the baseline's readings and
+//!   the spread of this run's;
+//! - for latency (Criterion's mean), the band is the largest of its
+//!   relative floor and the two 95 % confidence intervals' half-widths added.
+//!
+//! Every figure is smaller-is-better: above the band is "regressed", below
+//! it "improved".
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::metrics::{Metric, Unit};
+
+/// What a change amounts to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verdict {
+    Improved,
+    Regressed,
+    WithinNoise,
+    /// Measured now, not in the baseline.
+    New,
+    /// In the baseline, not measured now.
+    Missing,
+}
+
+impl fmt::Display for Verdict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Verdict::Improved => "improved",
+            Verdict::Regressed => "REGRESSED",
+            Verdict::WithinNoise => "within noise",
+            Verdict::New => "new",
+            Verdict::Missing => "missing",
+        })
+    }
+}
+
+/// The noise floors: how much a figure moves between runs of the same code
+/// on the same machine, from repeated runs (see the README).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Thresholds {
+    /// Relative floor of Criterion's latency means.
+    pub latency_relative: f64,
+    /// Absolute floor of resident figures (rss, uss, pss), bytes.
+    pub resident_bytes: f64,
+    /// Absolute floor of anonymous memory, bytes.
+    pub anonymous_bytes: f64,
+    /// Absolute floor of VMS, bytes: one more thread maps a 64 MiB arena.
+    pub vms_bytes: f64,
+    /// Relative floor of every memory figure.
+    pub memory_relative: f64,
+    /// Relative floor of burst seconds per call and startup time.
+    pub timing_relative: f64,
+    /// Absolute floor of the burst's failure rate.
+    pub failure_rate: f64,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Thresholds {
+            latency_relative: 0.10,
+            resident_bytes: 512.0 * 1024.0,
+            anonymous_bytes: 256.0 * 1024.0,
+            vms_bytes: 70.0 * 1024.0 * 1024.0,
+            memory_relative: 0.05,
+            timing_relative: 0.50,
+            failure_rate: 0.02,
+        }
+    }
+}
+
+impl Thresholds {
+    /// The floor of the noise band for a figure with baseline value `base`.
+    fn floor(&self, metric: &Metric, base: f64) -> f64 {
+        let name = metric.name.as_str();
+        let relative = |r: f64| r * base.abs();
+        if name.starts_with("latency-") {
+            relative(self.latency_relative)
+        } else if name.starts_with("vms-") {
+            self.vms_bytes.max(relative(self.memory_relative))
+        } else if name.starts_with("anonymous-") {
+            self.anonymous_bytes.max(relative(self.memory_relative))
+        } else if metric.unit == Unit::Bytes {
+            self.resident_bytes.max(relative(self.memory_relative))
+        } else if metric.unit == Unit::Ratio {
+            self.failure_rate
+        } else {
+            relative(self.timing_relative)
+        }
+    }
+}
+
+/// One figure compared.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Row {
+    pub server: String,
+    pub metric: String,
+    pub unit: Unit,
+    pub baseline: Option<f64>,
+    pub now: Option<f64>,
+    /// (now - baseline) / baseline.
+    pub change: Option<f64>,
+    /// The half-width of the noise band, in the figure's unit.
+    pub noise: Option<f64>,
+    pub verdict: Verdict,
+}
+
+/// A whole comparison.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Comparison {
+    pub baseline_name: String,
+    pub rows: Vec<Row>,
+    /// Differences between the two environments that make figures less
+    /// comparable (another CPU, another rustc, other parameters).
+    pub warnings: Vec<String>,
+}
+
+impl Comparison {
+    pub fn regressions(&self) -> impl Iterator<Item = &Row> {
+        self.rows.iter().filter(|r| r.verdict == Verdict::Regressed)
+    }
+
+    pub fn any_regressed(&self) -> bool {
+        self.regressions().next().is_some()
+    }
+}
+
+/// Compares every figure present on either side.
+pub fn compare(baseline: &[Metric], now: &[Metric], thresholds: &Thresholds) -> Vec<Row> {
+    let index = |metrics: &[Metric]| -> BTreeMap<(String, String), Metric> {
+        metrics
+            .iter()
+            .map(|m| ((m.server.clone(), m.name.clone()), m.clone()))
+            .collect()
+    };
+    let (base, now) = (index(baseline), index(now));
+    let keys: std::collections::BTreeSet<_> = base.keys().chain(now.keys()).cloned().collect();
+    keys.into_iter()
+        .map(|key| row(base.get(&key), now.get(&key), thresholds))
+        .collect()
+}
+
+fn row(base: Option<&Metric>, now: Option<&Metric>, thresholds: &Thresholds) -> Row {
+    let any = base.or(now).expect("one side exists");
+    let mut row = Row {
+        server: any.server.clone(),
+        metric: any.name.clone(),
+        unit: any.unit,
+        baseline: base.map(|m| m.value),
+        now: now.map(|m| m.value),
+        change: None,
+        noise: None,
+        verdict: Verdict::New,
+    };
+    let (Some(base), Some(now)) = (base, now) else {
+        row.verdict = if now.is_some() {
+            Verdict::New
+        } else {
+            Verdict::Missing
+        };
+        return row;
+    };
+    let noise = noise_band(base, now, thresholds);
+    let delta = now.value - base.value;
+    row.change = (base.value != 0.0).then(|| delta / base.value);
+    row.noise = Some(noise);
+    row.verdict = if delta.abs() <= noise {
+        Verdict::WithinNoise
+    } else if delta > 0.0 {
+        Verdict::Regressed
+    } else {
+        Verdict::Improved
+    };
+    row
+}
+
+fn noise_band(base: &Metric, now: &Metric, thresholds: &Thresholds) -> f64 {
+    let floor = thresholds.floor(base, base.value);
+    let half_width = |m: &Metric| match (m.lower, m.upper) {
+        (Some(lower), Some(upper)) => (upper - lower) / 2.0,
+        _ => 0.0,
+    };
+    let spread = |m: &Metric| {
+        let max = m.readings.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let min = m.readings.iter().copied().fold(f64::INFINITY, f64::min);
+        if m.readings.len() > 1 { max - min } else { 0.0 }
+    };
+    floor
+        .max(half_width(base) + half_width(now))
+        .max(spread(base))
+        .max(spread(now))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn metric(name: &str, unit: Unit, value: f64, readings: &[f64]) -> Metric {
+        Metric {
+            server: "axum".into(),
+            name: name.into(),
+            unit,
+            value,
+            lower: None,
+            upper: None,
+            readings: readings.to_vec(),
+        }
+    }
+
+    const MIB: f64 = 1024.0 * 1024.0;
+
+    #[test]
+    fn rss_moving_300_kib_is_noise_but_2_mib_is_a_regression() {
+        let t = Thresholds::default();
+        let base = [metric("rss-before", Unit::Bytes, 3.2 * MIB, &[])];
+        let wobble = [metric(
+            "rss-before",
+            Unit::Bytes,
+            3.2 * MIB + 300.0 * 1024.0,
+            &[],
+        )];
+        assert_eq!(compare(&base, &wobble, &t)[0].verdict, Verdict::WithinNoise);
+        let grown = [metric("rss-before", Unit::Bytes, 5.2 * MIB, &[])];
+        let row = &compare(&base, &grown, &t)[0];
+        assert_eq!(row.verdict, Verdict::Regressed);
+        assert!((row.change.unwrap() - 2.0 / 3.2).abs() < 1e-9);
+        let shrunk = [metric("rss-before", Unit::Bytes, 1.0 * MIB, &[])];
+        assert_eq!(compare(&base, &shrunk, &t)[0].verdict, Verdict::Improved);
+    }
+
+    #[test]
+    fn a_wide_spread_of_readings_widens_the_band() {
+        let t = Thresholds::default();
+        let base = [metric(
+            "rss-after",
+            Unit::Bytes,
+            14.0 * MIB,
+            &[12.0 * MIB, 14.0 * MIB, 19.0 * MIB],
+        )];
+        let now = [metric(
+            "rss-after",
+            Unit::Bytes,
+            18.0 * MIB,
+            &[17.0 * MIB, 18.0 * MIB, 18.5 * MIB],
+        )];
+        let row = &compare(&base, &now, &t)[0];
+        assert_eq!(row.noise, Some(7.0 * MIB));
+        assert_eq!(row.verdict, Verdict::WithinNoise);
+    }
+
+    #[test]
+    fn latency_uses_the_relative_floor_and_confidence_intervals() {
+        let t = Thresholds::default();
+        let with_ci = |value: f64, half: f64| Metric {
+            lower: Some(value - half),
+            upper: Some(value + half),
+            ..metric("latency-hello", Unit::Nanoseconds, value, &[])
+        };
+        let base = [with_ci(100_000.0, 2_000.0)];
+        assert_eq!(
+            compare(&base, &[with_ci(108_000.0, 2_000.0)], &t)[0].verdict,
+            Verdict::WithinNoise
+        );
+        assert_eq!(
+            compare(&base, &[with_ci(115_000.0, 2_000.0)], &t)[0].verdict,
+            Verdict::Regressed
+        );
+        // Wide intervals swallow the same change.
+        assert_eq!(
+            compare(
+                &[with_ci(100_000.0, 9_000.0)],
+                &[with_ci(115_000.0, 9_000.0)],
+                &t
+            )[0]
+            .verdict,
+            Verdict::WithinNoise
+        );
+    }
+
+    #[test]
+    fn figures_on_one_side_only_are_new_or_missing() {
+        let t = Thresholds::default();
+        let a = [metric("rss-before", Unit::Bytes, 1.0, &[])];
+        let b = [metric("vms-before", Unit::Bytes, 1.0, &[])];
+        let rows = compare(&a, &b, &t);
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0].metric, "rss-before");
+        assert_eq!(rows[0].verdict, Verdict::Missing);
+        assert_eq!(rows[1].verdict, Verdict::New);
+    }
+}

@@ -1,0 +1,149 @@
+//! The bench binary itself, run as CI runs it (test mode), with a filter.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use framework_bench::suite::{RUN_SCHEMA, RunMode, RunRecord};
+
+use crate::util::{run_with_deadline, workspace};
+
+/// `cargo test --bench frameworks -- ARGS`: the bench target without
+/// `--bench`, so Criterion runs in test mode. Its output goes to `home`.
+fn run_bench(home: &Path, envs: &[(&str, &str)], args: &[&str]) -> Output {
+    let mut command = Command::new(env!("CARGO"));
+    command
+        .current_dir(workspace().root)
+        .args(["test", "--bench", "frameworks", "--"])
+        .args(args)
+        .env("CRITERION_HOME", home);
+    for (key, value) in envs {
+        command.env(key, value);
+    }
+    run_with_deadline(&mut command, Duration::from_secs(900))
+}
+
+fn fresh_home(name: &str) -> PathBuf {
+    let home = workspace()
+        .harness_dir()
+        .join("test-criterion-homes")
+        .join(name);
+    let _ = std::fs::remove_dir_all(&home);
+    std::fs::create_dir_all(&home).unwrap();
+    home
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn a_filtered_test_run_starts_only_that_server_and_records_everything() {
+    let home = fresh_home("filtered");
+    let output = run_bench(&home, &[], &["warp"]);
+    let (stdout, stderr) = (text(&output.stdout), text(&output.stderr));
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    for group in [
+        "memory-rss-before",
+        "memory-vms-after",
+        "latency-hello",
+        "latency-json",
+    ] {
+        assert!(
+            stdout.contains(&format!("Testing {group}/warp")),
+            "{stdout}"
+        );
+    }
+    assert!(stderr.contains("framework-bench: started warp"), "{stderr}");
+    assert_eq!(
+        stderr.matches("framework-bench: started").count(),
+        1,
+        "{stderr}"
+    );
+
+    let latest = home.join("framework-bench").join("latest.json");
+    let json = std::fs::read_to_string(&latest).unwrap();
+    let run: RunRecord = serde_json::from_str(&json).unwrap();
+    assert_eq!(run.schema, RUN_SCHEMA);
+    assert_eq!(run.mode, RunMode::Test);
+    assert_eq!(run.config.n_requests, run.config.test_n_requests.min(2000));
+    assert!(run.harness.after.is_some());
+    let names: Vec<_> = run.servers.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["warp"]);
+    let warp = &run.servers[0];
+    assert_eq!(warp.error, None);
+    assert!(
+        warp.version
+            .as_deref()
+            .is_some_and(|v| v.starts_with("0.4."))
+    );
+    assert_eq!(warp.workers, run.config.workers);
+    assert!(warp.command.iter().any(|arg| arg == "--workers"));
+    assert!(warp.pid.is_some() && warp.startup_time.is_some());
+    for snapshot in [&warp.before, &warp.after, &warp.end] {
+        let s = snapshot.as_ref().expect("every snapshot is taken");
+        assert!(s.rss_bytes > 0 && s.vms_bytes > 0);
+        assert!(s.uss_bytes.is_some() && s.pss_bytes.is_some() && s.anonymous_bytes.is_some());
+        assert!(s.swap_bytes.is_some() && s.peak_rss_bytes.is_some());
+        assert!(s.threads.is_some() && s.cpu_time.is_some());
+    }
+    let burst = warp.burst.as_ref().unwrap();
+    assert_eq!(burst.n_requests, run.config.n_requests);
+    assert_eq!(burst.counts.get("200"), Some(&burst.n_requests));
+    assert_eq!(burst.success_rate, 1.0);
+    assert_eq!(burst.latency.count, burst.n_requests as u64);
+    for route in ["hello", "json"] {
+        assert!(warp.latency[route].count >= 1, "{route}");
+    }
+    assert_eq!(warp.stops.len(), 3, "{:?}", warp.stops);
+    assert!(warp.stops.iter().all(|stop| stop.clean), "{:?}", warp.stops);
+    assert_eq!(warp.rounds().len(), 1, "test mode runs one round");
+
+    // Every field of the file, not only those the typed record reads.
+    let raw: serde_json::Value = serde_json::from_str(&json).unwrap();
+    for key in [
+        "before",
+        "burst",
+        "after",
+        "end",
+        "latency",
+        "stop",
+        "startup_time_ns",
+    ] {
+        assert!(!raw["servers"][0][key].is_null(), "{key}");
+    }
+}
+
+#[test]
+fn a_bad_knob_stops_the_run_before_any_server_starts() {
+    let home = fresh_home("bad-knob");
+    let output = run_bench(&home, &[("FRAMEWORK_BENCH_REQUESTS", "zero")], &["warp"]);
+    let stderr = text(&output.stderr);
+    assert!(!output.status.success());
+    assert!(
+        stderr.contains(
+            r#"invalid value "zero" for FRAMEWORK_BENCH_REQUESTS: a whole number of at least 1"#
+        ),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("framework-bench: started"), "{stderr}");
+    assert!(
+        !home.join("framework-bench").exists(),
+        "a bad run wrote files"
+    );
+}
+
+#[test]
+fn list_mode_starts_nothing() {
+    let home = fresh_home("list");
+    let output = run_bench(&home, &[], &["--list"]);
+    let (stdout, stderr) = (text(&output.stdout), text(&output.stderr));
+    assert!(output.status.success(), "{stderr}");
+    assert!(stdout.contains("latency-hello/axum: benchmark"), "{stdout}");
+    assert!(
+        stdout.contains("memory-rss-after/tide-nodelay: benchmark"),
+        "{stdout}"
+    );
+    assert!(!stderr.contains("framework-bench: started"), "{stderr}");
+    assert!(!home.join("framework-bench").exists());
+}
