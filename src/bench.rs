@@ -19,10 +19,15 @@ use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use criterion::measurement::Measurement;
 use criterion::{Bencher, BenchmarkGroup, Criterion, SamplingMode, Throughput};
 
+use crate::baseline::{self, Summary, criterion_baseline_path, render_comparison, validate_name};
 use crate::build::Workspace;
+use crate::compare::{Comparison, Thresholds};
 use crate::config::BenchConfig;
 use crate::measurement::Bytes;
-use crate::suite::{Figure, Phase, ROUTES, RunMode, Skipped, Suite, save_run};
+use crate::metrics::{self, criterion_estimate};
+use crate::suite::{
+    Figure, Phase, ROUTES, RunMode, RunRecord, Skipped, Suite, criterion_home, save_run,
+};
 
 /// The benchmarks of each `memory-<server>` group: (id, phase, figure).
 pub const MEMORY_BENCHES: [(&str, Phase, Figure); 4] = [
@@ -37,7 +42,10 @@ pub const MEMORY_BENCHES: [(&str, Phase, Figure); 4] = [
 pub fn main(workspace_root: &str) -> i32 {
     let args: Vec<String> = std::env::args().collect();
     let mode = RunMode::from_args(&args);
-    let suite = BenchConfig::from_env()
+    let baselines = BaselineFlags::from_args(&args);
+    let suite = baselines
+        .validate()
+        .and_then(|()| BenchConfig::from_env())
         .and_then(|config| Suite::new(Workspace::at(workspace_root), config, mode));
     let mut suite = match suite {
         Ok(suite) => suite,
@@ -53,9 +61,70 @@ pub fn main(workspace_root: &str) -> i32 {
     memory_benches(&mut bytes, &mut suite);
     latency_benches(&mut time, &mut suite);
     suite.stop_all();
-    // The HTML index lists every benchmark on disk, memory ones included.
+    let home = criterion_home(&Workspace::at(workspace_root));
+    let code = finish(suite, &home, &baselines);
+    // The HTML index lists every benchmark on disk, memory ones included, and
+    // links the memory report page written just before.
     time.final_summary();
-    finish(suite)
+    code
+}
+
+/// Criterion's baseline flags, read the way Criterion reads them: by
+/// default a run compares with `base` (if present) and then saves itself as
+/// `base`; `--save-baseline NAME` does the same with NAME; `--baseline NAME`
+/// (or `--baseline-lenient NAME`) compares with NAME and saves nothing;
+/// `--discard-baseline` saves nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BaselineFlags {
+    pub save: Option<String>,
+    pub compare: Option<String>,
+    /// `--baseline`: a missing baseline is an error.
+    pub strict: bool,
+}
+
+impl BaselineFlags {
+    pub fn from_args<S: AsRef<str>>(args: &[S]) -> BaselineFlags {
+        let value = |flag: &str| {
+            let prefix = format!("{flag}=");
+            args.iter().enumerate().find_map(|(i, arg)| {
+                let arg = arg.as_ref();
+                if arg == flag {
+                    args.get(i + 1).map(|v| v.as_ref().to_owned())
+                } else {
+                    arg.strip_prefix(&prefix).map(str::to_owned)
+                }
+            })
+        };
+        let discard = args.iter().any(|a| a.as_ref() == "--discard-baseline");
+        if let Some(name) = value("--baseline") {
+            return BaselineFlags {
+                save: None,
+                compare: Some(name),
+                strict: true,
+            };
+        }
+        if let Some(name) = value("--baseline-lenient") {
+            return BaselineFlags {
+                save: None,
+                compare: Some(name),
+                strict: false,
+            };
+        }
+        let name = value("--save-baseline").unwrap_or_else(|| "base".to_owned());
+        BaselineFlags {
+            save: (!discard).then(|| name.clone()),
+            compare: Some(name),
+            strict: false,
+        }
+    }
+
+    /// Names that could escape their folder are refused before a run starts.
+    pub fn validate(&self) -> crate::Result<()> {
+        self.save
+            .iter()
+            .chain(&self.compare)
+            .try_for_each(|name| validate_name(name))
+    }
 }
 
 fn memory_benches(criterion: &mut Criterion<Bytes>, suite: &mut Suite) {
@@ -121,18 +190,37 @@ fn bench_or_skip<M: Measurement>(
     }
 }
 
-fn finish(suite: Suite) -> i32 {
+/// Records the run: table, run file, summary, baselines, exports and the
+/// memory report page. Returns the exit code.
+fn finish(suite: Suite, criterion_home: &std::path::Path, flags: &BaselineFlags) -> i32 {
     if !suite.any_started() {
         return 0; // --list, or a filter that matched no server
     }
     let dir = suite.output_dir();
     let record = suite.finish();
+    let summary = Summary::of_run(&record, run_metrics(&record, criterion_home));
     println!("\n{}", crate::table::render(&record));
-    match save_run(&record, &dir) {
+    let mut code = 0;
+    let comparison = match record.mode {
+        RunMode::Benchmark => compare_with_baseline(&dir, flags, &summary, &mut code),
+        RunMode::Test => None,
+    };
+    if let Some(comparison) = &comparison {
+        println!("{}", render_comparison(comparison));
+    }
+    let written = write_outputs(
+        &dir,
+        criterion_home,
+        &record,
+        &summary,
+        comparison.as_ref(),
+        flags,
+    );
+    match written {
         Ok(path) => println!("framework-bench: this run's figures: {}", path.display()),
         Err(err) => {
             eprintln!("framework-bench: error: {err}");
-            return 1;
+            code = 1;
         }
     }
     let failed: Vec<&str> = record
@@ -141,10 +229,119 @@ fn finish(suite: Suite) -> i32 {
         .filter(|s| s.error.is_some())
         .map(|s| s.name.as_str())
         .collect();
-    if failed.is_empty() {
-        0
-    } else {
+    if !failed.is_empty() {
         eprintln!("framework-bench: failed: {}", failed.join(", "));
-        1
+        code = 1;
+    }
+    code
+}
+
+/// The run's figures; latency only where Criterion measured it in this run.
+fn run_metrics(record: &RunRecord, criterion_home: &std::path::Path) -> Vec<metrics::Metric> {
+    metrics::collect(record, |route, server| {
+        let measured_now = record.mode == RunMode::Benchmark
+            && record
+                .servers
+                .iter()
+                .any(|s| s.name == server && s.latency.contains_key(route));
+        measured_now
+            .then(|| criterion_estimate(criterion_home, route, server, "new"))
+            .flatten()
+    })
+}
+
+fn compare_with_baseline(
+    dir: &std::path::Path,
+    flags: &BaselineFlags,
+    summary: &Summary,
+    code: &mut i32,
+) -> Option<Comparison> {
+    let name = flags.compare.as_deref()?;
+    match baseline::load_named(&criterion_baseline_path(dir, name), name) {
+        Ok(base) => Some(base.compare(summary, &Thresholds::default())),
+        Err(err) if flags.strict => {
+            eprintln!("framework-bench: error: {err}");
+            *code = 1;
+            None
+        }
+        Err(crate::Error::UnknownBaseline { .. }) => None,
+        Err(err) => {
+            eprintln!("framework-bench: warning: {err}; not compared");
+            None
+        }
+    }
+}
+
+/// Writes every output of the run; returns the run file's path.
+fn write_outputs(
+    dir: &std::path::Path,
+    criterion_home: &std::path::Path,
+    record: &RunRecord,
+    summary: &Summary,
+    comparison: Option<&Comparison>,
+    flags: &BaselineFlags,
+) -> crate::Result<std::path::PathBuf> {
+    let run_file = save_run(record, dir)?;
+    summary.save(&dir.join("latest-summary.json"))?;
+    if let (Some(name), RunMode::Benchmark) = (&flags.save, record.mode) {
+        let path = criterion_baseline_path(dir, name);
+        let merged = match baseline::load_named(&path, name) {
+            Ok(old) => old.merged_with(summary),
+            Err(_) => summary.clone(),
+        };
+        Summary {
+            name: name.clone(),
+            ..merged
+        }
+        .save(&path)?;
+    }
+    crate::export::write_all(dir, record, &summary.metrics, comparison)?;
+    let page = crate::report_page::write(criterion_home, record, comparison)?;
+    println!("framework-bench: memory report: {}", page.display());
+    Ok(run_file)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn flags(args: &[&str]) -> BaselineFlags {
+        BaselineFlags::from_args(args)
+    }
+
+    #[test]
+    fn baseline_flags_follow_criterion() {
+        let default = flags(&["bench", "--bench"]);
+        assert_eq!(
+            (
+                default.save.as_deref(),
+                default.compare.as_deref(),
+                default.strict
+            ),
+            (Some("base"), Some("base"), false)
+        );
+        let save = flags(&["bench", "--bench", "--save-baseline", "before"]);
+        assert_eq!(
+            (save.save.as_deref(), save.compare.as_deref()),
+            (Some("before"), Some("before"))
+        );
+        let strict = flags(&["bench", "--bench", "--baseline=before"]);
+        assert_eq!(
+            (strict.save, strict.compare.as_deref(), strict.strict),
+            (None, Some("before"), true)
+        );
+        let lenient = flags(&["bench", "--baseline-lenient", "x"]);
+        assert_eq!((lenient.save, lenient.strict), (None, false));
+        assert_eq!(flags(&["bench", "--discard-baseline"]).save, None);
+        assert!(
+            flags(&["bench", "--save-baseline", "../up"])
+                .validate()
+                .is_err()
+        );
+        assert!(
+            flags(&["bench", "--baseline", "ok-name"])
+                .validate()
+                .is_ok()
+        );
     }
 }

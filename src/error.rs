@@ -131,6 +131,12 @@ pub enum Error {
     #[error("cannot build the HTTP client: {0}")]
     HttpClient(String),
 
+    #[error("no baseline `{name}` at {path}")]
+    UnknownBaseline { name: String, path: PathBuf },
+
+    #[error("{path} is not a framework-bench baseline this version can read: {message}")]
+    BadBaseline { path: PathBuf, message: String },
+
     #[error("invalid value {value:?} for {name}: {allowed}")]
     InvalidSetting {
         name: String,

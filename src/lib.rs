@@ -10,17 +10,21 @@
 //! - [`memory`]: memory and CPU-time snapshots of a process;
 //! - [`hammer`]: bounded HTTP load and its merged report.
 
+pub mod baseline;
 pub mod bench;
 pub mod build;
 pub mod compare;
 pub mod config;
+pub mod environment;
 pub mod error;
+pub mod export;
 pub mod hammer;
 pub mod manifest;
 pub mod measurement;
 pub mod memory;
 pub mod metrics;
 pub mod process;
+pub mod report_page;
 pub mod sockets;
 pub mod suite;
 pub mod table;

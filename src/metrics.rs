@@ -34,7 +34,7 @@ impl Unit {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Metric {
     pub server: String,
-    /// e.g. `latency-hello`, `rss-before`, `burst-seconds-per-call`.
+    /// e.g. `latency-hello`, `rss-before`, `burst-time-per-call`.
     pub name: String,
     pub unit: Unit,
     /// Every figure here is smaller-is-better.
@@ -168,7 +168,7 @@ fn round_metrics(server: &ServerRecord) -> Vec<Metric> {
         }
         if let Some(burst) = &round.burst {
             push(
-                "burst-seconds-per-call".into(),
+                "burst-time-per-call".into(),
                 Unit::Nanoseconds,
                 Some(burst.seconds_per_call * 1e9),
             );

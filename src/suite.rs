@@ -198,6 +198,7 @@ pub struct RunRecord {
     pub finished_at_unix: u64,
     pub config: BenchConfig,
     pub cpus: usize,
+    pub environment: crate::environment::Environment,
     pub harness: HarnessRecord,
     pub servers: Vec<ServerRecord>,
 }
@@ -224,6 +225,7 @@ pub struct Suite {
     sampler: ProcSampler,
     slots: BTreeMap<String, Slot>,
     harness: HarnessRecord,
+    environment: crate::environment::Environment,
     started_at: SystemTime,
 }
 
@@ -248,6 +250,7 @@ impl Suite {
             .build()
             .map_err(|err| Error::HttpClient(format!("cannot start the tokio runtime: {err}")))?;
         Ok(Suite {
+            environment: crate::environment::Environment::capture(&workspace.root),
             builder: Builder::new(&workspace),
             workspace,
             config,
@@ -458,6 +461,7 @@ impl Suite {
             finished_at_unix: unix(SystemTime::now()),
             config: self.config,
             cpus: std::thread::available_parallelism().map_or(1, usize::from),
+            environment: self.environment,
             harness: self.harness,
             servers,
         }

@@ -177,7 +177,7 @@ fn cells(names: &[&str]) -> Vec<String> {
 }
 
 /// Left-aligns text columns (server, version, counter), right-aligns numbers.
-fn align(rows: &[Vec<String>]) -> String {
+pub fn align(rows: &[Vec<String>]) -> String {
     let n = rows.iter().map(Vec::len).max().unwrap_or(0);
     let widths: Vec<usize> = (0..n)
         .map(|i| {
@@ -283,6 +283,7 @@ mod tests {
                 ..BenchConfig::default()
             },
             cpus: 2,
+            environment: Default::default(),
             harness: HarnessRecord {
                 version: "0.1.0".into(),
                 before: snapshot(7, 10.0),

@@ -1,0 +1,457 @@
+//! Baselines: a run's figures under a name, to compare later runs with.
+//!
+//! One format serves both kinds:
+//! - `cargo bench -- --save-baseline NAME` keeps
+//!   `<criterion dir>/framework-bench/baselines/NAME.json` next to
+//!   Criterion's own baselines (Criterion's default, `base`, too);
+//! - `framework-bench baseline save NAME` commits one to
+//!   `target-baselines/NAME/baseline.json`.
+//!
+//! Every run also writes `<criterion dir>/framework-bench/latest-summary.json`
+//! in this format; that is what `baseline save` copies and `baseline
+//! compare` compares. Files are pretty JSON with sorted metrics, so they
+//! diff well, and are written atomically.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::compare::{Comparison, Row, Thresholds, Verdict, compare};
+use crate::config::BenchConfig;
+use crate::environment::Environment;
+use crate::error::{Error, Result};
+use crate::metrics::{Metric, Unit};
+use crate::suite::{RunMode, RunRecord, write_atomically};
+
+/// The schema name in every summary and baseline file.
+pub const SUMMARY_SCHEMA: &str = "framework-bench/summary/v1";
+
+/// The run summary written next to each run, and the baseline format.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    pub schema: String,
+    /// The baseline's name; `latest` for the summary of the last run.
+    pub name: String,
+    pub taken_at_unix: u64,
+    pub mode: RunMode,
+    pub environment: Environment,
+    /// Every parameter of the run.
+    pub config: BenchConfig,
+    /// Server name -> what ran: framework version and worker count.
+    pub servers: BTreeMap<String, ServerInfo>,
+    /// Sorted by server, then figure.
+    pub metrics: Vec<Metric>,
+}
+
+/// What a summary records of each server besides its figures.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServerInfo {
+    pub version: Option<String>,
+    pub workers: usize,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl Summary {
+    /// The summary of a run, given its figures.
+    pub fn of_run(run: &RunRecord, mut metrics: Vec<Metric>) -> Summary {
+        metrics.sort_by(|a, b| (&a.server, &a.name).cmp(&(&b.server, &b.name)));
+        Summary {
+            schema: SUMMARY_SCHEMA.to_owned(),
+            name: "latest".to_owned(),
+            taken_at_unix: run.finished_at_unix,
+            mode: run.mode,
+            environment: run.environment.clone(),
+            config: run.config.clone(),
+            servers: run
+                .servers
+                .iter()
+                .map(|s| {
+                    let info = ServerInfo {
+                        version: s.version.clone(),
+                        workers: s.workers,
+                        error: s
+                            .error
+                            .as_deref()
+                            .and_then(|e| e.lines().next())
+                            .map(str::to_owned),
+                    };
+                    (s.name.clone(), info)
+                })
+                .collect(),
+            metrics,
+        }
+    }
+
+    /// Reads a summary, refusing other formats with a clear error.
+    pub fn load(path: &Path) -> Result<Summary> {
+        let text = std::fs::read_to_string(path).map_err(|source| Error::ReadFile {
+            path: path.to_owned(),
+            source,
+        })?;
+        let bad = |message: String| Error::BadBaseline {
+            path: path.to_owned(),
+            message,
+        };
+        let value: serde_json::Value =
+            serde_json::from_str(&text).map_err(|err| bad(format!("not JSON: {err}")))?;
+        match value.get("schema").and_then(|s| s.as_str()) {
+            Some(SUMMARY_SCHEMA) => {}
+            Some(other) => {
+                return Err(bad(format!(
+                    "format `{other}`, expected `{SUMMARY_SCHEMA}`"
+                )));
+            }
+            None => {
+                return Err(bad(format!(
+                    "no `schema` field; expected `{SUMMARY_SCHEMA}`"
+                )));
+            }
+        }
+        serde_json::from_value(value).map_err(|err| bad(err.to_string()))
+    }
+
+    /// Writes the summary as pretty JSON, atomically.
+    pub fn save(&self, path: &Path) -> Result<()> {
+        let json = serde_json::to_vec_pretty(self).expect("summaries serialize");
+        write_atomically(path, &json)
+    }
+
+    /// This summary with `newer`'s figures and servers laid over it, per
+    /// server and figure: what a filtered `--save-baseline` run measured
+    /// replaces, the rest stays.
+    pub fn merged_with(&self, newer: &Summary) -> Summary {
+        let key = |m: &Metric| (m.server.clone(), m.name.clone());
+        let mut metrics: BTreeMap<_, Metric> =
+            self.metrics.iter().map(|m| (key(m), m.clone())).collect();
+        metrics.extend(newer.metrics.iter().map(|m| (key(m), m.clone())));
+        let mut servers = self.servers.clone();
+        servers.extend(newer.servers.clone());
+        Summary {
+            servers,
+            metrics: metrics.into_values().collect(),
+            ..newer.clone()
+        }
+    }
+
+    /// Compares `now` against this baseline.
+    pub fn compare(&self, now: &Summary, thresholds: &Thresholds) -> Comparison {
+        Comparison {
+            baseline_name: self.name.clone(),
+            rows: compare(&self.metrics, &now.metrics, thresholds),
+            warnings: self.warnings(now),
+        }
+    }
+
+    fn warnings(&self, now: &Summary) -> Vec<String> {
+        let mut warnings = self.environment.differences(&now.environment);
+        if self.config.n_requests != now.config.n_requests
+            || self.config.timeout != now.config.timeout
+            || self.config.settle != now.config.settle
+            || self.config.workers != now.config.workers
+            || self.config.concurrency != now.config.concurrency
+            || self.config.rounds != now.config.rounds
+        {
+            warnings.push(format!(
+                "parameters differ: baseline {}, now {}",
+                describe_config(&self.config),
+                describe_config(&now.config)
+            ));
+        }
+        if self.mode != now.mode {
+            warnings.push(format!(
+                "mode differs: baseline {:?}, now {:?}",
+                self.mode, now.mode
+            ));
+        }
+        for (server, info) in &now.servers {
+            if let Some(base) = self.servers.get(server)
+                && base.version != info.version
+            {
+                warnings.push(format!(
+                    "{server} version differs: baseline {}, now {}",
+                    base.version.as_deref().unwrap_or("?"),
+                    info.version.as_deref().unwrap_or("?")
+                ));
+            }
+        }
+        warnings
+    }
+}
+
+fn describe_config(c: &BenchConfig) -> String {
+    format!(
+        "{} requests, {:.1} s timeout, {:.1} s settle, {} workers, {} connection(s), {} round(s)",
+        c.n_requests,
+        c.timeout.as_secs_f64(),
+        c.settle.as_secs_f64(),
+        c.workers,
+        c.concurrency,
+        c.rounds
+    )
+}
+
+/// A baseline name: letters, digits, `.`, `_`, `-`; no path separators.
+pub fn validate_name(name: &str) -> Result<()> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && !name.starts_with('.')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::InvalidSetting {
+            name: "baseline name".into(),
+            value: name.to_owned(),
+            allowed: "1 to 64 ASCII letters, digits, `.`, `_` or `-`, not starting with `.`".into(),
+        })
+    }
+}
+
+/// `<criterion dir>/framework-bench/baselines/NAME.json`.
+pub fn criterion_baseline_path(run_dir: &Path, name: &str) -> PathBuf {
+    run_dir.join("baselines").join(format!("{name}.json"))
+}
+
+/// `<root>/target-baselines/NAME/baseline.json`.
+pub fn committed_baseline_path(root: &Path, name: &str) -> PathBuf {
+    root.join("target-baselines")
+        .join(name)
+        .join("baseline.json")
+}
+
+/// Loads a named baseline, or says which names exist.
+pub fn load_named(path: &Path, name: &str) -> Result<Summary> {
+    validate_name(name)?;
+    if !path.is_file() {
+        return Err(Error::UnknownBaseline {
+            name: name.to_owned(),
+            path: path.to_owned(),
+        });
+    }
+    let mut summary = Summary::load(path)?;
+    summary.name = name.to_owned();
+    Ok(summary)
+}
+
+/// The comparison as one terminal table, warnings first.
+pub fn render_comparison(comparison: &Comparison) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "Compared with baseline `{}`", comparison.baseline_name);
+    for warning in &comparison.warnings {
+        let _ = writeln!(out, "warning: {warning}");
+    }
+    let mut rows = vec![
+        ["server", "figure", "baseline", "now", "change", "verdict"]
+            .map(String::from)
+            .to_vec(),
+    ];
+    for row in &comparison.rows {
+        rows.push(vec![
+            row.server.clone(),
+            row.metric.clone(),
+            format_value(row.unit, row.baseline),
+            format_value(row.unit, row.now),
+            row.change
+                .map_or("-".into(), |c| format!("{:+.1}%", c * 100.0)),
+            verdict_cell(row),
+        ]);
+    }
+    out.push_str(&crate::table::align(&rows));
+    let regressed = comparison.regressions().count();
+    let _ = writeln!(
+        out,
+        "{} figures: {} regressed, {} improved, {} within noise",
+        comparison.rows.len(),
+        regressed,
+        comparison
+            .rows
+            .iter()
+            .filter(|r| r.verdict == Verdict::Improved)
+            .count(),
+        comparison
+            .rows
+            .iter()
+            .filter(|r| r.verdict == Verdict::WithinNoise)
+            .count(),
+    );
+    out
+}
+
+fn verdict_cell(row: &Row) -> String {
+    match (row.verdict, row.noise, row.baseline) {
+        (
+            Verdict::WithinNoise | Verdict::Regressed | Verdict::Improved,
+            Some(noise),
+            Some(base),
+        ) if base != 0.0 => {
+            format!(
+                "{} (noise ±{:.1}%)",
+                row.verdict,
+                noise / base.abs() * 100.0
+            )
+        }
+        _ => row.verdict.to_string(),
+    }
+}
+
+/// A value in its unit's usual scale: µs, MiB, %.
+pub fn format_value(unit: Unit, value: Option<f64>) -> String {
+    match value {
+        None => "-".into(),
+        Some(v) => match unit {
+            Unit::Nanoseconds => format!("{:.1} µs", v / 1e3),
+            Unit::Bytes => format!("{:.2} MiB", v / (1024.0 * 1024.0)),
+            Unit::Ratio => format!("{:.1}%", v * 100.0),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn metric(server: &str, name: &str, value: f64) -> Metric {
+        Metric {
+            server: server.into(),
+            name: name.into(),
+            unit: Unit::Bytes,
+            value,
+            lower: None,
+            upper: None,
+            readings: vec![],
+        }
+    }
+
+    fn summary(metrics: Vec<Metric>) -> Summary {
+        Summary {
+            schema: SUMMARY_SCHEMA.into(),
+            name: "latest".into(),
+            taken_at_unix: 1,
+            mode: RunMode::Benchmark,
+            environment: Environment::capture(Path::new(env!("CARGO_MANIFEST_DIR"))),
+            config: BenchConfig::default(),
+            servers: BTreeMap::from([(
+                "axum".into(),
+                ServerInfo {
+                    version: Some("0.8.9".into()),
+                    workers: 2,
+                    error: None,
+                },
+            )]),
+            metrics,
+        }
+    }
+
+    fn temp(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("fb-baseline-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn names_cannot_escape_their_folder() {
+        for good in ["reference-2core", "base", "v1.2_x"] {
+            validate_name(good).unwrap();
+        }
+        for bad in [
+            "",
+            "../x",
+            "a/b",
+            "a\\b",
+            ".hidden",
+            "sp ace",
+            &"x".repeat(65),
+        ] {
+            let err = validate_name(bad).unwrap_err().to_string();
+            assert!(err.contains("baseline name"), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn save_load_round_trips_and_refuses_other_formats() {
+        let dir = temp("roundtrip");
+        let path = dir.join("b.json");
+        let s = summary(vec![metric("axum", "rss-before", 3.0)]);
+        s.save(&path).unwrap();
+        assert_eq!(Summary::load(&path).unwrap(), s);
+
+        std::fs::write(
+            &path,
+            r#"{"schema":"framework-bench/summary/v0","metrics":[]}"#,
+        )
+        .unwrap();
+        let err = Summary::load(&path).unwrap_err().to_string();
+        assert!(err.contains("format `framework-bench/summary/v0`"), "{err}");
+        std::fs::write(&path, "{ damaged").unwrap();
+        assert!(
+            Summary::load(&path)
+                .unwrap_err()
+                .to_string()
+                .contains("not JSON")
+        );
+        std::fs::write(&path, r#"{"schema":"framework-bench/summary/v1"}"#).unwrap();
+        assert!(
+            Summary::load(&path)
+                .unwrap_err()
+                .to_string()
+                .contains("missing field")
+        );
+    }
+
+    #[test]
+    fn unknown_baselines_are_named() {
+        let dir = temp("unknown");
+        let err = load_named(&dir.join("nope.json"), "nope")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("no baseline `nope`"), "{err}");
+        let err = load_named(&dir.join("x.json"), "../x")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("baseline name"), "{err}");
+    }
+
+    #[test]
+    fn a_filtered_run_replaces_only_what_it_measured() {
+        let old = summary(vec![
+            metric("axum", "rss-before", 3.0),
+            metric("warp", "rss-before", 4.0),
+        ]);
+        let new = summary(vec![metric("axum", "rss-before", 5.0)]);
+        let merged = old.merged_with(&new);
+        let values: Vec<_> = merged
+            .metrics
+            .iter()
+            .map(|m| (m.server.as_str(), m.value))
+            .collect();
+        assert_eq!(values, [("axum", 5.0), ("warp", 4.0)]);
+    }
+
+    #[test]
+    fn comparisons_warn_about_other_parameters_and_versions() {
+        let base = summary(vec![metric("axum", "rss-before", 3.0 * 1024.0 * 1024.0)]);
+        let mut now = summary(vec![metric("axum", "rss-before", 9.0 * 1024.0 * 1024.0)]);
+        now.config.workers = 1;
+        now.servers.get_mut("axum").unwrap().version = Some("0.9.0".into());
+        let comparison = base.compare(&now, &Thresholds::default());
+        assert!(comparison.any_regressed());
+        assert_eq!(comparison.warnings.len(), 2, "{:?}", comparison.warnings);
+        let table = render_comparison(&comparison);
+        assert!(table.contains("warning: parameters differ"), "{table}");
+        assert!(
+            table.contains("axum    rss-before  3.00 MiB  9.00 MiB  +200.0%  REGRESSED"),
+            "{table}"
+        );
+        assert!(
+            table.ends_with("1 figures: 1 regressed, 0 improved, 0 within noise\n"),
+            "{table}"
+        );
+    }
+}

@@ -1,0 +1,1199 @@
+//! The memory page: one self-contained HTML page per run (inline CSS and
+//! SVG, nothing fetched, so it works from `file://`), linked from
+//! Criterion's own index.
+//!
+//! [`write`] puts the page at
+//! `<criterion home>/framework-bench-memory/report/index.html` and a
+//! `framework-bench-memory/new/benchmark.json` in the shape of Criterion's
+//! `BenchmarkId`, which is how Criterion's `final_summary` finds entries for
+//! `report/index.html`. With no function id and no value, Criterion's index
+//! shows only the group's link, to `<make_filename_safe(group_id)>/report/
+//! index.html`; so the group id must be the directory's name itself.
+
+use std::fmt::Write;
+use std::path::{Path, PathBuf};
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+use serde::Serialize;
+
+use crate::compare::{Comparison, Row, Verdict};
+use crate::error::{Error, Result};
+use crate::memory::MemorySnapshot;
+use crate::metrics::Unit;
+use crate::suite::{BurstRecord, RunMode, RunRecord, ServerRecord, write_atomically};
+
+/// The page's directory under Criterion's home, and its Criterion group id.
+pub const DIRECTORY_NAME: &str = "framework-bench-memory";
+
+const BYTES_PER_MIB: f64 = 1024.0 * 1024.0;
+const CHART_SIZE_PX: (u32, u32) = (960, 340);
+const LEGEND_HEIGHT_PX: u32 = 30;
+/// Fewer servers than this still get bars of a sensible width.
+const MIN_CHART_SLOTS: usize = 4;
+const CHART_LABEL_MAX_CHARS: usize = 18;
+const BEFORE_COLOUR: RGBColor = RGBColor(0x6b, 0x9b, 0xc8);
+const AFTER_COLOUR: RGBColor = RGBColor(0x2f, 0x55, 0x8a);
+const GRID_COLOUR: RGBColor = RGBColor(0xe6, 0xe9, 0xed);
+const AXIS_COLOUR: RGBColor = RGBColor(0x8c, 0x95, 0x9f);
+const TEXT_COLOUR: RGBColor = RGBColor(0x3d, 0x44, 0x4d);
+
+const STYLE: &str = r#"
+:root { color-scheme: light; }
+body { margin: 0; background: #f6f7f9; color: #1f2328;
+  font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", sans-serif; }
+main { max-width: 1040px; margin: 0 auto; padding: 28px 20px 56px; }
+h1 { font-size: 1.6rem; font-weight: 600; margin: 0 0 2px; }
+h2 { font-size: 1.15rem; font-weight: 600; margin: 34px 0 12px; padding-bottom: 5px;
+  border-bottom: 1px solid #d8dee4; }
+h3 { font-size: 1rem; font-weight: 600; margin: 0 0 8px; }
+p { margin: 6px 0; }
+a { color: #0969da; text-decoration: none; }
+a:hover { text-decoration: underline; }
+code { font: 0.9em ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; }
+.sub, .note, .muted { color: #59636e; }
+.note { font-size: 0.88rem; }
+.params { display: grid; grid-template-columns: repeat(auto-fill, minmax(185px, 1fr));
+  gap: 8px 18px; margin: 16px 0 0; padding: 12px 16px; background: #fff;
+  border: 1px solid #d8dee4; border-radius: 6px; }
+.params div { display: flex; flex-direction: column; }
+.params dt { font-size: 0.78rem; color: #59636e; text-transform: uppercase; letter-spacing: 0.03em; }
+.params dd { margin: 0; font-weight: 600; font-variant-numeric: tabular-nums; white-space: nowrap; }
+table { border-collapse: collapse; background: #fff; }
+th, td { padding: 4px 10px; border-bottom: 1px solid #eaeef2; vertical-align: top; }
+th { text-align: left; font-size: 0.82rem; font-weight: 600; color: #59636e; }
+thead th { border-bottom: 1px solid #d0d7de; }
+.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+.wide { width: 100%; border: 1px solid #d8dee4; border-radius: 6px; }
+.cards { display: grid; grid-template-columns: repeat(auto-fill, minmax(310px, 1fr)); gap: 14px;
+  align-items: start; }
+.card { background: #fff; border: 1px solid #d8dee4; border-radius: 6px; padding: 12px 12px 8px;
+  font-size: 0.92rem; overflow-x: auto; }
+.card table { width: 100%; }
+.card th, .card td { padding: 3px 6px; }
+.card td:first-child { color: #3d444d; }
+.card.failed { border-color: #f1aeb5; }
+.failures { list-style: none; padding: 0; margin: 0; }
+.failures li { background: #fff5f5; border: 1px solid #f1c2c6; border-left: 4px solid #cf222e;
+  border-radius: 4px; padding: 8px 12px; margin-bottom: 8px; }
+details { margin-top: 4px; }
+summary { cursor: pointer; color: #59636e; font-size: 0.85rem; }
+pre { white-space: pre-wrap; word-break: break-word; font-size: 0.8rem; margin: 6px 0 0;
+  background: #f6f8fa; padding: 8px; border-radius: 4px; }
+.warn { color: #9a6700; }
+.warnings { background: #fff8c5; border: 1px solid #eed888; border-radius: 6px;
+  padding: 8px 12px 8px 30px; margin: 8px 0 12px; }
+tr.regressed td { background: #ffebe9; }
+.verdict-regressed { color: #a40e26; font-weight: 700; }
+.verdict-improved { color: #1a7f37; font-weight: 600; }
+.verdict-noise { color: #8c959f; }
+.verdict-new, .verdict-missing { color: #9a6700; }
+.chart { background: #fff; border: 1px solid #d8dee4; border-radius: 6px;
+  padding: 12px 14px 6px; margin-bottom: 14px; }
+.chart svg { display: block; max-width: 100%; height: auto; }
+.chart svg text { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; }
+"#;
+
+/// The whole page for a run, with the comparison against a baseline when
+/// there is one.
+pub fn render(run: &RunRecord, comparison: Option<&Comparison>) -> String {
+    let mut html = String::with_capacity(64 * 1024);
+    html.push_str(&head());
+    html.push_str("<body>\n<main>\n");
+    html.push_str(&header(run, comparison));
+    html.push_str(&failures_section(run));
+    if let Some(comparison) = comparison {
+        html.push_str(&comparison_section(comparison));
+    }
+    html.push_str(&memory_section(run));
+    html.push_str(&charts_section(run));
+    html.push_str(&burst_section(run));
+    html.push_str("</main>\n</body>\n</html>\n");
+    html
+}
+
+/// Writes the page and the `benchmark.json` that makes Criterion's index
+/// link it; returns the page's path.
+pub fn write(
+    criterion_home: &Path,
+    run: &RunRecord,
+    comparison: Option<&Comparison>,
+) -> Result<PathBuf> {
+    let dir = criterion_home.join(DIRECTORY_NAME);
+    let page_path = dir.join("report").join("index.html");
+    write_atomically(&page_path, render(run, comparison).as_bytes())?;
+    let id_path = dir.join("new").join("benchmark.json");
+    let id_json =
+        serde_json::to_vec(&CriterionId::memory_page()).map_err(|err| Error::WriteFile {
+            path: id_path.clone(),
+            source: std::io::Error::other(err),
+        })?;
+    write_atomically(&id_path, &id_json)?;
+    Ok(page_path)
+}
+
+/// Criterion 0.8's `BenchmarkId`, field for field, as it serializes.
+#[derive(Debug, Serialize)]
+struct CriterionId {
+    group_id: &'static str,
+    function_id: Option<String>,
+    value_str: Option<String>,
+    throughput: Option<()>,
+    full_id: &'static str,
+    directory_name: &'static str,
+    title: &'static str,
+}
+
+impl CriterionId {
+    fn memory_page() -> CriterionId {
+        CriterionId {
+            group_id: DIRECTORY_NAME,
+            function_id: None,
+            value_str: None,
+            throughput: None,
+            full_id: DIRECTORY_NAME,
+            directory_name: DIRECTORY_NAME,
+            title: DIRECTORY_NAME,
+        }
+    }
+}
+
+// ---------------------------------------------------------------- sections
+
+fn head() -> String {
+    format!(
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+         <title>framework-bench: memory</title>\n<style>{STYLE}</style>\n</head>\n"
+    )
+}
+
+fn header(run: &RunRecord, comparison: Option<&Comparison>) -> String {
+    let c = &run.config;
+    let servers_failed = run.servers.iter().filter(|s| s.error.is_some()).count();
+    let mut summary = format!("{} server(s)", run.servers.len());
+    if servers_failed > 0 {
+        let _ = write!(
+            summary,
+            ", <span class=\"warn\">{servers_failed} failed</span>"
+        );
+    }
+    if let Some(comparison) = comparison {
+        let regressions = comparison.regressions().count();
+        let _ = write!(
+            summary,
+            ", {regressions} regression(s) against <code>{}</code>",
+            escape(&comparison.baseline_name)
+        );
+    }
+    let params = [
+        ("Requests per burst", c.n_requests.to_string()),
+        ("Timeout", format!("{:.1} s", c.timeout.as_secs_f64())),
+        ("Workers per server", c.workers.to_string()),
+        ("Settle", format!("{:.1} s", c.settle.as_secs_f64())),
+        ("Latency connections", c.concurrency.to_string()),
+        ("Rounds per server", c.rounds.to_string()),
+        ("Mode", mode_name(run.mode).to_owned()),
+        ("CPUs", run.cpus.to_string()),
+        ("Started", utc_time(run.started_at_unix)),
+        (
+            "Took",
+            elapsed_text(run.finished_at_unix.saturating_sub(run.started_at_unix)),
+        ),
+    ];
+    let mut html = String::from("<header>\n<h1>framework-bench: memory</h1>\n");
+    let _ = writeln!(
+        html,
+        "<p class=\"sub\">{summary} · <a href=\"../../report/index.html\">Criterion index</a></p>"
+    );
+    html.push_str("<dl class=\"params\">\n");
+    for (name, value) in params {
+        let _ = writeln!(
+            html,
+            "<div><dt>{name}</dt><dd>{}</dd></div>",
+            escape(&value)
+        );
+    }
+    html.push_str("</dl>\n</header>\n");
+    html
+}
+
+fn failures_section(run: &RunRecord) -> String {
+    let failed: Vec<&ServerRecord> = run.servers.iter().filter(|s| s.error.is_some()).collect();
+    if failed.is_empty() {
+        return String::new();
+    }
+    let mut html = String::from("<section>\n<h2>Failed</h2>\n<ul class=\"failures\">\n");
+    for server in failed {
+        let error = server.error.as_deref().unwrap_or_default();
+        let first_line = error.lines().next().unwrap_or_default();
+        let _ = write!(
+            html,
+            "<li><strong>{}</strong>: {}",
+            escape(&server.name),
+            escape(first_line)
+        );
+        if error.trim_end().lines().count() > 1 {
+            let _ = write!(
+                html,
+                "<details><summary>full message</summary><pre>{}</pre></details>",
+                escape(error)
+            );
+        }
+        html.push_str("</li>\n");
+    }
+    html.push_str("</ul>\n</section>\n");
+    html
+}
+
+fn comparison_section(comparison: &Comparison) -> String {
+    let mut html = format!(
+        "<section>\n<h2>Against baseline <code>{}</code></h2>\n",
+        escape(&comparison.baseline_name)
+    );
+    let _ = writeln!(html, "<p>{}</p>", verdict_counts(&comparison.rows));
+    if !comparison.warnings.is_empty() {
+        html.push_str("<ul class=\"warnings\">\n");
+        for warning in &comparison.warnings {
+            let _ = writeln!(html, "<li>{}</li>", escape(warning));
+        }
+        html.push_str("</ul>\n");
+    }
+    if comparison.rows.is_empty() {
+        html.push_str("<p class=\"note\">No figures to compare.</p>\n</section>\n");
+        return html;
+    }
+    html.push_str(
+        "<table class=\"wide comparison\">\n<thead><tr><th>server</th><th>figure</th>\
+         <th class=\"num\">baseline</th><th class=\"num\">now</th>\
+         <th class=\"num\">change</th><th>verdict</th></tr></thead>\n<tbody>\n",
+    );
+    for row in rows_by_importance(&comparison.rows) {
+        html.push_str(&comparison_row(row));
+    }
+    html.push_str("</tbody>\n</table>\n</section>\n");
+    html
+}
+
+fn memory_section(run: &RunRecord) -> String {
+    let mut html = String::from("<section>\n<h2>Memory before and after the burst</h2>\n");
+    let max_rounds = run.servers.iter().map(|s| s.rounds().len()).max();
+    let rounds_note = match max_rounds {
+        Some(n) if n > 1 => format!(
+            " Figures are from round 1 of {n} (each round a fresh process); \
+             the comparison uses the median over rounds."
+        ),
+        _ => String::new(),
+    };
+    let _ = writeln!(
+        html,
+        "<p class=\"note\">MiB (threads: a count); change from before to after; \
+         anon: anonymous memory (heap, stacks).{rounds_note}</p>"
+    );
+    html.push_str("<div class=\"cards\">\n");
+    for server in &run.servers {
+        html.push_str(&server_card(server));
+    }
+    let harness = &run.harness;
+    html.push_str(&memory_card(
+        "harness",
+        Some(&format!("framework-bench {}", harness.version)),
+        Some(&harness.before),
+        harness.after.as_ref(),
+        false,
+    ));
+    html.push_str("</div>\n</section>\n");
+    html
+}
+
+fn charts_section(run: &RunRecord) -> String {
+    let charts: [(&str, SnapshotFigure); 3] = [
+        ("RSS: resident set size", |s| Some(s.rss_bytes)),
+        ("USS: unique set size (private pages)", |s| s.uss_bytes),
+        ("Anonymous memory (heap, stacks)", |s| s.anonymous_bytes),
+    ];
+    let mut html = String::from("<section>\n<h2>Charts</h2>\n");
+    for (title, figure) in charts {
+        let _ = writeln!(html, "<div class=\"chart\">\n<h3>{}</h3>", escape(title));
+        let bars = chart_bars(run, figure);
+        if bars.is_empty() {
+            html.push_str("<p class=\"note\">No memory snapshots to chart.</p>\n");
+        } else {
+            match bar_chart_svg(title, &bars) {
+                Ok(svg) => html.push_str(&svg),
+                Err(err) => {
+                    let _ = writeln!(html, "<p class=\"note\">{}</p>", escape(&err.to_string()));
+                }
+            }
+        }
+        html.push_str("</div>\n");
+    }
+    html.push_str("</section>\n");
+    html
+}
+
+fn burst_section(run: &RunRecord) -> String {
+    let c = &run.config;
+    let mut html = String::from("<section>\n<h2>Burst</h2>\n");
+    let _ = writeln!(
+        html,
+        "<p class=\"note\">{} requests at once, each on its own connection, {:.1} s timeout. \
+         Latency of every request that got a status.</p>",
+        c.n_requests,
+        c.timeout.as_secs_f64()
+    );
+    html.push_str(
+        "<table class=\"wide burst\">\n<thead><tr><th>server</th>\
+         <th class=\"num\">total (s)</th><th class=\"num\">s/call</th>\
+         <th class=\"num\">success</th><th class=\"num\">p50 (ms)</th>\
+         <th class=\"num\">p99 (ms)</th><th>outcomes</th></tr></thead>\n<tbody>\n",
+    );
+    for server in &run.servers {
+        html.push_str(&burst_row(server));
+    }
+    html.push_str("</tbody>\n</table>\n</section>\n");
+    html
+}
+
+// ------------------------------------------------------------------- parts
+
+fn server_card(server: &ServerRecord) -> String {
+    let subtitle = match &server.version {
+        Some(version) => format!("{version} · {} workers", server.workers),
+        None => format!("{} workers", server.workers),
+    };
+    memory_card(
+        &server.name,
+        Some(&subtitle),
+        server.before.as_ref(),
+        server.after.as_ref(),
+        server.error.is_some(),
+    )
+}
+
+fn memory_card(
+    name: &str,
+    subtitle: Option<&str>,
+    before: Option<&MemorySnapshot>,
+    after: Option<&MemorySnapshot>,
+    failed: bool,
+) -> String {
+    let class = if failed { "card failed" } else { "card" };
+    let mut html = format!("<div class=\"{class}\">\n<h3>{}", escape(name));
+    if let Some(subtitle) = subtitle {
+        let _ = write!(html, " <span class=\"muted\">{}</span>", escape(subtitle));
+    }
+    html.push_str("</h3>\n");
+    if before.is_none() && after.is_none() {
+        let why = if failed {
+            "failed before its first snapshot"
+        } else {
+            "no snapshot"
+        };
+        let _ = writeln!(html, "<p class=\"note\">{why}</p>\n</div>");
+        return html;
+    }
+    html.push_str(
+        "<table>\n<thead><tr><th></th><th class=\"num\">before</th>\
+         <th class=\"num\">after</th><th class=\"num\">change</th></tr></thead>\n<tbody>\n",
+    );
+    for figure in CARD_FIGURES {
+        html.push_str(&figure_row(&figure, before, after));
+    }
+    html.push_str("</tbody>\n</table>\n</div>\n");
+    html
+}
+
+/// Reads one figure of a snapshot, if the platform gives it.
+type SnapshotFigure = fn(&MemorySnapshot) -> Option<u64>;
+
+/// A row of a memory card: a figure in MiB, or a count.
+struct CardFigure {
+    name: &'static str,
+    value: SnapshotFigure,
+    is_bytes: bool,
+}
+
+const CARD_FIGURES: [CardFigure; 6] = [
+    CardFigure {
+        name: "RSS",
+        value: |s| Some(s.rss_bytes),
+        is_bytes: true,
+    },
+    CardFigure {
+        name: "VMS",
+        value: |s| Some(s.vms_bytes),
+        is_bytes: true,
+    },
+    CardFigure {
+        name: "USS",
+        value: |s| s.uss_bytes,
+        is_bytes: true,
+    },
+    CardFigure {
+        name: "PSS",
+        value: |s| s.pss_bytes,
+        is_bytes: true,
+    },
+    CardFigure {
+        name: "anon",
+        value: |s| s.anonymous_bytes,
+        is_bytes: true,
+    },
+    CardFigure {
+        name: "threads",
+        value: |s| s.threads,
+        is_bytes: false,
+    },
+];
+
+fn figure_row(
+    figure: &CardFigure,
+    before: Option<&MemorySnapshot>,
+    after: Option<&MemorySnapshot>,
+) -> String {
+    let before_value = before.and_then(figure.value);
+    let after_value = after.and_then(figure.value);
+    let show = |value: Option<u64>, snapshot: Option<&MemorySnapshot>| match (value, snapshot) {
+        (Some(v), _) if figure.is_bytes => format!("{:.2}", mib(v)),
+        (Some(v), _) => v.to_string(),
+        (None, Some(_)) => "n/a".to_owned(),
+        (None, None) => "–".to_owned(),
+    };
+    let change = match (before_value, after_value) {
+        (Some(b), Some(a)) if figure.is_bytes => percent_change(b as f64, a as f64),
+        (Some(b), Some(a)) => format!("{:+}", a as i64 - b as i64),
+        _ => "–".to_owned(),
+    };
+    format!(
+        "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>\
+         <td class=\"num muted\">{change}</td></tr>\n",
+        figure.name,
+        show(before_value, before),
+        show(after_value, after),
+    )
+}
+
+fn burst_row(server: &ServerRecord) -> String {
+    let name = escape(&server.name);
+    let Some(burst) = &server.burst else {
+        let why = if server.error.is_some() {
+            "not run (failed)"
+        } else {
+            "not run"
+        };
+        return format!(
+            "<tr><td>{name}</td><td class=\"num muted\" colspan=\"5\">–</td>\
+             <td class=\"muted\">{why}</td></tr>\n"
+        );
+    };
+    let success_class = if burst.success_rate < 1.0 {
+        "num warn"
+    } else {
+        "num"
+    };
+    let ns_to_ms = |ns: u64| ns as f64 / 1e6;
+    format!(
+        "<tr><td>{name}</td><td class=\"num\">{:.3}</td><td class=\"num\">{:.5}</td>\
+         <td class=\"{success_class}\">{:.1}%</td><td class=\"num\">{:.2}</td>\
+         <td class=\"num\">{:.2}</td><td>{}</td></tr>\n",
+        burst.wall_time.as_secs_f64(),
+        burst.seconds_per_call,
+        burst.success_rate * 100.0,
+        ns_to_ms(burst.latency.p50_ns),
+        ns_to_ms(burst.latency.p99_ns),
+        escape(&counter_text(burst)),
+    )
+}
+
+/// `200: 1980, timeout: 20`, most frequent first.
+fn counter_text(burst: &BurstRecord) -> String {
+    let mut counts: Vec<(&String, &usize)> = burst.counts.iter().collect();
+    counts.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    counts
+        .iter()
+        .map(|(label, n)| format!("{label}: {n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn comparison_row(row: &Row) -> String {
+    let (row_class, verdict_class) = match row.verdict {
+        Verdict::Regressed => (" class=\"regressed\"", "verdict-regressed"),
+        Verdict::Improved => ("", "verdict-improved"),
+        Verdict::WithinNoise => ("", "verdict-noise"),
+        Verdict::New => ("", "verdict-new"),
+        Verdict::Missing => ("", "verdict-missing"),
+    };
+    let value = |v: Option<f64>| v.map_or("–".to_owned(), |v| unit_value(row.unit, v));
+    let change = row
+        .change
+        .map_or("–".to_owned(), |c| format!("{:+.1}%", c * 100.0));
+    format!(
+        "<tr{row_class}><td>{}</td><td>{}</td><td class=\"num\">{}</td>\
+         <td class=\"num\">{}</td><td class=\"num\">{change}</td>\
+         <td class=\"{verdict_class}\">{}</td></tr>\n",
+        escape(&row.server),
+        escape(&row.metric),
+        value(row.baseline),
+        value(row.now),
+        row.verdict,
+    )
+}
+
+/// Regressions first, then improvements, then the rest; stable otherwise.
+fn rows_by_importance(rows: &[Row]) -> Vec<&Row> {
+    let rank = |verdict: Verdict| match verdict {
+        Verdict::Regressed => 0,
+        Verdict::Improved => 1,
+        Verdict::Missing => 2,
+        Verdict::New => 3,
+        Verdict::WithinNoise => 4,
+    };
+    let mut sorted: Vec<&Row> = rows.iter().collect();
+    sorted.sort_by_key(|row| rank(row.verdict));
+    sorted
+}
+
+fn verdict_counts(rows: &[Row]) -> String {
+    let count = |verdict: Verdict| rows.iter().filter(|r| r.verdict == verdict).count();
+    let regressed = count(Verdict::Regressed);
+    let regressed_text = if regressed > 0 {
+        format!("<span class=\"verdict-regressed\">{regressed} regressed</span>")
+    } else {
+        "0 regressed".to_owned()
+    };
+    format!(
+        "{regressed_text}, {} improved, {} within noise, {} new, {} missing.",
+        count(Verdict::Improved),
+        count(Verdict::WithinNoise),
+        count(Verdict::New),
+        count(Verdict::Missing),
+    )
+}
+
+// ------------------------------------------------------------------ charts
+
+/// One server's bars in a chart, in MiB.
+#[derive(Debug, Clone, PartialEq)]
+struct ServerBars {
+    label: String,
+    before_mib: Option<f64>,
+    after_mib: Option<f64>,
+}
+
+/// Reads one of a server's bars, in MiB.
+type BarValue = fn(&ServerBars) -> Option<f64>;
+
+/// The servers with at least one snapshot giving `figure`.
+fn chart_bars(run: &RunRecord, figure: SnapshotFigure) -> Vec<ServerBars> {
+    run.servers
+        .iter()
+        .map(|s| ServerBars {
+            label: chart_label(&s.name),
+            before_mib: s.before.as_ref().and_then(figure).map(mib),
+            after_mib: s.after.as_ref().and_then(figure).map(mib),
+        })
+        .filter(|bars| bars.before_mib.is_some() || bars.after_mib.is_some())
+        .collect()
+}
+
+fn chart_label(name: &str) -> String {
+    if name.chars().count() <= CHART_LABEL_MAX_CHARS {
+        return name.to_owned();
+    }
+    let mut label: String = name.chars().take(CHART_LABEL_MAX_CHARS - 1).collect();
+    label.push('…');
+    label
+}
+
+/// A grouped bar chart (before and after per server) as an inline `<svg>`.
+fn bar_chart_svg(title: &str, bars: &[ServerBars]) -> Result<String> {
+    let chart_error = |err: &dyn std::fmt::Display| Error::WriteFile {
+        path: PathBuf::from(DIRECTORY_NAME)
+            .join("report")
+            .join("index.html"),
+        source: std::io::Error::other(format!("cannot draw the chart `{title}`: {err}")),
+    };
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, CHART_SIZE_PX).into_drawing_area();
+        draw_bar_chart(&root, bars).map_err(|err| chart_error(&err))?;
+        root.present().map_err(|err| chart_error(&err))?;
+    }
+    // HTML5 puts an inline <svg> in the SVG namespace by itself; dropping
+    // the attribute keeps the page free of URLs.
+    let svg = svg.replacen(" xmlns=\"http://www.w3.org/2000/svg\"", "", 1);
+    Ok(svg.replacen(
+        "<svg ",
+        &format!("<svg role=\"img\" aria-label=\"{}\" ", escape(title)),
+        1,
+    ))
+}
+
+fn draw_bar_chart<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    bars: &[ServerBars],
+) -> std::result::Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    root.fill(&WHITE)?;
+    let (legend_area, plot_area) = root.split_vertically(LEGEND_HEIGHT_PX);
+    draw_legend(&legend_area)?;
+
+    let x_range = slot_range(bars.len()).with_key_points(slot_centres(bars.len()));
+    let top_mib = axis_top_mib(bars);
+    let y_decimals = if top_mib < 5.0 { 1 } else { 0 };
+
+    let mut chart = ChartBuilder::on(&plot_area)
+        .margin_left(8)
+        .margin_right(16)
+        .margin_bottom(4)
+        .x_label_area_size(30)
+        .y_label_area_size(60)
+        .build_cartesian_2d(x_range, 0.0..top_mib)?;
+    let x_label = |x: &i32| {
+        server_at(*x)
+            .and_then(|i| bars.get(i))
+            .map_or_else(String::new, |b| b.label.clone())
+    };
+    let y_label = |y: &f64| format!("{y:.y_decimals$}");
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .bold_line_style(GRID_COLOUR)
+        .light_line_style(TRANSPARENT)
+        .axis_style(AXIS_COLOUR)
+        .y_labels(6)
+        .x_label_formatter(&x_label)
+        .y_label_formatter(&y_label)
+        .label_style(("sans-serif", 16).into_font().color(&TEXT_COLOUR))
+        .axis_desc_style(("sans-serif", 16).into_font().color(&TEXT_COLOUR))
+        .y_desc("MiB")
+        .draw()?;
+
+    let phases: [(i32, RGBColor, BarValue); 2] = [
+        (0, BEFORE_COLOUR, |b| b.before_mib),
+        (1, AFTER_COLOUR, |b| b.after_mib),
+    ];
+    for (phase, colour, value) in phases {
+        let series = bars.iter().enumerate().filter_map(|(i, b)| {
+            let (left, right) = bar_span(i, phase);
+            value(b).map(|v| Rectangle::new([(left, 0.0), (right, v)], colour.filled()))
+        });
+        chart.draw_series(series)?;
+        let labels = bars.iter().enumerate().filter_map(|(i, b)| {
+            let (left, right) = bar_span(i, phase);
+            let style = ("sans-serif", 14)
+                .into_font()
+                .color(&TEXT_COLOUR)
+                .pos(Pos::new(HPos::Center, VPos::Bottom));
+            value(b).map(|v| {
+                EmptyElement::at(((left + right) / 2, v))
+                    + Text::new(bar_value_text(v), (0, -3), style)
+            })
+        });
+        chart.draw_series(labels)?;
+    }
+    Ok(())
+}
+
+/// Width of one server's slot on the x axis, in axis units (plotters'
+/// integer axes take a label formatter; its f64 axis with fixed key points
+/// does not).
+const SLOT_UNITS: i32 = 1000;
+
+/// The x axis: one slot per server, centred in at least
+/// `MIN_CHART_SLOTS` slots so that a lone server's bars stay narrow.
+fn slot_range(n_servers: usize) -> std::ops::Range<i32> {
+    let n_slots = n_servers.max(MIN_CHART_SLOTS) as i32;
+    let padding = (n_slots - n_servers as i32) * SLOT_UNITS / 2;
+    -padding..n_servers as i32 * SLOT_UNITS + padding
+}
+
+fn slot_centres(n_servers: usize) -> Vec<i32> {
+    (0..n_servers as i32)
+        .map(|i| i * SLOT_UNITS + SLOT_UNITS / 2)
+        .collect()
+}
+
+/// The server whose slot is centred on `x`.
+fn server_at(x: i32) -> Option<usize> {
+    let from_first_centre = x - SLOT_UNITS / 2;
+    (from_first_centre >= 0 && from_first_centre % SLOT_UNITS == 0)
+        .then_some((from_first_centre / SLOT_UNITS) as usize)
+}
+
+/// The x span of a server's bar: `phase` 0 is before, 1 after.
+fn bar_span(index: usize, phase: i32) -> (i32, i32) {
+    const BAR_UNITS: i32 = 340;
+    const GAP_UNITS: i32 = 20;
+    let centre = index as i32 * SLOT_UNITS + SLOT_UNITS / 2;
+    let left = centre - BAR_UNITS - GAP_UNITS / 2 + phase * (BAR_UNITS + GAP_UNITS);
+    (left, left + BAR_UNITS)
+}
+
+fn bar_value_text(value_mib: f64) -> String {
+    if value_mib < 10.0 {
+        format!("{value_mib:.2}")
+    } else {
+        format!("{value_mib:.1}")
+    }
+}
+
+/// Room above the tallest bar for its label.
+fn axis_top_mib(bars: &[ServerBars]) -> f64 {
+    let max_mib = bars
+        .iter()
+        .flat_map(|b| [b.before_mib, b.after_mib])
+        .flatten()
+        .fold(0.0, f64::max);
+    if max_mib > 0.0 { max_mib * 1.15 } else { 1.0 }
+}
+
+/// Two swatches above the plot, drawn in pixels.
+fn draw_legend<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+) -> std::result::Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    let style = ("sans-serif", 16)
+        .into_font()
+        .color(&TEXT_COLOUR)
+        .pos(Pos::new(HPos::Left, VPos::Center));
+    let mut x_px = 68;
+    let y_px = 16;
+    for (label, colour, width_px) in [
+        ("before the burst", BEFORE_COLOUR, 150),
+        ("after the burst", AFTER_COLOUR, 150),
+    ] {
+        area.draw(&Rectangle::new(
+            [(x_px, y_px - 6), (x_px + 12, y_px + 6)],
+            colour.filled(),
+        ))?;
+        area.draw(&Text::new(label, (x_px + 18, y_px), style.clone()))?;
+        x_px += width_px;
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------- helpers
+
+fn mib(bytes: u64) -> f64 {
+    bytes as f64 / BYTES_PER_MIB
+}
+
+fn percent_change(before: f64, after: f64) -> String {
+    if before > 0.0 {
+        let change_percent = (after - before) / before * 100.0;
+        // Past 100 %, the decimal is noise to the reader.
+        let decimals = if change_percent.abs() >= 100.0 { 0 } else { 1 };
+        format!("{change_percent:+.decimals$}%")
+    } else {
+        "–".to_owned()
+    }
+}
+
+/// A comparison figure in a readable unit.
+fn unit_value(unit: Unit, value: f64) -> String {
+    match unit {
+        Unit::Bytes => format!("{:.2} MiB", value / BYTES_PER_MIB),
+        Unit::Ratio => format!("{:.2}%", value * 100.0),
+        Unit::Nanoseconds => duration_text(value),
+    }
+}
+
+fn duration_text(ns: f64) -> String {
+    let abs_ns = ns.abs();
+    if abs_ns < 1e3 {
+        format!("{ns:.0} ns")
+    } else if abs_ns < 1e6 {
+        format!("{:.2} µs", ns / 1e3)
+    } else if abs_ns < 1e9 {
+        format!("{:.2} ms", ns / 1e6)
+    } else {
+        format!("{:.2} s", ns / 1e9)
+    }
+}
+
+fn mode_name(mode: RunMode) -> &'static str {
+    match mode {
+        RunMode::Benchmark => "benchmark",
+        RunMode::Test => "test (small burst, no settle)",
+    }
+}
+
+fn elapsed_text(seconds: u64) -> String {
+    match seconds {
+        0..60 => format!("{seconds} s"),
+        60..3600 => format!("{} min {} s", seconds / 60, seconds % 60),
+        _ => format!("{} h {} min", seconds / 3600, seconds % 3600 / 60),
+    }
+}
+
+/// `2026-11-22 14:02 UTC`.
+fn utc_time(unix_seconds: u64) -> String {
+    let days = (unix_seconds / 86_400) as i64;
+    let seconds_of_day = unix_seconds % 86_400;
+    let (year, month, day) = civil_from_days(days);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02} UTC",
+        seconds_of_day / 3600,
+        seconds_of_day % 3600 / 60
+    )
+}
+
+/// Days since 1970-01-01 to (year, month, day), proleptic Gregorian
+/// (Howard Hinnant's `civil_from_days`).
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let day_of_era = z.rem_euclid(146_097);
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let mp = (5 * day_of_year + 2) / 153;
+    let day = (day_of_year - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+/// Escapes text for HTML content and quoted attributes.
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::BenchConfig;
+    use crate::hammer::{Connections, LatencySummary};
+    use crate::suite::{HarnessRecord, RUN_SCHEMA};
+    use std::collections::BTreeMap;
+    use std::time::Duration;
+
+    const NASTY: &str = "x<b>&y";
+
+    fn snapshot(rss_mib: f64) -> MemorySnapshot {
+        MemorySnapshot {
+            pid: 42,
+            rss_bytes: (rss_mib * BYTES_PER_MIB) as u64,
+            vms_bytes: (130.0 * BYTES_PER_MIB) as u64,
+            uss_bytes: Some((rss_mib / 2.0 * BYTES_PER_MIB) as u64),
+            pss_bytes: Some((rss_mib / 1.5 * BYTES_PER_MIB) as u64),
+            anonymous_bytes: Some((rss_mib / 4.0 * BYTES_PER_MIB) as u64),
+            swap_bytes: Some(0),
+            peak_rss_bytes: None,
+            threads: Some(3),
+            cpu_time: None,
+        }
+    }
+
+    fn burst() -> BurstRecord {
+        BurstRecord {
+            n_requests: 2000,
+            concurrency: 2000,
+            connections: Connections::PerRequest,
+            timeout: Duration::from_secs(1),
+            wall_time: Duration::from_millis(412),
+            seconds_per_call: 0.000206,
+            success_rate: 0.99,
+            requests_per_second: 4854.0,
+            counts: BTreeMap::from([("200".into(), 1980), ("timeout".into(), 20)]),
+            latency: LatencySummary {
+                count: 1980,
+                min_ns: 100_000,
+                mean_ns: 2_000_000,
+                p50_ns: 1_500_000,
+                p90_ns: 3_000_000,
+                p99_ns: 9_250_000,
+                max_ns: 20_000_000,
+            },
+        }
+    }
+
+    fn server(name: &str, error: Option<&str>, snapshots: bool) -> ServerRecord {
+        let ok = error.is_none();
+        ServerRecord {
+            name: name.into(),
+            description: String::new(),
+            version: Some("1.<2>".into()),
+            workers: 2,
+            command: vec![],
+            pid: Some(42),
+            startup_time: Some(Duration::from_millis(4)),
+            before: snapshots.then(|| snapshot(3.0)),
+            burst: ok.then(burst),
+            after: (ok && snapshots).then(|| snapshot(12.5)),
+            end: None,
+            latency: BTreeMap::new(),
+            stops: Vec::new(),
+            error: error.map(str::to_owned),
+            extra_rounds: Vec::new(),
+        }
+    }
+
+    fn run(servers: Vec<ServerRecord>) -> RunRecord {
+        RunRecord {
+            schema: RUN_SCHEMA.into(),
+            mode: RunMode::Benchmark,
+            started_at_unix: 1_795_356_141,
+            finished_at_unix: 1_795_356_578,
+            config: BenchConfig {
+                workers: 2,
+                ..BenchConfig::default()
+            },
+            cpus: 2,
+            environment: Default::default(),
+            harness: HarnessRecord {
+                version: "0.1.0".into(),
+                before: snapshot(4.0),
+                after: Some(snapshot(200.0)),
+            },
+            servers,
+        }
+    }
+
+    fn sample_run() -> RunRecord {
+        run(vec![
+            server("axum", None, true),
+            server(NASTY, None, true),
+            server(
+                "tide",
+                Some("tide crashed <signal 6> & died\nlog tail line"),
+                true,
+            ),
+            server("ghost", Some("ghost exited before it was ready"), false),
+        ])
+    }
+
+    fn row(server: &str, metric: &str, verdict: Verdict) -> Row {
+        Row {
+            server: server.into(),
+            metric: metric.into(),
+            unit: Unit::Bytes,
+            baseline: Some(3.0 * BYTES_PER_MIB),
+            now: Some(5.0 * BYTES_PER_MIB),
+            change: Some(2.0 / 3.0),
+            noise: Some(0.5 * BYTES_PER_MIB),
+            verdict,
+        }
+    }
+
+    fn comparison() -> Comparison {
+        Comparison {
+            baseline_name: "main".into(),
+            rows: vec![
+                row("axum", "rss-before", Verdict::WithinNoise),
+                row("warp", "uss-after", Verdict::Regressed),
+            ],
+            warnings: vec!["another rustc: 1.95 <then>".into()],
+        }
+    }
+
+    fn assert_complete_offline_document(page: &str) {
+        assert!(page.starts_with("<!DOCTYPE html>"), "{page}");
+        for tag in [
+            "<html lang=\"en\">",
+            "<head>",
+            "<meta charset=\"utf-8\">",
+            "<title>",
+            "<body>",
+        ] {
+            assert!(page.contains(tag), "{tag}");
+        }
+        assert!(page.trim_end().ends_with("</html>"));
+        let lower = page.to_lowercase();
+        assert!(!lower.contains("<script"));
+        assert!(!lower.contains("http://") && !lower.contains("https://"));
+        assert!(!lower.contains("<link") && !lower.contains("<img") && !lower.contains("@import"));
+    }
+
+    /// The part of the page between the "Charts" heading and the next section.
+    fn charts_part(page: &str) -> &str {
+        let start = page.find("<h2>Charts</h2>").expect("charts section");
+        let end = page[start..].find("</section>").expect("section end");
+        &page[start..start + end]
+    }
+
+    #[test]
+    fn renders_a_complete_offline_page_with_three_charts() {
+        let page = render(&sample_run(), None);
+        assert_complete_offline_document(&page);
+        assert_eq!(page.matches("<svg").count(), 3);
+        assert_eq!(page.matches("</svg>").count(), 3);
+        // Parameters, per-server tables and the burst.
+        assert!(page.contains("<dd>2000</dd>") && page.contains("<dd>1.0 s</dd>"));
+        assert!(
+            page.contains("<dd>2026-11-22 14:02 UTC</dd>"),
+            "started time"
+        );
+        assert!(
+            page.contains("<td>RSS</td><td class=\"num\">3.00</td><td class=\"num\">12.50</td>")
+        );
+        assert!(page.contains("+317%") && page.contains("+0.0%"));
+        assert!(page.contains("200: 1980, timeout: 20"));
+        assert!(page.contains("<td class=\"num\">1.50</td><td class=\"num\">9.25</td>"));
+        assert!(page.contains("99.0%"));
+        // No comparison section without a comparison.
+        assert!(!page.contains("Against baseline"));
+    }
+
+    #[test]
+    fn escapes_user_supplied_text() {
+        let page = render(&sample_run(), None);
+        assert!(!page.contains(NASTY));
+        assert!(page.contains("x&lt;b&gt;&amp;y"));
+        assert!(!page.contains("1.<2>") && page.contains("1.&lt;2&gt;"));
+        assert!(!page.contains("<signal 6>"));
+    }
+
+    #[test]
+    fn shows_failed_servers_with_the_first_line_of_their_error() {
+        let page = render(&sample_run(), None);
+        assert!(page.contains("<h2>Failed</h2>"));
+        assert!(page.contains("<strong>tide</strong>: tide crashed &lt;signal 6&gt; &amp; died"));
+        assert!(page.contains("<strong>ghost</strong>: ghost exited before it was ready"));
+        assert!(page.contains("failed before its first snapshot"));
+        assert!(page.contains("not run (failed)"));
+    }
+
+    #[test]
+    fn charts_leave_out_servers_without_snapshots() {
+        let page = render(&sample_run(), None);
+        let charts = charts_part(&page);
+        assert!(charts.contains(">\naxum\n</text>") && charts.contains(">\ntide\n</text>"));
+        assert!(charts.contains("x&lt;b&gt;&amp;y"));
+        assert!(!charts.contains("ghost"));
+        assert!(charts.contains("before the burst") && charts.contains("after the burst"));
+        assert!(charts.contains(">\nMiB\n</text>"));
+        assert!(
+            charts.contains(">\n12.5\n</text>"),
+            "a value label above a bar"
+        );
+    }
+
+    #[test]
+    fn shows_the_comparison_with_regressions_first_and_highlighted() {
+        let page = render(&sample_run(), Some(&comparison()));
+        assert_complete_offline_document(&page);
+        assert!(page.contains("Against baseline <code>main</code>"));
+        assert!(page.contains("1 regression(s) against <code>main</code>"));
+        assert!(page.contains("<li>another rustc: 1.95 &lt;then&gt;</li>"));
+        let regressed = page
+            .find("<tr class=\"regressed\"><td>warp</td><td>uss-after</td>")
+            .expect("highlighted regression");
+        let noise = page
+            .find("<td>axum</td><td>rss-before</td>")
+            .expect("noise row");
+        assert!(regressed < noise, "regressions come first");
+        assert!(page.contains("<td class=\"verdict-regressed\">REGRESSED</td>"));
+        assert!(page.contains("<td class=\"num\">3.00 MiB</td><td class=\"num\">5.00 MiB</td>"));
+        assert!(page.contains("+66.7%"));
+    }
+
+    #[test]
+    fn renders_with_zero_servers() {
+        let page = render(
+            &run(Vec::new()),
+            Some(&Comparison {
+                baseline_name: "empty".into(),
+                rows: Vec::new(),
+                warnings: Vec::new(),
+            }),
+        );
+        assert_complete_offline_document(&page);
+        assert_eq!(page.matches("<svg").count(), 0);
+        assert_eq!(page.matches("No memory snapshots to chart.").count(), 3);
+        assert!(page.contains("No figures to compare."));
+    }
+
+    #[test]
+    fn renders_a_single_server_and_missing_linux_figures() {
+        let mut only = server("solo", None, true);
+        for s in [only.before.as_mut(), only.after.as_mut()]
+            .into_iter()
+            .flatten()
+        {
+            s.uss_bytes = None;
+            s.anonymous_bytes = None;
+        }
+        let page = render(&run(vec![only]), None);
+        assert_eq!(page.matches("<svg").count(), 1);
+        assert!(page.contains("<td>USS</td><td class=\"num\">n/a</td>"));
+    }
+
+    #[test]
+    fn write_puts_the_page_and_the_benchmark_id_where_criterion_looks() {
+        let home = std::env::temp_dir().join(format!("fb-report-page-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&home);
+        let page_path = write(&home, &sample_run(), Some(&comparison())).unwrap();
+        assert_eq!(
+            page_path,
+            home.join("framework-bench-memory/report/index.html")
+        );
+        let page = std::fs::read_to_string(&page_path).unwrap();
+        assert_complete_offline_document(&page);
+
+        let id_path = home.join("framework-bench-memory/new/benchmark.json");
+        let id: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&id_path).unwrap()).unwrap();
+        let object = id.as_object().unwrap();
+        let keys: Vec<&str> = object.keys().map(String::as_str).collect();
+        let mut expected = [
+            "group_id",
+            "function_id",
+            "value_str",
+            "throughput",
+            "full_id",
+            "directory_name",
+            "title",
+        ];
+        expected.sort_unstable();
+        let mut keys_sorted = keys.clone();
+        keys_sorted.sort_unstable();
+        assert_eq!(keys_sorted, expected);
+        for key in ["function_id", "value_str", "throughput"] {
+            assert!(object[key].is_null(), "{key}");
+        }
+        // Criterion's index links `<group_id made filename-safe>/report/`:
+        // the group id is the directory's name, already filename-safe.
+        assert_eq!(object["group_id"], "framework-bench-memory");
+        assert_eq!(object["directory_name"], "framework-bench-memory");
+        assert_eq!(object["full_id"], "framework-bench-memory");
+        assert_eq!(object["title"], "framework-bench-memory");
+        let names: Vec<_> = std::fs::read_dir(id_path.parent().unwrap())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["benchmark.json"]);
+        std::fs::remove_dir_all(&home).unwrap();
+    }
+
+    #[test]
+    fn formats_times_and_units() {
+        assert_eq!(utc_time(0), "1970-01-01 00:00 UTC");
+        assert_eq!(utc_time(951_782_400), "2000-02-29 00:00 UTC");
+        assert_eq!(utc_time(1_795_356_141), "2026-11-22 14:02 UTC");
+        assert_eq!(elapsed_text(437), "7 min 17 s");
+        assert_eq!(duration_text(52_340.0), "52.34 µs");
+        assert_eq!(unit_value(Unit::Ratio, 0.015), "1.50%");
+        assert_eq!(
+            chart_label("abcdefghijklmnopqrstuvwxyz"),
+            "abcdefghijklmnopq…"
+        );
+        assert_eq!(
+            escape("<a href='x'>&\""),
+            "&lt;a href=&#39;x&#39;&gt;&amp;&quot;"
+        );
+    }
+}
