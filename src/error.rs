@@ -131,6 +131,19 @@ pub enum Error {
     #[error("cannot build the HTTP client: {0}")]
     HttpClient(String),
 
+    #[error("cannot start the async runtime: {0}")]
+    Runtime(#[source] std::io::Error),
+
+    #[error("{server} failed {failed} of {sent} requests to {path} {during}: {outcomes}")]
+    RequestsFailed {
+        server: String,
+        failed: usize,
+        sent: usize,
+        path: String,
+        during: String,
+        outcomes: String,
+    },
+
     #[error("no baseline `{name}` at {path}")]
     UnknownBaseline { name: String, path: PathBuf },
 

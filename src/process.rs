@@ -487,6 +487,7 @@ mod tests {
         assert!(!tail.contains("line 25\n"));
         std::fs::write(&path, "").unwrap();
         assert!(log_tail(&path).contains("empty"));
+        std::fs::remove_file(&path).unwrap();
     }
 
     #[test]

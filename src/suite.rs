@@ -230,14 +230,24 @@ pub struct Suite {
 }
 
 impl Suite {
-    /// Reads the configuration and the manifests, and prepares the open-files
+    /// Reads the manifests under `servers/`, and prepares the open-files
     /// limit. Any error here stops the run before a server starts.
     pub fn new(workspace: Workspace, config: BenchConfig, mode: RunMode) -> Result<Suite> {
+        let specs = ServerSpec::load_dir(&workspace.servers_dir())?;
+        Suite::with_specs(workspace, config, mode, specs)
+    }
+
+    /// A run over the given servers.
+    pub fn with_specs(
+        workspace: Workspace,
+        config: BenchConfig,
+        mode: RunMode,
+        specs: Vec<ServerSpec>,
+    ) -> Result<Suite> {
         let config = match mode {
             RunMode::Benchmark => config,
             RunMode::Test => config.for_test_mode(),
         };
-        let specs = ServerSpec::load_dir(&workspace.servers_dir())?;
         crate::process::ensure_open_files(config.open_files_needed())?;
         let mut sampler = ProcSampler::new()?;
         let harness = HarnessRecord {
@@ -248,7 +258,7 @@ impl Suite {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()
-            .map_err(|err| Error::HttpClient(format!("cannot start the tokio runtime: {err}")))?;
+            .map_err(Error::Runtime)?;
         Ok(Suite {
             environment: crate::environment::Environment::capture(&workspace.root),
             builder: Builder::new(&workspace),
@@ -368,15 +378,17 @@ impl Suite {
         if report.successes as u64 == iters {
             return Ok(report.wall_time);
         }
-        let message = format!(
-            "{name} failed {} of {iters} requests to {} during the latency benchmark: {}",
-            iters as usize - report.successes,
-            route.path,
-            report.counter_text()
-        );
+        let failed = Error::RequestsFailed {
+            server: name.to_owned(),
+            failed: iters as usize - report.successes,
+            sent: iters as usize,
+            path: route.path.to_owned(),
+            during: "during the latency benchmark".into(),
+            outcomes: report.counter_text(),
+        };
         let err = crash_or(
             slot.process.as_mut(),
-            Error::HttpClient(message),
+            failed,
             "during the latency benchmark",
         );
         self.or_fail(name, Err(err))

@@ -1,8 +1,10 @@
 //! Integration tests that drive real server processes. One test binary, with
 //! its fixtures in `util`.
 
+mod baseline_cli;
 mod bench_run;
 mod contract;
 mod faults;
 mod measure;
+mod suite_faults;
 mod util;

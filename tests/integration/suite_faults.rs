@@ -1,0 +1,68 @@
+//! A run over several servers goes on when one of them fails mid-run.
+
+use std::time::Duration;
+
+use framework_bench::config::BenchConfig;
+use framework_bench::manifest::ServerSpec;
+use framework_bench::suite::{Phase, ROUTES, RunMode, Suite};
+
+use crate::util::{assert_gone, built, fixtures_dir, workspace};
+
+#[test]
+fn a_server_answering_500_mid_run_is_named_and_the_run_goes_on() {
+    built("misbehaving"); // build once, with the other fixtures
+    let specs: Vec<ServerSpec> = ServerSpec::load_dir(&fixtures_dir())
+        .unwrap()
+        .into_iter()
+        .filter(|s| s.name == "status-500-after-1" || s.name == "misbehaving")
+        .collect();
+    let config = BenchConfig {
+        n_requests: 3,
+        workers: 1,
+        ..BenchConfig::default()
+    };
+    let mut suite = Suite::with_specs(workspace(), config, RunMode::Test, specs).unwrap();
+    let hello = &ROUTES[0];
+
+    // Each process answers its readiness probe, then only 500: the burst
+    // records them as outcomes, the latency benchmark fails the server.
+    let bad_pid = suite
+        .memory_pid("status-500-after-1", Phase::After)
+        .unwrap();
+    suite.finish_memory("status-500-after-1");
+    assert!(
+        suite
+            .measure_latency("status-500-after-1", hello, 10)
+            .is_err()
+    );
+    // Once failed, its other benchmarks are skipped, not retried.
+    assert!(suite.ensure_running("status-500-after-1").is_err());
+
+    let good_pid = suite.memory_pid("misbehaving", Phase::After).unwrap();
+    suite.finish_memory("misbehaving");
+    let took = suite.measure_latency("misbehaving", hello, 10).unwrap();
+    assert!(took > Duration::ZERO);
+
+    let record = suite.finish();
+    let bad = record
+        .servers
+        .iter()
+        .find(|s| s.name == "status-500-after-1")
+        .unwrap();
+    assert_eq!(bad.burst.as_ref().unwrap().counts.get("500"), Some(&3));
+    let error = bad.error.as_deref().unwrap();
+    assert!(
+        error.starts_with("status-500-after-1 failed 10 of 10 requests to /hello/World during the latency benchmark: 500: 10"),
+        "{error}"
+    );
+    let good = record
+        .servers
+        .iter()
+        .find(|s| s.name == "misbehaving")
+        .unwrap();
+    assert_eq!(good.error, None);
+    assert_eq!(good.burst.as_ref().unwrap().success_rate, 1.0);
+    assert!(good.latency["hello"].count >= 10);
+    assert_gone(bad_pid);
+    assert_gone(good_pid);
+}
