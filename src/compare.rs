@@ -43,21 +43,28 @@ impl fmt::Display for Verdict {
     }
 }
 
-/// The noise floors: how much a figure moves between runs of the same code
-/// on the same machine, from repeated runs (see the README).
+/// The noise floors: how much a figure moved between runs of unchanged code
+/// on the 2-core reference machine (runs of 2026-11-22, see the README).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Thresholds {
-    /// Relative floor of Criterion's latency means.
+    /// Relative floor of Criterion's latency means. Measured: up to 2x
+    /// (axum hello 106 -> 205 us) as client and server share a core or not.
     pub latency_relative: f64,
-    /// Absolute floor of resident figures (rss, uss, pss), bytes.
+    /// Absolute floor of resident figures (rss, uss, pss) before the burst,
+    /// bytes. Measured: within 6 %.
     pub resident_bytes: f64,
-    /// Absolute floor of anonymous memory, bytes.
+    /// Absolute floor of anonymous memory before the burst, bytes.
     pub anonymous_bytes: f64,
-    /// Absolute floor of VMS, bytes: one more thread maps a 64 MiB arena.
-    pub vms_bytes: f64,
-    /// Relative floor of every memory figure.
+    /// Relative floor of memory figures before the burst, and of VMS.
     pub memory_relative: f64,
-    /// Relative floor of burst seconds per call and startup time.
+    /// Absolute floor of VMS, bytes. Measured: within 0.5 %; one more thread
+    /// maps a 64 MiB malloc arena, a real change.
+    pub vms_bytes: f64,
+    /// Relative floor of resident and anonymous memory after the burst.
+    /// Measured: up to +66 %: it follows how many of the burst's
+    /// connections the server held at once.
+    pub after_burst_relative: f64,
+    /// Relative floor of burst time per call and startup time.
     pub timing_relative: f64,
     /// Absolute floor of the burst's failure rate.
     pub failure_rate: f64,
@@ -66,11 +73,12 @@ pub struct Thresholds {
 impl Default for Thresholds {
     fn default() -> Self {
         Thresholds {
-            latency_relative: 0.10,
+            latency_relative: 1.0,
             resident_bytes: 512.0 * 1024.0,
             anonymous_bytes: 256.0 * 1024.0,
-            vms_bytes: 70.0 * 1024.0 * 1024.0,
             memory_relative: 0.05,
+            vms_bytes: 1024.0 * 1024.0,
+            after_burst_relative: 0.75,
             timing_relative: 0.50,
             failure_rate: 0.02,
         }
@@ -86,6 +94,8 @@ impl Thresholds {
             relative(self.latency_relative)
         } else if name.starts_with("vms-") {
             self.vms_bytes.max(relative(self.memory_relative))
+        } else if metric.unit == Unit::Bytes && name.ends_with("-after") {
+            relative(self.after_burst_relative)
         } else if name.starts_with("anonymous-") {
             self.anonymous_bytes.max(relative(self.memory_relative))
         } else if metric.unit == Unit::Bytes {
@@ -240,13 +250,13 @@ mod tests {
     fn a_wide_spread_of_readings_widens_the_band() {
         let t = Thresholds::default();
         let base = [metric(
-            "rss-after",
+            "rss-before",
             Unit::Bytes,
             14.0 * MIB,
             &[12.0 * MIB, 14.0 * MIB, 19.0 * MIB],
         )];
         let now = [metric(
-            "rss-after",
+            "rss-before",
             Unit::Bytes,
             18.0 * MIB,
             &[17.0 * MIB, 18.0 * MIB, 18.5 * MIB],
@@ -265,23 +275,43 @@ mod tests {
             ..metric("latency-hello", Unit::Nanoseconds, value, &[])
         };
         let base = [with_ci(100_000.0, 2_000.0)];
+        // A doubling-and-a-bit is flagged; the bimodal wobble is not.
         assert_eq!(
-            compare(&base, &[with_ci(108_000.0, 2_000.0)], &t)[0].verdict,
+            compare(&base, &[with_ci(190_000.0, 2_000.0)], &t)[0].verdict,
             Verdict::WithinNoise
         );
         assert_eq!(
-            compare(&base, &[with_ci(115_000.0, 2_000.0)], &t)[0].verdict,
+            compare(&base, &[with_ci(210_000.0, 2_000.0)], &t)[0].verdict,
             Verdict::Regressed
         );
         // Wide intervals swallow the same change.
+        let wide = [with_ci(100_000.0, 60_000.0)];
         assert_eq!(
-            compare(
-                &[with_ci(100_000.0, 9_000.0)],
-                &[with_ci(115_000.0, 9_000.0)],
-                &t
-            )[0]
-            .verdict,
+            compare(&wide, &[with_ci(210_000.0, 60_000.0)], &t)[0].verdict,
             Verdict::WithinNoise
+        );
+    }
+
+    #[test]
+    fn one_thread_fewer_shows_in_vms_and_after_burst_memory_is_loose() {
+        let t = Thresholds::default();
+        let vms = |v: f64| [metric("vms-before", Unit::Bytes, v * MIB, &[])];
+        assert_eq!(
+            compare(&vms(204.8), &vms(140.8), &t)[0].verdict,
+            Verdict::Improved
+        );
+        assert_eq!(
+            compare(&vms(204.8), &vms(205.5), &t)[0].verdict,
+            Verdict::WithinNoise
+        );
+        let after = |v: f64| [metric("rss-after", Unit::Bytes, v * MIB, &[])];
+        assert_eq!(
+            compare(&after(15.0), &after(22.3), &t)[0].verdict,
+            Verdict::WithinNoise
+        );
+        assert_eq!(
+            compare(&after(15.0), &after(30.0), &t)[0].verdict,
+            Verdict::Regressed
         );
     }
 
