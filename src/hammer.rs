@@ -206,18 +206,24 @@ impl HammerReport {
 
     /// `200: 1987, timeout: 13`, the seed's `Counter(...)` with names.
     pub fn counter_text(&self) -> String {
-        let mut counts: Vec<_> = self.counts.iter().collect();
-        counts.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
-        counts
-            .iter()
-            .map(|(label, n)| format!("{label}: {n}"))
-            .collect::<Vec<_>>()
-            .join(", ")
+        counter_text(&self.counts)
     }
 
     pub fn latency_summary(&self) -> LatencySummary {
         summarize(&self.latency)
     }
+}
+
+/// Outcome counts as the seed's `Counter(...)` printed them, with names:
+/// `200: 1987, timeout: 13`, most frequent first.
+pub fn counter_text(counts: &BTreeMap<String, usize>) -> String {
+    let mut counts: Vec<_> = counts.iter().collect();
+    counts.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    counts
+        .iter()
+        .map(|(label, n)| format!("{label}: {n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// An empty latency histogram in nanoseconds: 1 ns to 1 hour, 3 significant

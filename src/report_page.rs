@@ -22,7 +22,7 @@ use crate::compare::{Comparison, Row, Verdict};
 use crate::error::{Error, Result};
 use crate::memory::MemorySnapshot;
 use crate::metrics::Unit;
-use crate::suite::{BurstRecord, RunMode, RunRecord, ServerRecord, write_atomically};
+use crate::suite::{RunMode, RunRecord, ServerRecord, write_atomically};
 
 /// The page's directory under Criterion's home, and its Criterion group id.
 pub const DIRECTORY_NAME: &str = "framework-bench-memory";
@@ -503,19 +503,8 @@ fn burst_row(server: &ServerRecord) -> String {
         burst.success_rate * 100.0,
         ns_to_ms(burst.latency.p50_ns),
         ns_to_ms(burst.latency.p99_ns),
-        escape(&counter_text(burst)),
+        escape(&crate::hammer::counter_text(&burst.counts)),
     )
-}
-
-/// `200: 1980, timeout: 20`, most frequent first.
-fn counter_text(burst: &BurstRecord) -> String {
-    let mut counts: Vec<(&String, &usize)> = burst.counts.iter().collect();
-    counts.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
-    counts
-        .iter()
-        .map(|(label, n)| format!("{label}: {n}"))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 fn comparison_row(row: &Row) -> String {
@@ -877,7 +866,7 @@ mod tests {
     use super::*;
     use crate::config::BenchConfig;
     use crate::hammer::{Connections, LatencySummary};
-    use crate::suite::{HarnessRecord, RUN_SCHEMA};
+    use crate::suite::{BurstRecord, HarnessRecord, RUN_SCHEMA};
     use std::collections::BTreeMap;
     use std::time::Duration;
 

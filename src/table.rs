@@ -85,7 +85,7 @@ fn burst_table(run: &RunRecord) -> String {
                 format!("{:.3} s", b.wall_time.as_secs_f64()),
                 format!("{:.5}", b.seconds_per_call),
                 format!("{:.1}%", b.success_rate * 100.0),
-                counter(b),
+                crate::hammer::counter_text(&b.counts),
             ],
             None => vec![
                 s.name.clone(),
@@ -113,16 +113,6 @@ fn after_table(run: &RunRecord) -> String {
     row.extend(change_cells(Some(&h.before), h.after.as_ref()));
     rows.push(row);
     align(&rows)
-}
-
-fn counter(burst: &crate::suite::BurstRecord) -> String {
-    let mut counts: Vec<_> = burst.counts.iter().collect();
-    counts.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
-    counts
-        .iter()
-        .map(|(label, n)| format!("{label}: {n}"))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 /// rss, vms, uss, pss, anon (MiB) and threads.
