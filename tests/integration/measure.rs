@@ -76,10 +76,6 @@ fn start_snapshot_burst_stop(name: &str) {
         after.cpu_time.unwrap() >= before.cpu_time.unwrap(),
         "{name}"
     );
-    assert!(
-        after.cpu_time.unwrap() > Duration::ZERO,
-        "{name}: served 100 requests on no CPU"
-    );
     assert!(after.peak_rss_bytes >= before.peak_rss_bytes, "{name}");
 
     let keep_alive = run_hammer(
