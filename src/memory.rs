@@ -6,7 +6,7 @@
 //! platform cannot give is `None`, never zero.
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use sysinfo::{Pid, ProcessRefreshKind, ProcessesToUpdate, System};
@@ -227,18 +227,6 @@ fn parse_cpu_time(stat: &str, ticks_per_second: u64) -> Result<Duration, String>
     Ok(Duration::from_nanos(
         ticks.saturating_mul(1_000_000_000) / ticks_per_second.max(1),
     ))
-}
-
-/// How long one snapshot of `pid` takes: the median of `n` readings.
-pub fn time_snapshot(sampler: &mut dyn Sampler, pid: u32, n: usize) -> Result<Duration> {
-    let mut durations = Vec::with_capacity(n.max(1));
-    for _ in 0..n.max(1) {
-        let start = Instant::now();
-        sampler.snapshot(pid)?;
-        durations.push(start.elapsed());
-    }
-    durations.sort();
-    Ok(durations[durations.len() / 2])
 }
 
 #[cfg(test)]
