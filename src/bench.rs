@@ -208,7 +208,7 @@ fn finish(suite: Suite, criterion_home: &std::path::Path, flags: &BaselineFlags)
     let mut code = 0;
     let comparison = match record.mode {
         RunMode::Benchmark => compare_with_baseline(&dir, flags, &summary, &mut code),
-        RunMode::Test => None,
+        RunMode::Test | RunMode::Profile => None,
     };
     if let Some(comparison) = &comparison {
         println!("{}", render_comparison(comparison));
@@ -288,22 +288,30 @@ fn write_outputs(
 ) -> crate::Result<std::path::PathBuf> {
     let run_file = save_run(record, dir)?;
     summary.save(&dir.join("latest-summary.json"))?;
-    if let (Some(name), RunMode::Benchmark) = (&flags.save, record.mode) {
-        let path = criterion_baseline_path(dir, name);
-        let merged = match baseline::load_named(&path, name) {
-            Ok(old) => old.merged_with(summary),
-            Err(_) => summary.clone(),
-        };
-        Summary {
-            name: name.clone(),
-            ..merged
-        }
-        .save(&path)?;
-    }
     crate::export::write_all(dir, record, &summary.metrics, comparison)?;
     let page = crate::report_page::write(criterion_home, record, comparison)?;
     println!("framework-bench: memory report: {}", page.display());
+    if let (Some(name), RunMode::Benchmark) = (&flags.save, record.mode) {
+        save_baseline(dir, name, summary)?;
+    }
     Ok(run_file)
+}
+
+/// Saves the run as baseline `name`, keeping the figures of servers this
+/// run did not measure (a filtered run). A baseline that exists but cannot
+/// be read is an error and stays as it is: it is never silently replaced.
+fn save_baseline(dir: &std::path::Path, name: &str, summary: &Summary) -> crate::Result<()> {
+    let path = criterion_baseline_path(dir, name);
+    let merged = match baseline::load_named(&path, name) {
+        Ok(old) => old.merged_with(summary),
+        Err(crate::Error::UnknownBaseline { .. }) => summary.clone(),
+        Err(err) => return Err(err),
+    };
+    Summary {
+        name: name.to_owned(),
+        ..merged
+    }
+    .save(&path)
 }
 
 #[cfg(test)]

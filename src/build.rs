@@ -173,10 +173,13 @@ fn run_teeing_output(server: &str, mut command: Command) -> Result<()> {
         })?;
     let mut tail = std::collections::VecDeque::with_capacity(BUILD_ERROR_LINES);
     if let Some(stderr) = child.stderr.take() {
+        // Read to the end whatever the bytes: stopping at a line that is not
+        // UTF-8 would leave the child blocked on a full pipe.
         for line in BufReader::new(stderr)
-            .lines()
+            .split(b'\n')
             .map_while(std::io::Result::ok)
         {
+            let line = String::from_utf8_lossy(&line).into_owned();
             eprintln!("{line}");
             if tail.len() == BUILD_ERROR_LINES {
                 tail.pop_front();

@@ -9,7 +9,10 @@
 //!   relative floor and the two 95 % confidence intervals' half-widths added.
 //!
 //! Every figure is smaller-is-better: above the band is "regressed", below
-//! it "improved".
+//! it "improved". Relative floors are taken from the larger of the two
+//! values, so the band is symmetric in ratio: with a 100 % floor, a doubling
+//! is needed to regress and a halving to improve (a floor relative to the
+//! baseline alone would make any improvement of 100 % or more unreachable).
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -178,8 +181,13 @@ fn row(base: Option<&Metric>, now: Option<&Metric>, thresholds: &Thresholds) -> 
         };
         return row;
     };
-    let noise = noise_band(base, now, thresholds);
     let delta = now.value - base.value;
+    // The floor is relative to the larger value: `now` when it went down.
+    let noise = if delta >= 0.0 {
+        noise_band(base, now, thresholds)
+    } else {
+        noise_band(now, base, thresholds)
+    };
     row.change = (base.value != 0.0).then(|| delta / base.value);
     row.noise = Some(noise);
     row.verdict = if delta.abs() <= noise {
@@ -313,6 +321,18 @@ mod tests {
             compare(&after(15.0), &after(30.0), &t)[0].verdict,
             Verdict::Regressed
         );
+    }
+
+    #[test]
+    fn latency_must_halve_to_improve_as_it_must_double_to_regress() {
+        let t = Thresholds::default();
+        let latency = |us: f64| [metric("latency-hello", Unit::Nanoseconds, us * 1e3, &[])];
+        let verdict = |from: f64, to: f64| compare(&latency(from), &latency(to), &t)[0].verdict;
+        assert_eq!(verdict(44_000.0, 150.0), Verdict::Improved);
+        assert_eq!(verdict(200.0, 90.0), Verdict::Improved);
+        assert_eq!(verdict(200.0, 110.0), Verdict::WithinNoise);
+        assert_eq!(verdict(100.0, 190.0), Verdict::WithinNoise);
+        assert_eq!(verdict(100.0, 210.0), Verdict::Regressed);
     }
 
     #[test]

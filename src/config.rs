@@ -82,8 +82,11 @@ impl Default for BenchConfig {
 }
 
 impl BenchConfig {
-    /// Reads the process environment.
+    /// Reads the process environment. A `FRAMEWORK_BENCH_*` variable that
+    /// is not a knob (a typo would otherwise be ignored without a word) or
+    /// whose value is not UTF-8 is an error too.
     pub fn from_env() -> Result<BenchConfig> {
+        check_names(std::env::vars_os())?;
         BenchConfig::from_vars(|name| std::env::var(name).ok())
     }
 
@@ -126,6 +129,35 @@ impl BenchConfig {
     }
 }
 
+/// Every variable with the prefix must be a knob, with a UTF-8 value.
+fn check_names(
+    vars: impl IntoIterator<Item = (std::ffi::OsString, std::ffi::OsString)>,
+) -> Result<()> {
+    for (name, value) in vars {
+        let Some(suffix) = name.to_str().and_then(|n| n.strip_prefix(ENV_PREFIX)) else {
+            continue;
+        };
+        let known = KNOBS.iter().any(|(knob, _, _)| *knob == suffix);
+        let allowed = if !known {
+            let names: Vec<String> = KNOBS
+                .iter()
+                .map(|(k, _, _)| format!("{ENV_PREFIX}{k}"))
+                .collect();
+            format!("not a knob; the knobs are {}", names.join(", "))
+        } else if value.to_str().is_none() {
+            "UTF-8 text".to_owned()
+        } else {
+            continue;
+        };
+        return Err(Error::InvalidSetting {
+            name: name.to_string_lossy().into_owned(),
+            value: value.to_string_lossy().into_owned(),
+            allowed,
+        });
+    }
+    Ok(())
+}
+
 /// A whole number of at least 1.
 fn count(var: Option<(String, String)>) -> Result<Option<usize>> {
     let Some((name, value)) = var else {
@@ -147,17 +179,19 @@ fn seconds(var: Option<(String, String)>, zero_ok: bool) -> Result<Option<Durati
         return Ok(None);
     };
     let parsed = value.trim().parse::<f64>().ok();
+    // Below a millisecond a timeout means nothing (and 1e-12 would round
+    // to a zero Duration).
     match parsed {
-        Some(s) if s.is_finite() && (s > 0.0 || (zero_ok && s == 0.0)) && s <= 3600.0 => {
+        Some(s) if s.is_finite() && (s >= 0.001 || (zero_ok && s == 0.0)) && s <= 3600.0 => {
             Ok(Some(Duration::from_secs_f64(s)))
         }
         _ => Err(Error::InvalidSetting {
             name,
             value,
             allowed: if zero_ok {
-                "seconds, a number from 0 to 3600 (e.g. 0.5)".into()
+                "seconds: 0, or a number from 0.001 to 3600 (e.g. 0.5)".into()
             } else {
-                "seconds, a number above 0 and at most 3600 (e.g. 0.5)".into()
+                "seconds, a number from 0.001 (above 0) to 3600 (e.g. 0.5)".into()
             },
         }),
     }
@@ -223,7 +257,8 @@ mod tests {
             ("TIMEOUT", "-1", "above 0"),
             ("TIMEOUT", "0", "above 0"),
             ("TIMEOUT", "NaN", "above 0"),
-            ("SETTLE", "inf", "from 0 to 3600"),
+            ("TIMEOUT", "1e-12", "from 0.001"),
+            ("SETTLE", "inf", "0.001 to 3600"),
             ("WORKERS", "0", "at least 1"),
         ];
         for (knob, value, rule) in cases {
@@ -232,6 +267,34 @@ mod tests {
             assert!(err.contains(&format!("{value:?}")), "{err}");
             assert!(err.contains(rule), "{err}");
         }
+    }
+
+    #[test]
+    fn unknown_names_and_non_utf8_values_are_errors() {
+        use std::ffi::OsString;
+        use std::os::unix::ffi::OsStringExt;
+        let var = |name: &str, value: OsString| (OsString::from(name), value);
+        let typo = [var("FRAMEWORK_BENCH_REQUEST", "100".into())];
+        let err = check_names(typo).unwrap_err().to_string();
+        assert!(
+            err.contains("FRAMEWORK_BENCH_REQUEST") && err.contains("FRAMEWORK_BENCH_REQUESTS"),
+            "{err}"
+        );
+        let binary = [var(
+            "FRAMEWORK_BENCH_TIMEOUT",
+            OsString::from_vec(vec![0xff]),
+        )];
+        assert!(
+            check_names(binary)
+                .unwrap_err()
+                .to_string()
+                .contains("UTF-8")
+        );
+        let fine = [
+            var("FRAMEWORK_BENCH_TIMEOUT", "0.5".into()),
+            var("PATH", OsString::from_vec(vec![0xff])),
+        ];
+        assert!(check_names(fine).is_ok());
     }
 
     #[test]

@@ -324,6 +324,7 @@ fn parameters_line(run: &RunRecord) -> String {
     let mode = match run.mode {
         RunMode::Benchmark => "Benchmark mode",
         RunMode::Test => "Test mode (one pass, small burst)",
+        RunMode::Profile => "Profile mode (no latency estimates)",
     };
     format!(
         "{mode}: {} requests per burst, {:.1} s timeout, {} workers per server, {:.1} s settle.",

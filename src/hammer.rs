@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
@@ -41,6 +41,10 @@ pub struct LoadPlan {
     pub path: String,
     /// The exact body a success must carry.
     pub expected_body: String,
+    /// Stop sending at the first request that is not a success, so that a
+    /// server that stops answering costs one timeout per worker, not one
+    /// per remaining request. The rest count as `unfinished`.
+    pub stop_on_failure: bool,
 }
 
 impl LoadPlan {
@@ -53,6 +57,7 @@ impl LoadPlan {
             timeout,
             path: crate::process::PROBE_PATH.to_owned(),
             expected_body: "Hello, World!".to_owned(),
+            stop_on_failure: false,
         }
     }
 
@@ -198,10 +203,10 @@ impl HammerReport {
         self.successes as f64 / self.n_requests.max(1) as f64
     }
 
-    /// Completed requests per second of wall time.
+    /// Successful requests per second of wall time: timeouts, errors and
+    /// unfinished requests are not throughput.
     pub fn requests_per_second(&self) -> f64 {
-        let done: usize = self.counts.values().sum();
-        done as f64 / self.wall_time.as_secs_f64().max(f64::MIN_POSITIVE)
+        self.successes as f64 / self.wall_time.as_secs_f64().max(f64::MIN_POSITIVE)
     }
 
     /// `200: 1987, timeout: 13`, the seed's `Counter(...)` with names.
@@ -372,6 +377,8 @@ pub async fn hammer_with(
         expected_body: plan.expected_body.as_str().into(),
         n_requests: plan.n_requests,
         taken: Arc::new(AtomicUsize::new(0)),
+        failed: Arc::new(AtomicBool::new(false)),
+        stop_on_failure: plan.stop_on_failure,
         // Stop taking requests early enough that the last can time out.
         stop_taking_at: Instant::now() + plan.time_bound().saturating_sub(plan.timeout),
     };
@@ -417,6 +424,9 @@ struct Target {
     expected_body: Arc<str>,
     n_requests: usize,
     taken: Arc<AtomicUsize>,
+    /// Set by the first failure when `stop_on_failure`; every worker stops.
+    failed: Arc<AtomicBool>,
+    stop_on_failure: bool,
     stop_taking_at: Instant,
 }
 
@@ -424,9 +434,14 @@ impl Target {
     /// The one request loop: take a request number, send, keep the result.
     async fn work(&self, client: &reqwest::Client, results: &mut Vec<RequestResult>) {
         while Instant::now() < self.stop_taking_at
+            && !self.failed.load(Ordering::Relaxed)
             && self.taken.fetch_add(1, Ordering::Relaxed) < self.n_requests
         {
-            results.push(send_one(client, &self.url, &self.expected_body).await);
+            let result = send_one(client, &self.url, &self.expected_body).await;
+            if self.stop_on_failure && !result.outcome.is_success() {
+                self.failed.store(true, Ordering::Relaxed);
+            }
+            results.push(result);
         }
     }
 }
@@ -497,6 +512,20 @@ mod tests {
             LoadPlan::keep_alive(3, 8, Duration::from_secs(1)).concurrency,
             3
         );
+    }
+
+    #[tokio::test]
+    async fn stop_on_failure_sends_no_more_after_the_first_failure() {
+        let addr = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap();
+        let mut plan = LoadPlan::keep_alive(50, 1, Duration::from_secs(1));
+        plan.stop_on_failure = true;
+        let report = hammer(addr, &plan).await.unwrap();
+        assert_eq!(report.counts.get("refused"), Some(&1), "{report}");
+        assert_eq!(report.counts.get("unfinished"), Some(&49), "{report}");
+        assert_eq!(report.requests_per_second(), 0.0);
     }
 
     #[tokio::test]

@@ -52,16 +52,23 @@ fn latest(workspace: &Workspace) -> framework_bench::Result<Summary> {
     Summary::load(&path)
 }
 
-fn save(workspace: &Workspace, name: &str) -> framework_bench::Result<()> {
-    validate_name(name)?;
+/// The latest run, if it was a full one: a test-mode run (`cargo test`
+/// runs the bench once) measures too little to keep or to judge.
+fn latest_full_run(workspace: &Workspace) -> framework_bench::Result<Summary> {
     let latest = latest(workspace)?;
-    if latest.mode == RunMode::Test {
+    if latest.mode != RunMode::Benchmark {
         return Err(framework_bench::Error::InvalidSetting {
             name: "the latest run".into(),
-            value: "test mode".into(),
-            allowed: "a full `cargo bench` run; test mode measures too little to keep".into(),
+            value: format!("{:?} mode", latest.mode).to_lowercase(),
+            allowed: "a full `cargo bench` run; run it again, then this command".into(),
         });
     }
+    Ok(latest)
+}
+
+fn save(workspace: &Workspace, name: &str) -> framework_bench::Result<()> {
+    validate_name(name)?;
+    let latest = latest_full_run(workspace)?;
     let path = committed_baseline_path(&workspace.root, name);
     Summary {
         name: name.to_owned(),
@@ -77,7 +84,7 @@ fn save(workspace: &Workspace, name: &str) -> framework_bench::Result<()> {
 
 fn compare(workspace: &Workspace, name: &str) -> framework_bench::Result<ExitCode> {
     let base = baseline::load_named(&committed_baseline_path(&workspace.root, name), name)?;
-    let comparison = base.compare(&latest(workspace)?, &Thresholds::default());
+    let comparison = base.compare(&latest_full_run(workspace)?, &Thresholds::default());
     print!("{}", render_comparison(&comparison));
     Ok(if comparison.any_regressed() {
         ExitCode::FAILURE

@@ -5,7 +5,15 @@
 //! dies with the harness on Linux (`PR_SET_PDEATHSIG`), writes everything but
 //! its ready line to a log file, and is stopped with SIGTERM, then SIGKILL
 //! after a deadline. `Drop` kills and reaps whatever is still running.
+//!
+//! The group is always killed before the child is reaped: until then the
+//! child's pid, which names the group, cannot be reused. And because a
+//! Ctrl-C (or SIGTERM, SIGHUP) would end the harness without running any
+//! `Drop`, and `PR_SET_PDEATHSIG` reaches only the direct child, the first
+//! start installs a handler that kills every live server group and then
+//! lets the signal end the harness as it would have.
 
+use std::collections::BTreeSet;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -13,6 +21,7 @@ use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::sync::{Mutex, Once, PoisonError};
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::{Signal, killpg};
@@ -117,6 +126,7 @@ impl ServerProcess {
             })?)
             .process_group(0);
         die_with_parent(&mut command);
+        kill_servers_on_termination_signals();
 
         let spawned_at = Instant::now();
         let mut child = command.spawn().map_err(|source| match source.kind() {
@@ -130,6 +140,7 @@ impl ServerProcess {
                 source,
             },
         })?;
+        register_group(child.id());
         let stdout = child.stdout.take().expect("stdout is piped");
         let mut process = ServerProcess {
             name,
@@ -194,34 +205,48 @@ impl ServerProcess {
     /// SIGTERM to the server's process group, a wait of up to the stop
     /// timeout, then SIGKILL. The child is always reaped.
     pub fn shutdown(mut self) -> Result<Stopped> {
-        let mut child = self.child.take().expect("shutdown runs once");
         let sent_at = Instant::now();
-        if child.try_wait().ok().flatten().is_none() {
+        if self.try_wait().is_none() {
             signal_group(self.pid, Signal::SIGTERM);
         }
         let deadline = sent_at + self.stop_timeout;
-        loop {
-            match child.try_wait() {
-                Ok(Some(status)) => {
-                    // Anything the server left in its group goes too.
-                    signal_group(self.pid, Signal::SIGKILL);
-                    return Ok(Stopped {
-                        status,
-                        stop_time: sent_at.elapsed(),
-                    });
-                }
-                Ok(None) if Instant::now() < deadline => std::thread::sleep(POLL_INTERVAL),
-                _ => break,
+        while self.try_wait().is_none() {
+            if Instant::now() >= deadline {
+                self.kill_and_reap();
+                return Err(self.stop_timeout_error());
             }
+            std::thread::sleep(POLL_INTERVAL);
         }
+        let stop_time = sent_at.elapsed();
+        // Anything the server left in its group goes too.
+        match self.kill_and_reap() {
+            Some(status) => Ok(Stopped { status, stop_time }),
+            None => Err(Error::Crashed {
+                server: self.name.clone(),
+                status: "exit status unknown (could not be reaped)".into(),
+                during: "while it was stopped".into(),
+                log: self.log_path.clone(),
+                tail: log_tail(&self.log_path),
+            }),
+        }
+    }
+
+    /// SIGKILL to the group while the child is not reaped yet, then reap.
+    fn kill_and_reap(&mut self) -> Option<ExitStatus> {
+        let mut child = self.child.take()?;
         signal_group(self.pid, Signal::SIGKILL);
         let _ = child.kill();
-        let _ = child.wait();
-        Err(Error::StopTimeout {
+        let status = child.wait().ok();
+        forget_group(self.pid);
+        status
+    }
+
+    fn stop_timeout_error(&self) -> Error {
+        Error::StopTimeout {
             server: self.name.clone(),
             timeout: self.stop_timeout,
             log: self.log_path.clone(),
-        })
+        }
     }
 
     /// The contract: a server listens on loopback only.
@@ -239,8 +264,10 @@ impl ServerProcess {
         }
     }
 
+    /// The child's exit status once it has exited, without reaping it (see
+    /// the module docs); `None` while it runs.
     fn try_wait(&mut self) -> Option<ExitStatus> {
-        self.child.as_mut()?.try_wait().ok().flatten()
+        peek_exit(self.child.as_mut()?)
     }
 
     fn wait_for_ready_line(&mut self, timeout: Duration) -> Result<SocketAddr> {
@@ -346,14 +373,74 @@ impl ServerProcess {
 impl Drop for ServerProcess {
     /// Best effort, never panics: kill the group, then reap the child.
     fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            if child.try_wait().ok().flatten().is_none() {
-                signal_group(self.pid, Signal::SIGKILL);
-                let _ = child.kill();
-            }
-            let _ = child.wait();
-        }
+        self.kill_and_reap();
     }
+}
+
+/// Process groups of the servers running now: what a signal handler kills.
+static LIVE_GROUPS: Mutex<BTreeSet<u32>> = Mutex::new(BTreeSet::new());
+
+fn register_group(pid: u32) {
+    live_groups().insert(pid);
+}
+
+fn forget_group(pid: u32) {
+    live_groups().remove(&pid);
+}
+
+fn live_groups() -> std::sync::MutexGuard<'static, BTreeSet<u32>> {
+    LIVE_GROUPS.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Once per harness process: on SIGINT, SIGTERM or SIGHUP, SIGKILL every
+/// live server group, then end the harness the way the signal would have.
+/// Best effort: if the handler cannot be installed, `PR_SET_PDEATHSIG`
+/// still takes the direct children along.
+fn kill_servers_on_termination_signals() {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    static INSTALLED: Once = Once::new();
+    INSTALLED.call_once(|| {
+        let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP]) else {
+            return;
+        };
+        let _ = std::thread::Builder::new()
+            .name("framework-bench-signals".into())
+            .spawn(move || {
+                let Some(signal) = signals.forever().next() else {
+                    return;
+                };
+                // Held until the end: no server starts after this.
+                let groups = live_groups();
+                for &pid in groups.iter() {
+                    signal_group(pid, Signal::SIGKILL);
+                }
+                let _ = signal_hook::low_level::emulate_default_handler(signal);
+                std::process::exit(128 + signal);
+            });
+    });
+}
+
+/// The exit status of `child` if it has exited, leaving it unreaped.
+#[cfg(target_os = "linux")]
+fn peek_exit(child: &mut Child) -> Option<ExitStatus> {
+    use nix::sys::wait::{Id, WaitPidFlag, WaitStatus, waitid};
+    use std::os::unix::process::ExitStatusExt;
+    let pid = Pid::from_raw(i32::try_from(child.id()).ok()?);
+    let flags = WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG | WaitPidFlag::WNOWAIT;
+    match waitid(Id::Pid(pid), flags) {
+        Ok(WaitStatus::Exited(_, code)) => Some(ExitStatus::from_raw((code & 0xff) << 8)),
+        Ok(WaitStatus::Signaled(_, signal, core)) => Some(ExitStatus::from_raw(
+            signal as i32 | if core { 0x80 } else { 0 },
+        )),
+        Ok(_) => None,
+        // Already reaped (not by us): std still knows the status.
+        Err(_) => child.try_wait().ok().flatten(),
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn peek_exit(child: &mut Child) -> Option<ExitStatus> {
+    child.try_wait().ok().flatten()
 }
 
 fn signal_group(pid: u32, signal: Signal) {

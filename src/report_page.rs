@@ -806,6 +806,7 @@ fn mode_name(mode: RunMode) -> &'static str {
     match mode {
         RunMode::Benchmark => "benchmark",
         RunMode::Test => "test (small burst, no settle)",
+        RunMode::Profile => "profile (no latency estimates)",
     }
 }
 

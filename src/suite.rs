@@ -61,6 +61,9 @@ pub enum RunMode {
     /// `--test`, or the bench binary run without `--bench` (`cargo test
     /// --benches`): every selected benchmark once, a small burst.
     Test,
+    /// `--profile-time`: benchmarks run for a profiler as in a full run, but
+    /// Criterion analyses and saves nothing.
+    Profile,
 }
 
 impl RunMode {
@@ -68,8 +71,15 @@ impl RunMode {
     /// pass `--bench`.
     pub fn from_args<S: AsRef<str>>(args: &[S]) -> RunMode {
         let has = |flag: &str| args.iter().any(|a| a.as_ref() == flag);
+        let has_value = |flag: &str| {
+            let prefix = format!("{flag}=");
+            args.iter()
+                .any(|a| a.as_ref() == flag || a.as_ref().starts_with(&prefix))
+        };
         if has("--test") || !has("--bench") {
             RunMode::Test
+        } else if has_value("--profile-time") {
+            RunMode::Profile
         } else {
             RunMode::Benchmark
         }
@@ -245,7 +255,7 @@ impl Suite {
         specs: Vec<ServerSpec>,
     ) -> Result<Suite> {
         let config = match mode {
-            RunMode::Benchmark => config,
+            RunMode::Benchmark | RunMode::Profile => config,
             RunMode::Test => config.for_test_mode(),
         };
         crate::process::ensure_open_files(config.open_files_needed())?;
@@ -310,9 +320,18 @@ impl Suite {
 
     /// One reading of `figure`, in bytes.
     pub fn read_figure(&mut self, name: &str, pid: u32, figure: Figure) -> Result<u64, Skipped> {
+        let during = "while its memory was read";
+        // A dead child that is not reaped yet still has a /proc entry whose
+        // statm reads all zeros: check first, so a crash is never 0 bytes.
+        let result = self
+            .slot_mut(name)
+            .process
+            .as_mut()
+            .map_or(Ok(()), |p| p.check_alive(during));
+        self.or_fail(name, result)?;
         let result = self.sampler.rss_vms(pid).map_err(|err| {
             let process = self.slots.get_mut(name).and_then(|s| s.process.as_mut());
-            crash_or(process, err, "while its memory was read")
+            crash_or(process, err, during)
         });
         let (rss, vms) = self.or_fail(name, result)?;
         Ok(match figure {
@@ -369,15 +388,20 @@ impl Suite {
         let report = self.runtime.block_on(hammer_with(&client, addr, &plan));
         let slot = self.slot_mut(name);
         slot.client = Some(client);
-        // Same bounds on both sides, so adding cannot fail.
-        let _ = slot
-            .histograms
-            .entry(route.name)
-            .or_insert_with(crate::hammer::latency_histogram)
-            .add(&report.latency);
         if report.successes as u64 == iters {
+            // Only whole samples count: a route with a histogram is one that
+            // Criterion measured in this run. Same bounds on both sides, so
+            // adding cannot fail.
+            let _ = slot
+                .histograms
+                .entry(route.name)
+                .or_insert_with(crate::hammer::latency_histogram)
+                .add(&report.latency);
             return Ok(report.wall_time);
         }
+        // Criterion abandons the benchmark: no estimate of this route is
+        // written in this run, so none may be read back as if it were.
+        slot.histograms.remove(route.name);
         let failed = Error::RequestsFailed {
             server: name.to_owned(),
             failed: iters as usize - report.successes,
@@ -435,7 +459,16 @@ impl Suite {
             slot.record.end = self.sampler.snapshot(process.pid()).ok();
         }
         let stop = shut_down(process);
-        self.slot_mut(name).record.stops.push(stop);
+        let record = &mut self.slot_mut(name).record;
+        if !stop.clean && record.error.is_none() {
+            let message = format!(
+                "{name} (pid {}) did not stop cleanly on SIGTERM: {}",
+                stop.pid, stop.exit
+            );
+            eprintln!("framework-bench: {message}");
+            record.error = Some(message);
+        }
+        record.stops.push(stop);
     }
 
     /// Stops every running server.
@@ -665,6 +698,7 @@ fn crash_or(process: Option<&mut ServerProcess>, err: Error, during: &str) -> Er
 /// SIGTERM, deadline, SIGKILL; how it went.
 fn shut_down(process: ServerProcess) -> StopRecord {
     let pid = process.pid();
+    let sent_at = std::time::Instant::now();
     match process.shutdown() {
         Ok(stopped) => StopRecord {
             pid,
@@ -678,7 +712,7 @@ fn shut_down(process: ServerProcess) -> StopRecord {
                 pid,
                 exit: "killed after the stop deadline".into(),
                 clean: false,
-                stop_time: LaunchOptions::new("", 1).stop_timeout,
+                stop_time: sent_at.elapsed(),
             }
         }
     }
@@ -693,6 +727,8 @@ fn latency_plan(route: &Route, iters: u64, config: &BenchConfig) -> LoadPlan {
     );
     plan.path = route.path.to_owned();
     plan.expected_body = route.expected_body.to_owned();
+    // One failure already fails the server; don't wait out the rest.
+    plan.stop_on_failure = true;
     plan
 }
 
@@ -762,6 +798,14 @@ mod tests {
         );
         assert_eq!(RunMode::from_args(&["bench"]), RunMode::Test);
         assert_eq!(RunMode::from_args(&["bench", "axum"]), RunMode::Test);
+        assert_eq!(
+            RunMode::from_args(&["bench", "--bench", "--profile-time", "5"]),
+            RunMode::Profile
+        );
+        assert_eq!(
+            RunMode::from_args(&["bench", "--bench", "--profile-time=5"]),
+            RunMode::Profile
+        );
     }
 
     #[test]

@@ -9,8 +9,10 @@ use framework_bench::Error;
 use framework_bench::hammer::LoadPlan;
 use framework_bench::process::{LaunchOptions, ServerProcess};
 
-use crate::util::{assert_gone, built, eventually, options, pid_exists, run_hammer};
+use crate::util::{assert_gone, built, eventually, group_size, options, pid_exists, run_hammer};
 
+/// For servers that are expected never to become ready: a short deadline
+/// keeps the test quick. Servers expected to start get the default.
 fn quick_options() -> LaunchOptions {
     let mut options = options(1);
     options.ready_timeout = Duration::from_secs(2);
@@ -98,7 +100,7 @@ fn a_port_in_use_is_reported_with_the_servers_own_words() {
 
 #[test]
 fn a_crash_during_the_burst_is_detected() {
-    let mut server = ServerProcess::start(&built("crash-after-3"), &quick_options()).unwrap();
+    let mut server = ServerProcess::start(&built("crash-after-3"), &options(1)).unwrap();
     let pid = server.pid();
     let report = run_hammer(server.addr(), &LoadPlan::burst(20, Duration::from_secs(2)));
     assert!(report.successes < 20, "{report}");
@@ -119,7 +121,7 @@ fn a_crash_during_the_burst_is_detected() {
 
 #[test]
 fn wrong_bodies_are_counted_not_successes() {
-    let server = ServerProcess::start(&built("wrong-body-after-1"), &quick_options()).unwrap();
+    let server = ServerProcess::start(&built("wrong-body-after-1"), &options(1)).unwrap();
     let report = run_hammer(server.addr(), &LoadPlan::burst(10, Duration::from_secs(5)));
     assert_eq!(report.successes, 0, "{report}");
     assert_eq!(report.counts.get("200-wrong-body"), Some(&10), "{report}");
@@ -128,7 +130,7 @@ fn wrong_bodies_are_counted_not_successes() {
 
 #[test]
 fn a_server_ignoring_sigterm_is_killed_and_reported() {
-    let mut options = quick_options();
+    let mut options = options(1);
     options.stop_timeout = Duration::from_millis(300);
     let server = ServerProcess::start(&built("ignore-sigterm"), &options).unwrap();
     let pid = server.pid();
@@ -143,7 +145,7 @@ fn a_server_ignoring_sigterm_is_killed_and_reported() {
 
 #[test]
 fn dropping_the_guard_kills_the_server() {
-    let server = ServerProcess::start(&built("ignore-sigterm"), &quick_options()).unwrap();
+    let server = ServerProcess::start(&built("ignore-sigterm"), &options(1)).unwrap();
     let pid = server.pid();
     drop(server);
     assert_gone(pid);
@@ -152,7 +154,7 @@ fn dropping_the_guard_kills_the_server() {
 #[test]
 fn a_panic_with_a_running_server_leaves_nothing_behind() {
     let pid = std::thread::spawn(|| {
-        let server = ServerProcess::start(&built("misbehaving"), &quick_options()).unwrap();
+        let server = ServerProcess::start(&built("misbehaving"), &options(1)).unwrap();
         let pid = server.pid();
         std::panic::panic_any(pid);
     })
@@ -162,13 +164,13 @@ fn a_panic_with_a_running_server_leaves_nothing_behind() {
     assert_gone(pid);
 }
 
-/// The helper below runs in a child copy of this test binary, starts a
-/// server, prints its pid and waits to be killed.
-const HELPER_ENV: &str = "FRAMEWORK_BENCH_TEST_HELPER";
+/// The helper below runs in a child copy of this test binary, starts the
+/// server named in this variable, prints its pid and waits to be killed.
+const HELPER_ENV: &str = "FAULT_TESTS_HELPER_SERVER";
 
-#[test]
-fn killing_the_harness_kills_its_servers() {
-    built("misbehaving"); // build before the helper needs it
+/// Starts the helper with `server`; returns it and the server's pid.
+fn start_helper(server: &str) -> (std::process::Child, u32) {
+    built(server); // build before the helper needs it
     let exe = std::env::current_exe().unwrap();
     let mut helper = Command::new(exe)
         .args([
@@ -177,7 +179,7 @@ fn killing_the_harness_kills_its_servers() {
             "--nocapture",
             "--test-threads=1",
         ])
-        .env(HELPER_ENV, "1")
+        .env(HELPER_ENV, server)
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
@@ -187,11 +189,36 @@ fn killing_the_harness_kills_its_servers() {
         panic!("the helper printed no pid")
     });
     assert!(pid_exists(pid));
+    (helper, pid)
+}
+
+#[test]
+fn killing_the_harness_kills_its_servers() {
+    let (mut helper, pid) = start_helper("misbehaving");
     helper.kill().unwrap(); // SIGKILL: no destructor runs
     helper.wait().unwrap();
     assert!(
         eventually(Duration::from_secs(5), || !pid_exists(pid)),
         "server {pid} outlived the harness"
+    );
+}
+
+#[test]
+fn ctrl_c_kills_the_servers_and_what_they_started() {
+    use std::os::unix::process::ExitStatusExt;
+    let (mut helper, pid) = start_helper("with-child");
+    assert!(
+        eventually(Duration::from_secs(5), || group_size(pid) >= 2),
+        "the server's child did not start"
+    );
+    // What a Ctrl-C in the terminal sends the harness's foreground group.
+    let helper_pid = nix::unistd::Pid::from_raw(helper.id() as i32);
+    nix::sys::signal::kill(helper_pid, nix::sys::signal::Signal::SIGINT).unwrap();
+    let status = helper.wait().unwrap();
+    assert_eq!(status.signal(), Some(libc::SIGINT), "{status:?}");
+    assert!(
+        eventually(Duration::from_secs(5), || group_size(pid) == 0),
+        "server group {pid} outlived the harness"
     );
 }
 
@@ -209,10 +236,10 @@ fn read_pid(stdout: &mut impl std::io::BufRead) -> Option<u32> {
 
 #[test]
 fn helper_starts_a_server_and_waits() {
-    if std::env::var_os(HELPER_ENV).is_none() {
-        return; // only meaningful inside `killing_the_harness_kills_its_servers`
-    }
-    let server = ServerProcess::start(&built("misbehaving"), &quick_options()).unwrap();
+    let Ok(name) = std::env::var(HELPER_ENV) else {
+        return; // only meaningful inside `start_helper`
+    };
+    let server = ServerProcess::start(&built(&name), &options(1)).unwrap();
     println!("server pid {}", server.pid());
     // Bounded: the parent kills us long before this ends.
     std::thread::sleep(Duration::from_secs(60));

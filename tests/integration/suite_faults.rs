@@ -50,9 +50,10 @@ fn a_server_answering_500_mid_run_is_named_and_the_run_goes_on() {
         .find(|s| s.name == "status-500-after-1")
         .unwrap();
     assert_eq!(bad.burst.as_ref().unwrap().counts.get("500"), Some(&3));
+    // The first 500 stops the sample: the other nine are never sent.
     let error = bad.error.as_deref().unwrap();
     assert!(
-        error.starts_with("status-500-after-1 failed 10 of 10 requests to /hello/World during the latency benchmark: 500: 10"),
+        error.starts_with("status-500-after-1 failed 10 of 10 requests to /hello/World during the latency benchmark: unfinished: 9, 500: 1"),
         "{error}"
     );
     let good = record
@@ -63,6 +64,8 @@ fn a_server_answering_500_mid_run_is_named_and_the_run_goes_on() {
     assert_eq!(good.error, None);
     assert_eq!(good.burst.as_ref().unwrap().success_rate, 1.0);
     assert!(good.latency["hello"].count >= 10);
+    // A failed route keeps no latency: nothing of it may pass for measured.
+    assert!(bad.latency.is_empty(), "{:?}", bad.latency.keys());
     assert_gone(bad_pid);
     assert_gone(good_pid);
 }

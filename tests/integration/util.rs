@@ -126,6 +126,37 @@ pub fn group_exists(pgid: u32) -> bool {
     nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pgid as i32), None).is_ok()
 }
 
+/// How many live (not zombie) processes are in process group `pgid`.
+pub fn group_size(pgid: u32) -> usize {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return 0;
+    };
+    entries
+        .filter_map(|entry| entry.ok())
+        .filter(|entry| {
+            entry
+                .file_name()
+                .to_string_lossy()
+                .bytes()
+                .all(|b| b.is_ascii_digit())
+        })
+        .filter_map(|entry| std::fs::read_to_string(entry.path().join("stat")).ok())
+        .filter(|stat| live_member_of(stat, pgid))
+        .count()
+}
+
+/// `/proc/PID/stat` is `pid (comm) state ppid pgrp ...`; comm may hold
+/// spaces and parentheses, so fields are counted after the last `)`.
+fn live_member_of(stat: &str, pgid: u32) -> bool {
+    let Some(close) = stat.rfind(')') else {
+        return false;
+    };
+    let mut fields = stat[close + 1..].split_whitespace();
+    let state = fields.next();
+    let pgrp = fields.nth(1).and_then(|f| f.parse::<u32>().ok());
+    state != Some("Z") && pgrp == Some(pgid)
+}
+
 /// Asserts that nothing of a server started with pid `pid` is left.
 pub fn assert_gone(pid: u32) {
     assert!(!pid_exists(pid), "process {pid} is still there");
@@ -145,6 +176,7 @@ pub fn eventually(deadline: Duration, mut check: impl FnMut() -> bool) -> bool {
 }
 
 /// Runs a command that must end by itself; kills it and fails if it hangs.
+/// Its output is read while it runs, so a full pipe never blocks it.
 pub fn run_with_deadline(command: &mut Command, deadline: Duration) -> Output {
     let mut child = command
         .stdin(Stdio::null())
@@ -152,14 +184,33 @@ pub fn run_with_deadline(command: &mut Command, deadline: Duration) -> Output {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    let stdout = read_all_in_background(child.stdout.take().unwrap());
+    let stderr = read_all_in_background(child.stderr.take().unwrap());
     let end = Instant::now() + deadline;
-    while child.try_wait().unwrap().is_none() {
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
         if Instant::now() > end {
             let _ = child.kill();
             let _ = child.wait();
             panic!("{command:?} still ran after {deadline:?}");
         }
         std::thread::sleep(Duration::from_millis(10));
+    };
+    Output {
+        status,
+        stdout: stdout.join().unwrap(),
+        stderr: stderr.join().unwrap(),
     }
-    child.wait_with_output().unwrap()
+}
+
+fn read_all_in_background(
+    mut pipe: impl std::io::Read + Send + 'static,
+) -> std::thread::JoinHandle<Vec<u8>> {
+    std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        let _ = pipe.read_to_end(&mut bytes);
+        bytes
+    })
 }

@@ -6,7 +6,8 @@
 //! Modes: `ok`, `exit-at-start`, `never-ready` (binds, prints nothing),
 //! `mute` (prints the ready line, never answers), `crash-after` (aborts on
 //! request K+1), `ignore-sigterm`, `wrong-body` and `status-500` (from
-//! request K+1 on).
+//! request K+1 on), `with-child` (serves like `ok`, after starting a
+//! `sleep 600` in its own process group, as a multi-process server would).
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{Ipv4Addr, TcpListener, TcpStream};
@@ -24,6 +25,7 @@ enum Mode {
     IgnoreSigterm,
     WrongBody,
     Status500,
+    WithChild,
 }
 
 struct Options {
@@ -64,6 +66,7 @@ fn parse_args() -> Options {
                     "ignore-sigterm" => Mode::IgnoreSigterm,
                     "wrong-body" => Mode::WrongBody,
                     "status-500" => Mode::Status500,
+                    "with-child" => Mode::WithChild,
                     other => fail(&format!("unknown mode `{other}`")),
                 }
             }
@@ -78,9 +81,23 @@ fn main() {
     if options.mode == Mode::ExitAtStart {
         fail("exiting at start, as asked");
     }
-    if options.mode == Mode::IgnoreSigterm {
-        // SAFETY: installs SIG_IGN before any thread exists.
-        unsafe { libc::signal(libc::SIGTERM, libc::SIG_IGN) };
+    // The contract: SIGTERM ends the server with exit 0 (this server has no
+    // requests worth draining), unless it is told to ignore it.
+    let on_sigterm = if options.mode == Mode::IgnoreSigterm {
+        libc::SIG_IGN
+    } else {
+        exit_cleanly as extern "C" fn(libc::c_int) as libc::sighandler_t
+    };
+    // SAFETY: installed before any thread exists; the handler only calls
+    // `_exit`, which is async-signal-safe.
+    unsafe { libc::signal(libc::SIGTERM, on_sigterm) };
+    if options.mode == Mode::WithChild {
+        // Inherits our process group, not our PR_SET_PDEATHSIG: only a kill
+        // of the group ends it. Its pid goes to the log.
+        match std::process::Command::new("sleep").arg("600").spawn() {
+            Ok(child) => eprintln!("server-misbehaving: started child pid {}", child.id()),
+            Err(err) => fail(&format!("cannot start a child: {err}")),
+        }
     }
     let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, options.port))
         .unwrap_or_else(|err| fail(&format!("cannot bind port {}: {err}", options.port)));
@@ -100,6 +117,11 @@ fn main() {
         let (mode, after) = (options.mode, options.after);
         std::thread::spawn(move || serve_connection(stream, mode, after, &served));
     }
+}
+
+extern "C" fn exit_cleanly(_signal: libc::c_int) {
+    // SAFETY: `_exit` is async-signal-safe.
+    unsafe { libc::_exit(0) }
 }
 
 fn serve_connection(stream: TcpStream, mode: Mode, after: usize, served: &AtomicUsize) {
