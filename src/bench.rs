@@ -26,7 +26,7 @@ use crate::config::BenchConfig;
 use crate::measurement::Bytes;
 use crate::metrics::{self, criterion_estimate};
 use crate::suite::{
-    Figure, Phase, ROUTES, RunMode, RunRecord, Skipped, Suite, criterion_home, save_run,
+    Figure, Phase, ROUTES, RunMode, RunRecord, Skipped, Suite, criterion_home, flag_value, save_run,
 };
 
 /// The benchmarks of each `memory-<server>` group: (id, phase, figure).
@@ -89,17 +89,7 @@ pub struct BaselineFlags {
 
 impl BaselineFlags {
     pub fn from_args<S: AsRef<str>>(args: &[S]) -> BaselineFlags {
-        let value = |flag: &str| {
-            let prefix = format!("{flag}=");
-            args.iter().enumerate().find_map(|(i, arg)| {
-                let arg = arg.as_ref();
-                if arg == flag {
-                    args.get(i + 1).map(|v| v.as_ref().to_owned())
-                } else {
-                    arg.strip_prefix(&prefix).map(str::to_owned)
-                }
-            })
-        };
+        let value = |flag: &str| flag_value(args, flag).map(str::to_owned);
         let discard = args.iter().any(|a| a.as_ref() == "--discard-baseline");
         if let Some(name) = value("--baseline") {
             return BaselineFlags {

@@ -71,19 +71,26 @@ impl RunMode {
     /// pass `--bench`.
     pub fn from_args<S: AsRef<str>>(args: &[S]) -> RunMode {
         let has = |flag: &str| args.iter().any(|a| a.as_ref() == flag);
-        let has_value = |flag: &str| {
-            let prefix = format!("{flag}=");
-            args.iter()
-                .any(|a| a.as_ref() == flag || a.as_ref().starts_with(&prefix))
-        };
         if has("--test") || !has("--bench") {
             RunMode::Test
-        } else if has_value("--profile-time") {
+        } else if flag_value(args, "--profile-time").is_some() {
             RunMode::Profile
         } else {
             RunMode::Benchmark
         }
     }
+}
+
+/// The value of a Criterion flag given as `FLAG VALUE` or `FLAG=VALUE`.
+pub fn flag_value<'a, S: AsRef<str>>(args: &'a [S], flag: &str) -> Option<&'a str> {
+    args.iter().enumerate().find_map(|(i, arg)| {
+        let arg = arg.as_ref();
+        if arg == flag {
+            args.get(i + 1).map(AsRef::as_ref)
+        } else {
+            arg.strip_prefix(flag)?.strip_prefix('=')
+        }
+    })
 }
 
 /// Before or after the burst.
