@@ -10,10 +10,10 @@
 //! threads than any of the servers (`smaps_rollup` walks every mapping), so
 //! a server's reading costs at most this much.
 //!
-//! [`MemorySnapshot`]: framework_bench::memory::MemorySnapshot
+//! [`MemorySnapshot`]: framework_bench::measure::memory::MemorySnapshot
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use framework_bench::memory::{ProcSampler, Sampler};
+use framework_bench::measure::memory::{ProcSampler, Sampler};
 
 fn snapshot_cost(c: &mut Criterion) {
     let pid = std::process::id();

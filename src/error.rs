@@ -20,6 +20,33 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    #[error("cannot serialize {path}: {source}")]
+    Serialize {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
+
+    #[error("{path} is not a {expected} file this version can read: {message}")]
+    BadRunFile {
+        path: PathBuf,
+        expected: &'static str,
+        message: String,
+    },
+
+    #[error("no run recorded yet at {path}: run `cargo bench` first")]
+    NoLatestRun { path: PathBuf },
+
+    #[error(
+        "the latest run at {path} was a {mode} run; run a full `cargo bench`, then this command"
+    )]
+    LatestRunNotFull { path: PathBuf, mode: String },
+
+    #[error("cannot draw the chart `{title}`: {message}")]
+    Chart { title: String, message: String },
+
+    #[error("invalid Criterion arguments: {0}")]
+    CriterionArgs(String),
+
     #[error("invalid server manifest {path}: {message}")]
     InvalidManifest { path: PathBuf, message: String },
 
@@ -116,6 +143,9 @@ pub enum Error {
         message: String,
     },
 
+    #[error("{server} has no running process")]
+    NotRunning { server: String },
+
     #[error("process {pid} is gone")]
     ProcessGone { pid: u32 },
 
@@ -129,7 +159,7 @@ pub enum Error {
     Rlimit(#[source] std::io::Error),
 
     #[error("cannot build the HTTP client: {0}")]
-    HttpClient(String),
+    HttpClient(#[source] reqwest::Error),
 
     #[error("cannot start the async runtime: {0}")]
     Runtime(#[source] std::io::Error),

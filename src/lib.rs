@@ -1,33 +1,33 @@
 //! framework-bench: what a Rust web framework costs, measured on real server
 //! processes: memory before and after load, per-request latency, throughput.
 //!
-//! The library does the work; the bench targets in `benches/` only wire it
-//! up. Stages, one module each:
-//! - [`manifest`]: servers described by data (`servers/*/server.toml`);
-//! - [`build`]: building each server on its own and resolving its version;
-//! - [`process`]: the guard around a running server;
-//! - [`sockets`]: which addresses a process listens on (loopback check);
-//! - [`memory`]: memory and CPU-time snapshots of a process;
-//! - [`hammer`]: bounded HTTP load and its merged report.
+//! The library does the work; the bench targets in `benches/` and the
+//! `framework-bench` binary only wire it up. Folders follow the stages of a
+//! run, in the order data flows through them:
+//! - [`server`]: what a server is (manifest), how it is built, and the guard
+//!   around its running process;
+//! - [`load`]: the bounded HTTP load sent to a server and its outcomes;
+//! - [`measure`]: readings of a process (memory, CPU time), the machine, and
+//!   Criterion's bytes measurement;
+//! - [`run`]: one `cargo bench` run: Criterion's arguments, the orchestration
+//!   of the servers, and the run record it writes;
+//! - [`compare`]: typed figures made from a run record, baselines, verdicts;
+//! - [`report`]: every output, each rendering the same models.
+//!
+//! [`config`], [`error`], [`fs`] and [`units`] are used by every stage.
 
-pub mod baseline;
-pub mod bench;
-pub mod build;
 pub mod compare;
 pub mod config;
-pub mod environment;
 pub mod error;
-pub mod export;
-pub mod hammer;
-pub mod manifest;
-pub mod measurement;
-pub mod memory;
-pub mod metrics;
-pub mod process;
-pub mod report_page;
-pub mod sockets;
-pub mod suite;
-pub mod table;
+pub mod fs;
+pub mod load;
+pub mod measure;
+pub mod report;
+pub mod run;
+pub mod server;
 pub mod units;
+
+#[cfg(test)]
+pub(crate) mod fixtures;
 
 pub use error::{Error, Result};

@@ -9,12 +9,12 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use framework_bench::baseline::{
-    self, Summary, committed_baseline_path, render_comparison, validate_name,
-};
-use framework_bench::build::Workspace;
-use framework_bench::compare::Thresholds;
-use framework_bench::suite::{RunMode, criterion_home};
+use framework_bench::compare::baseline::{self, Summary, committed_baseline_path, validate_name};
+use framework_bench::compare::verdict::Thresholds;
+use framework_bench::report::terminal;
+use framework_bench::run::args::RunMode;
+use framework_bench::run::suite::criterion_home;
+use framework_bench::server::build::Workspace;
 
 const USAGE: &str =
     "usage: framework-bench baseline save NAME | baseline compare NAME | baseline list";
@@ -44,10 +44,7 @@ fn latest(workspace: &Workspace) -> framework_bench::Result<Summary> {
         .join("framework-bench")
         .join("latest-summary.json");
     if !path.is_file() {
-        return Err(framework_bench::Error::UnknownBaseline {
-            name: "latest run (run `cargo bench` first)".into(),
-            path,
-        });
+        return Err(framework_bench::Error::NoLatestRun { path });
     }
     Summary::load(&path)
 }
@@ -57,10 +54,9 @@ fn latest(workspace: &Workspace) -> framework_bench::Result<Summary> {
 fn latest_full_run(workspace: &Workspace) -> framework_bench::Result<Summary> {
     let latest = latest(workspace)?;
     if latest.mode != RunMode::Benchmark {
-        return Err(framework_bench::Error::InvalidSetting {
-            name: "the latest run".into(),
-            value: format!("{:?} mode", latest.mode).to_lowercase(),
-            allowed: "a full `cargo bench` run; run it again, then this command".into(),
+        return Err(framework_bench::Error::LatestRunNotFull {
+            path: criterion_home(workspace).join("framework-bench"),
+            mode: format!("{:?}", latest.mode).to_lowercase(),
         });
     }
     Ok(latest)
@@ -85,7 +81,7 @@ fn save(workspace: &Workspace, name: &str) -> framework_bench::Result<()> {
 fn compare(workspace: &Workspace, name: &str) -> framework_bench::Result<ExitCode> {
     let base = baseline::load_named(&committed_baseline_path(&workspace.root, name), name)?;
     let comparison = base.compare(&latest_full_run(workspace)?, &Thresholds::default());
-    print!("{}", render_comparison(&comparison));
+    print!("{}", terminal::comparison(&comparison));
     Ok(if comparison.any_regressed() {
         ExitCode::FAILURE
     } else {

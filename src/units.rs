@@ -1,4 +1,13 @@
-//! Durations on disk: whole nanoseconds, in fields whose names say `_ns`.
+//! Units: the scale constants every report uses, and durations on disk as
+//! whole nanoseconds, in fields whose names say `_ns`.
+
+/// Bytes in a mebibyte (the seed printed MiB).
+pub const BYTES_PER_MIB: f64 = 1024.0 * 1024.0;
+/// Bytes in a kibibyte.
+pub const BYTES_PER_KIB: f64 = 1024.0;
+pub const NS_PER_US: f64 = 1e3;
+pub const NS_PER_MS: f64 = 1e6;
+pub const NS_PER_S: f64 = 1e9;
 
 /// `Duration` <-> `u64` nanoseconds.
 pub mod duration_ns {

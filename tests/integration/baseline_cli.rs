@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Duration;
 
-use framework_bench::baseline::Summary;
+use framework_bench::compare::baseline::Summary;
 
 use crate::util::{run_with_deadline, workspace};
 
@@ -57,7 +57,7 @@ fn a_regression_exits_1_and_is_flagged() {
     let rss = worse
         .metrics
         .iter_mut()
-        .find(|m| m.server == "axum" && m.name == "rss-after")
+        .find(|m| m.server == "axum" && m.figure.name() == "rss-after")
         .unwrap();
     rss.value *= 3.0;
     rss.readings.iter_mut().for_each(|r| *r *= 3.0);
@@ -67,7 +67,7 @@ fn a_regression_exits_1_and_is_flagged() {
     assert_eq!(output.status.code(), Some(1), "{stdout}");
     let line = stdout
         .lines()
-        .find(|l| l.starts_with("axum") && l.contains("rss-after"))
+        .find(|l| l.starts_with("axum") && l.contains("RSS after"))
         .unwrap();
     assert!(
         line.contains("+200.0%") && line.contains("REGRESSED"),

@@ -4,7 +4,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Duration;
 
-use framework_bench::suite::{RUN_SCHEMA, RunMode, RunRecord};
+use framework_bench::load::Route;
+use framework_bench::run::args::RunMode;
+use framework_bench::run::record::{RUN_SCHEMA, RunRecord};
 
 use crate::util::{run_with_deadline, workspace};
 
@@ -79,38 +81,37 @@ fn a_filtered_test_run_starts_only_that_server_and_records_everything() {
     );
     assert_eq!(warp.workers, run.config.workers);
     assert!(warp.command.iter().any(|arg| arg == "--workers"));
-    assert!(warp.pid.is_some() && warp.startup_time.is_some());
-    for snapshot in [&warp.before, &warp.after, &warp.end] {
+    assert_eq!(warp.rounds.len(), 1, "test mode runs one round");
+    let round = &warp.rounds[0];
+    assert!(round.pid > 0 && round.startup_time > Duration::ZERO);
+    for snapshot in [&round.before, &round.after, &warp.end] {
         let s = snapshot.as_ref().expect("every snapshot is taken");
         assert!(s.rss_bytes > 0 && s.vms_bytes > 0);
         assert!(s.uss_bytes.is_some() && s.pss_bytes.is_some() && s.anonymous_bytes.is_some());
         assert!(s.swap_bytes.is_some() && s.peak_rss_bytes.is_some());
         assert!(s.threads.is_some() && s.cpu_time.is_some());
     }
-    let burst = warp.burst.as_ref().unwrap();
+    let burst = round.burst.as_ref().unwrap();
     assert_eq!(burst.n_requests, run.config.n_requests);
     assert_eq!(burst.counts.get("200"), Some(&burst.n_requests));
     assert_eq!(burst.success_rate, 1.0);
     assert_eq!(burst.latency.count, burst.n_requests as u64);
-    for route in ["hello", "json"] {
-        assert!(warp.latency[route].count >= 1, "{route}");
+    for route in Route::ALL {
+        let latency = &warp.latency[&route];
+        assert!(latency.requests.count >= 1, "{route}");
+        // Test mode measures nothing Criterion would estimate.
+        assert_eq!(latency.estimate, None, "{route}");
     }
     assert_eq!(warp.stops.len(), 3, "{:?}", warp.stops);
     assert!(warp.stops.iter().all(|stop| stop.clean), "{:?}", warp.stops);
-    assert_eq!(warp.rounds().len(), 1, "test mode runs one round");
 
     // Every field of the file, not only those the typed record reads.
     let raw: serde_json::Value = serde_json::from_str(&json).unwrap();
-    for key in [
-        "before",
-        "burst",
-        "after",
-        "end",
-        "latency",
-        "stops",
-        "startup_time_ns",
-    ] {
+    for key in ["rounds", "end", "latency", "stops"] {
         assert!(!raw["servers"][0][key].is_null(), "{key}");
+    }
+    for key in ["before", "burst", "after", "startup_time_ns", "pid"] {
+        assert!(!raw["servers"][0]["rounds"][0][key].is_null(), "{key}");
     }
 }
 

@@ -5,9 +5,9 @@ use std::net::{TcpListener, TcpStream};
 use std::process::Command;
 use std::time::Duration;
 
-use framework_bench::memory::{ProcSampler, Sampler};
-use framework_bench::process::ServerProcess;
-use framework_bench::sockets::listening_addrs;
+use framework_bench::measure::memory::{ProcSampler, Sampler};
+use framework_bench::server::process::ServerProcess;
+use framework_bench::server::sockets::listening_addrs;
 
 use crate::util::{FRAMEWORKS, assert_gone, built, http_get, options, run_with_deadline};
 
@@ -165,9 +165,10 @@ fn rejects_bad_arguments(name: &str) {
 
 #[test]
 fn the_contract_list_covers_every_manifest() {
-    let specs =
-        framework_bench::manifest::ServerSpec::load_dir(&crate::util::workspace().servers_dir())
-            .unwrap();
+    let specs = framework_bench::server::manifest::ServerSpec::load_dir(
+        &crate::util::workspace().servers_dir(),
+    )
+    .unwrap();
     let names: Vec<_> = specs.iter().map(|s| s.name.as_str()).collect();
     let mut expected = FRAMEWORKS.to_vec();
     expected.sort();

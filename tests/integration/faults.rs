@@ -6,8 +6,8 @@ use std::process::Command;
 use std::time::Duration;
 
 use framework_bench::Error;
-use framework_bench::hammer::LoadPlan;
-use framework_bench::process::{LaunchOptions, ServerProcess};
+use framework_bench::load::hammer::LoadPlan;
+use framework_bench::server::process::{LaunchOptions, ServerProcess};
 
 use crate::util::{assert_gone, built, eventually, group_size, options, pid_exists, run_hammer};
 
@@ -80,7 +80,7 @@ fn a_missing_binary_is_named() {
     );
 }
 
-fn start_error_of(server: &framework_bench::build::BuiltServer) -> Error {
+fn start_error_of(server: &framework_bench::server::build::BuiltServer) -> Error {
     match ServerProcess::start(server, &quick_options()) {
         Ok(_) => panic!("started"),
         Err(err) => err,

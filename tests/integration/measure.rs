@@ -3,9 +3,9 @@
 
 use std::time::Duration;
 
-use framework_bench::hammer::LoadPlan;
-use framework_bench::memory::{ProcSampler, Sampler};
-use framework_bench::process::ServerProcess;
+use framework_bench::load::hammer::LoadPlan;
+use framework_bench::measure::memory::{ProcSampler, Sampler};
+use framework_bench::server::process::ServerProcess;
 
 use crate::util::{assert_gone, built, options, run_hammer};
 

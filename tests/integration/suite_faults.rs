@@ -2,9 +2,12 @@
 
 use std::time::Duration;
 
+use framework_bench::compare::figures::Phase;
 use framework_bench::config::BenchConfig;
-use framework_bench::manifest::ServerSpec;
-use framework_bench::suite::{Phase, ROUTES, RunMode, Suite};
+use framework_bench::load::Route;
+use framework_bench::run::args::RunMode;
+use framework_bench::run::suite::Suite;
+use framework_bench::server::manifest::ServerSpec;
 
 use crate::util::{assert_gone, built, fixtures_dir, workspace};
 
@@ -22,12 +25,12 @@ fn a_server_answering_500_mid_run_is_named_and_the_run_goes_on() {
         ..BenchConfig::default()
     };
     let mut suite = Suite::with_specs(workspace(), config, RunMode::Test, specs).unwrap();
-    let hello = &ROUTES[0];
+    let hello = Route::Hello;
 
     // Each process answers its readiness probe, then only 500: the burst
     // records them as outcomes, the latency benchmark fails the server.
-    let bad_pid = suite
-        .memory_pid("status-500-after-1", Phase::After)
+    suite
+        .enter_phase("status-500-after-1", Phase::After)
         .unwrap();
     suite.finish_memory("status-500-after-1");
     assert!(
@@ -38,7 +41,7 @@ fn a_server_answering_500_mid_run_is_named_and_the_run_goes_on() {
     // Once failed, its other benchmarks are skipped, not retried.
     assert!(suite.ensure_running("status-500-after-1").is_err());
 
-    let good_pid = suite.memory_pid("misbehaving", Phase::After).unwrap();
+    suite.enter_phase("misbehaving", Phase::After).unwrap();
     suite.finish_memory("misbehaving");
     let took = suite.measure_latency("misbehaving", hello, 10).unwrap();
     assert!(took > Duration::ZERO);
@@ -49,7 +52,11 @@ fn a_server_answering_500_mid_run_is_named_and_the_run_goes_on() {
         .iter()
         .find(|s| s.name == "status-500-after-1")
         .unwrap();
-    assert_eq!(bad.burst.as_ref().unwrap().counts.get("500"), Some(&3));
+    let bad_round = &bad.rounds[0];
+    assert_eq!(
+        bad_round.burst.as_ref().unwrap().counts.get("500"),
+        Some(&3)
+    );
     // The first 500 stops the sample: the other nine are never sent.
     let error = bad.error.as_deref().unwrap();
     assert!(
@@ -62,10 +69,11 @@ fn a_server_answering_500_mid_run_is_named_and_the_run_goes_on() {
         .find(|s| s.name == "misbehaving")
         .unwrap();
     assert_eq!(good.error, None);
-    assert_eq!(good.burst.as_ref().unwrap().success_rate, 1.0);
-    assert!(good.latency["hello"].count >= 10);
+    let good_round = &good.rounds[0];
+    assert_eq!(good_round.burst.as_ref().unwrap().success_rate, 1.0);
+    assert!(good.latency[&Route::Hello].requests.count >= 10);
     // A failed route keeps no latency: nothing of it may pass for measured.
     assert!(bad.latency.is_empty(), "{:?}", bad.latency.keys());
-    assert_gone(bad_pid);
-    assert_gone(good_pid);
+    assert_gone(bad_round.pid);
+    assert_gone(good_round.pid);
 }

@@ -8,10 +8,10 @@ use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use framework_bench::build::{BuiltServer, Workspace, build_servers};
-use framework_bench::hammer::{HammerReport, LoadPlan, hammer};
-use framework_bench::manifest::ServerSpec;
-use framework_bench::process::LaunchOptions;
+use framework_bench::load::hammer::{HammerReport, LoadPlan, hammer};
+use framework_bench::server::build::{BuiltServer, Workspace, build_servers};
+use framework_bench::server::manifest::ServerSpec;
+use framework_bench::server::process::LaunchOptions;
 
 /// The five frameworks, and tide's TCP_NODELAY variant.
 pub const FRAMEWORKS: [&str; 6] = [

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 use crate::error::{Error, Result};
-use crate::manifest::{BuildStep, ServerSpec, VersionSource};
+use crate::server::manifest::{BuildStep, ServerSpec, VersionSource};
 
 /// How many lines of a failed build's output the error keeps.
 const BUILD_ERROR_LINES: usize = 40;

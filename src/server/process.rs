@@ -27,9 +27,9 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 
-use crate::build::BuiltServer;
 use crate::error::{Error, Result, describe_status};
-use crate::manifest::RunValues;
+use crate::server::build::BuiltServer;
+use crate::server::manifest::RunValues;
 
 /// The ready line's prefix; the rest is `127.0.0.1:PORT`.
 pub const READY_PREFIX: &str = "listening on ";
@@ -254,7 +254,7 @@ impl ServerProcess {
         if !cfg!(target_os = "linux") {
             return Ok(());
         }
-        let addrs = crate::sockets::listening_addrs(self.pid)?;
+        let addrs = crate::server::sockets::listening_addrs(self.pid)?;
         match addrs.into_iter().find(|addr| !addr.ip().is_loopback()) {
             Some(addr) => Err(Error::NotLoopback {
                 server: self.name.clone(),

@@ -13,17 +13,20 @@
 //! diff well, and are written atomically.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::compare::{Comparison, Row, Thresholds, Verdict, compare};
+use crate::compare::figures::Metric;
+use crate::compare::verdict::{Comparison, Thresholds, compare};
 use crate::config::BenchConfig;
-use crate::environment::Environment;
 use crate::error::{Error, Result};
-use crate::metrics::{Metric, Unit};
-use crate::suite::{RunMode, RunRecord, write_atomically};
+use crate::measure::environment::Environment;
+use crate::run::args::RunMode;
+use crate::run::record::RunRecord;
+
+/// The longest baseline name: Criterion cuts directory names at 64 bytes.
+const MAX_BASELINE_NAME: usize = 64;
 
 /// The schema name in every summary and baseline file.
 pub const SUMMARY_SCHEMA: &str = "framework-bench/summary/v1";
@@ -57,7 +60,7 @@ pub struct ServerInfo {
 impl Summary {
     /// The summary of a run, given its figures.
     pub fn of_run(run: &RunRecord, mut metrics: Vec<Metric>) -> Summary {
-        metrics.sort_by(|a, b| (&a.server, &a.name).cmp(&(&b.server, &b.name)));
+        metrics.sort_by(|a, b| (&a.server, a.figure).cmp(&(&b.server, b.figure)));
         Summary {
             schema: SUMMARY_SCHEMA.to_owned(),
             name: "latest".to_owned(),
@@ -87,10 +90,7 @@ impl Summary {
 
     /// Reads a summary, refusing other formats with a clear error.
     pub fn load(path: &Path) -> Result<Summary> {
-        let text = std::fs::read_to_string(path).map_err(|source| Error::ReadFile {
-            path: path.to_owned(),
-            source,
-        })?;
+        let text = crate::fs::read_to_string(path)?;
         let bad = |message: String| Error::BadBaseline {
             path: path.to_owned(),
             message,
@@ -115,15 +115,14 @@ impl Summary {
 
     /// Writes the summary as pretty JSON, atomically.
     pub fn save(&self, path: &Path) -> Result<()> {
-        let json = serde_json::to_vec_pretty(self).expect("summaries serialize");
-        write_atomically(path, &json)
+        crate::fs::write_json(path, self)
     }
 
     /// This summary with `newer`'s figures and servers laid over it, per
     /// server and figure: what a filtered `--save-baseline` run measured
     /// replaces, the rest stays.
     pub fn merged_with(&self, newer: &Summary) -> Summary {
-        let key = |m: &Metric| (m.server.clone(), m.name.clone());
+        let key = |m: &Metric| (m.server.clone(), m.figure);
         let mut metrics: BTreeMap<_, Metric> =
             self.metrics.iter().map(|m| (key(m), m.clone())).collect();
         metrics.extend(newer.metrics.iter().map(|m| (key(m), m.clone())));
@@ -196,7 +195,7 @@ fn describe_config(c: &BenchConfig) -> String {
 /// A baseline name: letters, digits, `.`, `_`, `-`; no path separators.
 pub fn validate_name(name: &str) -> Result<()> {
     let ok = !name.is_empty()
-        && name.len() <= 64
+        && name.len() <= MAX_BASELINE_NAME
         && !name.starts_with('.')
         && name
             .chars()
@@ -238,94 +237,13 @@ pub fn load_named(path: &Path, name: &str) -> Result<Summary> {
     Ok(summary)
 }
 
-/// The comparison as one terminal table, warnings first.
-pub fn render_comparison(comparison: &Comparison) -> String {
-    let mut out = String::new();
-    let _ = writeln!(out, "Compared with baseline `{}`", comparison.baseline_name);
-    for warning in &comparison.warnings {
-        let _ = writeln!(out, "warning: {warning}");
-    }
-    let mut rows = vec![
-        ["server", "figure", "baseline", "now", "change", "verdict"]
-            .map(String::from)
-            .to_vec(),
-    ];
-    for row in &comparison.rows {
-        rows.push(vec![
-            row.server.clone(),
-            row.metric.clone(),
-            format_value(row.unit, row.baseline),
-            format_value(row.unit, row.now),
-            row.change
-                .map_or("-".into(), |c| format!("{:+.1}%", c * 100.0)),
-            verdict_cell(row),
-        ]);
-    }
-    out.push_str(&crate::table::align(&rows));
-    let regressed = comparison.regressions().count();
-    let _ = writeln!(
-        out,
-        "{} figures: {} regressed, {} improved, {} within noise",
-        comparison.rows.len(),
-        regressed,
-        comparison
-            .rows
-            .iter()
-            .filter(|r| r.verdict == Verdict::Improved)
-            .count(),
-        comparison
-            .rows
-            .iter()
-            .filter(|r| r.verdict == Verdict::WithinNoise)
-            .count(),
-    );
-    out
-}
-
-fn verdict_cell(row: &Row) -> String {
-    match (row.verdict, row.noise, row.baseline) {
-        (
-            Verdict::WithinNoise | Verdict::Regressed | Verdict::Improved,
-            Some(noise),
-            Some(base),
-        ) if base != 0.0 => {
-            format!(
-                "{} (noise ±{:.1}%)",
-                row.verdict,
-                noise / base.abs() * 100.0
-            )
-        }
-        _ => row.verdict.to_string(),
-    }
-}
-
-/// A value in its unit's usual scale: µs, MiB, %.
-pub fn format_value(unit: Unit, value: Option<f64>) -> String {
-    match value {
-        None => "-".into(),
-        Some(v) => match unit {
-            Unit::Nanoseconds => format!("{:.1} µs", v / 1e3),
-            Unit::Bytes => format!("{:.2} MiB", v / (1024.0 * 1024.0)),
-            Unit::Ratio => format!("{:.1}%", v * 100.0),
-        },
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::path::Path;
 
     fn metric(server: &str, name: &str, value: f64) -> Metric {
-        Metric {
-            server: server.into(),
-            name: name.into(),
-            unit: Unit::Bytes,
-            value,
-            lower: None,
-            upper: None,
-            readings: vec![],
-        }
+        Metric::point(server, name.parse().unwrap(), value)
     }
 
     fn summary(metrics: Vec<Metric>) -> Summary {
@@ -346,13 +264,6 @@ mod tests {
             )]),
             metrics,
         }
-    }
-
-    fn temp(name: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("fb-baseline-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        dir
     }
 
     #[test]
@@ -376,8 +287,8 @@ mod tests {
 
     #[test]
     fn save_load_round_trips_and_refuses_other_formats() {
-        let dir = temp("roundtrip");
-        let path = dir.join("b.json");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("b.json");
         let s = summary(vec![metric("axum", "rss-before", 3.0)]);
         s.save(&path).unwrap();
         assert_eq!(Summary::load(&path).unwrap(), s);
@@ -407,7 +318,8 @@ mod tests {
 
     #[test]
     fn unknown_baselines_are_named() {
-        let dir = temp("unknown");
+        let dir = tempfile::tempdir().unwrap();
+        let dir = dir.path();
         let err = load_named(&dir.join("nope.json"), "nope")
             .unwrap_err()
             .to_string();
@@ -443,15 +355,31 @@ mod tests {
         let comparison = base.compare(&now, &Thresholds::default());
         assert!(comparison.any_regressed());
         assert_eq!(comparison.warnings.len(), 2, "{:?}", comparison.warnings);
-        let table = render_comparison(&comparison);
-        assert!(table.contains("warning: parameters differ"), "{table}");
         assert!(
-            table.contains("axum    rss-before  3.00 MiB  9.00 MiB  +200.0%  REGRESSED"),
-            "{table}"
+            comparison.warnings[0].starts_with("parameters differ"),
+            "{:?}",
+            comparison.warnings
         );
+    }
+
+    #[test]
+    fn the_committed_reference_baseline_still_loads_and_compares() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let path = committed_baseline_path(root, "reference-2core");
+        let reference = load_named(&path, "reference-2core").unwrap();
+        assert!(reference.metrics.len() > 50, "{}", reference.metrics.len());
+        let comparison = reference.compare(&reference, &Thresholds::default());
+        assert_eq!(comparison.rows.len(), reference.metrics.len());
         assert!(
-            table.ends_with("1 figures: 1 regressed, 0 improved, 0 within noise\n"),
-            "{table}"
+            comparison
+                .rows
+                .iter()
+                .all(|r| r.verdict == crate::compare::verdict::Verdict::WithinNoise)
         );
+        // Saved again, it keeps every figure's name and unit.
+        let dir = tempfile::tempdir().unwrap();
+        let copy = dir.path().join("copy.json");
+        reference.save(&copy).unwrap();
+        assert_eq!(Summary::load(&copy).unwrap(), reference);
     }
 }

@@ -1,12 +1,35 @@
-//! The terminal table, in the spirit of the seed's printout: memory before,
-//! the burst, memory after with the change, and the harness's own row.
+//! The terminal: the run's tables, in the spirit of the seed's printout
+//! (memory before, the burst, memory after with the change, and the
+//! harness's own row), and the comparison with a baseline.
 
 use std::fmt::Write;
 
-use crate::memory::MemorySnapshot;
-use crate::suite::{RunRecord, ServerRecord};
+use crate::compare::verdict::Comparison;
+use crate::measure::memory::MemorySnapshot;
+use crate::report::comparison::ComparisonView;
+use crate::report::table::{Align, Table};
+use crate::run::record::{RunRecord, ServerRecord};
+use crate::units::BYTES_PER_MIB as MIB;
 
-const MIB: f64 = 1024.0 * 1024.0;
+/// The comparison: what changed first, then the figures within noise.
+pub fn comparison(comparison: &Comparison) -> String {
+    let view = ComparisonView::of(comparison);
+    let mut out = format!("{}\n", view.title);
+    for warning in &view.warnings {
+        let _ = writeln!(out, "warning: {warning}");
+    }
+    if view.changed.rows.is_empty() {
+        out.push_str("Nothing changed beyond noise.\n");
+    } else {
+        out.push_str(&view.changed.to_terminal());
+    }
+    if !view.within_noise.rows.is_empty() {
+        let _ = writeln!(out, "\nWithin noise:");
+        out.push_str(&view.within_noise.to_terminal());
+    }
+    let _ = writeln!(out, "{}", view.counts);
+    out
+}
 
 /// The whole table for a run.
 pub fn render(run: &RunRecord) -> String {
@@ -50,19 +73,22 @@ pub fn render(run: &RunRecord) -> String {
 }
 
 fn before_table(run: &RunRecord) -> String {
-    let mut rows = vec![cells(&[
+    let mut table = Table::new(&[
         "server", "version", "pid", "startup", "rss", "vms", "uss", "pss", "anon", "threads",
-    ])];
+    ])
+    .aligned(1, Align::Left);
     for s in &run.servers {
+        let first = s.first_round();
         let mut row = vec![
             s.name.clone(),
             s.version.clone().unwrap_or_else(|| "-".into()),
-            s.pid.map_or("-".into(), |p| p.to_string()),
-            s.startup_time
-                .map_or("-".into(), |t| format!("{:.1} ms", t.as_secs_f64() * 1e3)),
+            first.map_or("-".into(), |r| r.pid.to_string()),
+            first.map_or("-".into(), |r| {
+                format!("{:.1} ms", r.startup_time.as_secs_f64() * 1e3)
+            }),
         ];
-        row.extend(memory_cells(s.before.as_ref()));
-        rows.push(row);
+        row.extend(memory_cells(first.and_then(|r| r.before.as_ref())));
+        table.push(row);
     }
     let h = &run.harness;
     let mut row = vec![
@@ -72,20 +98,21 @@ fn before_table(run: &RunRecord) -> String {
         String::new(),
     ];
     row.extend(memory_cells(Some(&h.before)));
-    rows.push(row);
-    align(&rows)
+    table.push(row);
+    table.to_terminal()
 }
 
 fn burst_table(run: &RunRecord) -> String {
-    let mut rows = vec![cells(&["server", "total", "s/call", "success", "counter"])];
+    let mut table =
+        Table::new(&["server", "total", "s/call", "success", "counter"]).aligned(4, Align::Left);
     for s in &run.servers {
-        rows.push(match &s.burst {
+        table.push(match s.first_round().and_then(|r| r.burst.as_ref()) {
             Some(b) => vec![
                 s.name.clone(),
                 format!("{:.3} s", b.wall_time.as_secs_f64()),
                 format!("{:.5}", b.seconds_per_call),
                 format!("{:.1}%", b.success_rate * 100.0),
-                crate::hammer::counter_text(&b.counts),
+                crate::load::hammer::counter_text(&b.counts),
             ],
             None => vec![
                 s.name.clone(),
@@ -96,23 +123,25 @@ fn burst_table(run: &RunRecord) -> String {
             ],
         });
     }
-    align(&rows)
+    table.to_terminal()
 }
 
 fn after_table(run: &RunRecord) -> String {
-    let mut rows = vec![cells(&[
-        "server", "rss", "vms", "uss", "pss", "anon", "threads",
-    ])];
+    let mut table = Table::new(&["server", "rss", "vms", "uss", "pss", "anon", "threads"]);
     for s in &run.servers {
+        let first = s.first_round();
         let mut row = vec![s.name.clone()];
-        row.extend(change_cells(s.before.as_ref(), s.after.as_ref()));
-        rows.push(row);
+        row.extend(change_cells(
+            first.and_then(|r| r.before.as_ref()),
+            first.and_then(|r| r.after.as_ref()),
+        ));
+        table.push(row);
     }
     let h = &run.harness;
     let mut row = vec!["main (harness)".into()];
     row.extend(change_cells(Some(&h.before), h.after.as_ref()));
-    rows.push(row);
-    align(&rows)
+    table.push(row);
+    table.to_terminal()
 }
 
 /// rss, vms, uss, pss, anon (MiB) and threads.
@@ -162,56 +191,18 @@ fn change_cells(before: Option<&MemorySnapshot>, after: Option<&MemorySnapshot>)
         .collect()
 }
 
-fn cells(names: &[&str]) -> Vec<String> {
-    names.iter().map(|s| (*s).to_owned()).collect()
-}
-
-/// Left-aligns text columns (server, version, counter), right-aligns numbers.
-pub fn align(rows: &[Vec<String>]) -> String {
-    let n = rows.iter().map(Vec::len).max().unwrap_or(0);
-    let widths: Vec<usize> = (0..n)
-        .map(|i| {
-            rows.iter()
-                .filter_map(|r| r.get(i))
-                .map(|c| c.chars().count())
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let mut out = String::new();
-    for row in rows {
-        let mut line = String::new();
-        for (i, cell) in row.iter().enumerate() {
-            let left = i == 0
-                || rows[0]
-                    .get(i)
-                    .is_some_and(|h| h == "version" || h == "counter");
-            if left {
-                let _ = write!(line, "{cell:<w$}  ", w = widths[i]);
-            } else {
-                let _ = write!(line, "{cell:>w$}  ", w = widths[i]);
-            }
-        }
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::config::BenchConfig;
-    use crate::hammer::{Connections, LatencySummary};
-    use crate::suite::{BurstRecord, HarnessRecord, RUN_SCHEMA, RunMode};
+    use crate::load::hammer::{Connections, LatencySummary};
+    use crate::run::args::RunMode;
+    use crate::run::record::{BurstRecord, HarnessRecord, RUN_SCHEMA, RoundRecord};
     use std::collections::BTreeMap;
     use std::time::Duration;
 
     fn snapshot(pid: u32, rss_mib: f64) -> MemorySnapshot {
         MemorySnapshot {
-            pid,
-            rss_bytes: (rss_mib * MIB) as u64,
-            vms_bytes: (130.0 * MIB) as u64,
             uss_bytes: Some((1.25 * MIB) as u64),
             pss_bytes: Some((1.5 * MIB) as u64),
             anonymous_bytes: Some((0.25 * MIB) as u64),
@@ -219,18 +210,12 @@ mod tests {
             peak_rss_bytes: Some((rss_mib * MIB) as u64),
             threads: Some(3),
             cpu_time: Some(Duration::from_millis(5)),
+            ..MemorySnapshot::new(pid, (rss_mib * MIB) as u64, (130.0 * MIB) as u64)
         }
     }
 
     fn server(name: &str, error: Option<&str>) -> ServerRecord {
-        ServerRecord {
-            name: name.into(),
-            description: String::new(),
-            version: Some("0.8.9".into()),
-            workers: 2,
-            command: vec![],
-            pid: Some(42),
-            startup_time: Some(Duration::from_micros(4100)),
+        let round = RoundRecord {
             before: Some(snapshot(42, 3.0)),
             burst: error.is_none().then(|| BurstRecord {
                 n_requests: 2000,
@@ -253,11 +238,13 @@ mod tests {
                 },
             }),
             after: error.is_none().then(|| snapshot(42, 3.3)),
-            end: None,
-            latency: BTreeMap::new(),
-            stops: Vec::new(),
+            ..RoundRecord::started(42, Duration::from_micros(4100))
+        };
+        ServerRecord {
+            version: Some("0.8.9".into()),
+            rounds: vec![round],
             error: error.map(str::to_owned),
-            extra_rounds: Vec::new(),
+            ..ServerRecord::new(name, "", 2)
         }
     }
 
@@ -272,7 +259,6 @@ mod tests {
                 workers: 2,
                 ..BenchConfig::default()
             },
-            cpus: 2,
             environment: Default::default(),
             harness: HarnessRecord {
                 version: "0.1.0".into(),
@@ -309,5 +295,18 @@ Failed
 tide: tide crashed (signal 6)
 ";
         assert_eq!(table, expected, "\n{table}");
+    }
+
+    #[test]
+    fn the_comparison_leads_with_what_changed() {
+        let text = comparison(&crate::report::comparison::tests::comparison());
+        let regressed = text.find("REGRESSED").unwrap();
+        let within = text.find("Within noise:").unwrap();
+        assert!(regressed < within, "{text}");
+        assert!(
+            text.starts_with("Compared with baseline `mine`\nwarning: rustc differs"),
+            "{text}"
+        );
+        assert!(text.ends_with("2 within noise.\n"), "{text}");
     }
 }

@@ -19,7 +19,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::metrics::{Metric, Unit};
+use crate::compare::figures::{Figure, MemoryFigure, Metric, Phase, Unit};
 
 /// What a change amounts to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -89,24 +89,23 @@ impl Default for Thresholds {
 }
 
 impl Thresholds {
-    /// The floor of the noise band for a figure with baseline value `base`.
-    fn floor(&self, metric: &Metric, base: f64) -> f64 {
-        let name = metric.name.as_str();
+    /// The floor of the noise band for `figure` with baseline value `base`.
+    fn floor(&self, figure: Figure, base: f64) -> f64 {
         let relative = |r: f64| r * base.abs();
-        if name.starts_with("latency-") {
-            relative(self.latency_relative)
-        } else if name.starts_with("vms-") {
-            self.vms_bytes.max(relative(self.memory_relative))
-        } else if metric.unit == Unit::Bytes && name.ends_with("-after") {
-            relative(self.after_burst_relative)
-        } else if name.starts_with("anonymous-") {
-            self.anonymous_bytes.max(relative(self.memory_relative))
-        } else if metric.unit == Unit::Bytes {
-            self.resident_bytes.max(relative(self.memory_relative))
-        } else if metric.unit == Unit::Ratio {
-            self.failure_rate
-        } else {
-            relative(self.timing_relative)
+        match figure {
+            Figure::Latency(_) => relative(self.latency_relative),
+            Figure::Memory(_, MemoryFigure::Vms) => {
+                self.vms_bytes.max(relative(self.memory_relative))
+            }
+            Figure::Memory(Phase::After, _) => relative(self.after_burst_relative),
+            Figure::Memory(Phase::Before, MemoryFigure::Anonymous) => {
+                self.anonymous_bytes.max(relative(self.memory_relative))
+            }
+            Figure::Memory(Phase::Before, _) => {
+                self.resident_bytes.max(relative(self.memory_relative))
+            }
+            Figure::BurstFailureRate => self.failure_rate,
+            Figure::StartupTime | Figure::BurstTimePerCall => relative(self.timing_relative),
         }
     }
 }
@@ -115,8 +114,7 @@ impl Thresholds {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Row {
     pub server: String,
-    pub metric: String,
-    pub unit: Unit,
+    pub figure: Figure,
     pub baseline: Option<f64>,
     pub now: Option<f64>,
     /// (now - baseline) / baseline.
@@ -146,41 +144,53 @@ impl Comparison {
     }
 }
 
-/// Compares every figure present on either side.
+/// Compares every figure present on either side, sorted by server, then
+/// figure.
 pub fn compare(baseline: &[Metric], now: &[Metric], thresholds: &Thresholds) -> Vec<Row> {
-    let index = |metrics: &[Metric]| -> BTreeMap<(String, String), Metric> {
+    let index = |metrics: &[Metric]| -> BTreeMap<(String, Figure), Metric> {
         metrics
             .iter()
-            .map(|m| ((m.server.clone(), m.name.clone()), m.clone()))
+            .map(|m| ((m.server.clone(), m.figure), m.clone()))
             .collect()
     };
-    let (base, now) = (index(baseline), index(now));
-    let keys: std::collections::BTreeSet<_> = base.keys().chain(now.keys()).cloned().collect();
-    keys.into_iter()
-        .map(|key| row(base.get(&key), now.get(&key), thresholds))
-        .collect()
+    let (mut base, now) = (index(baseline), index(now));
+    let mut rows: Vec<Row> = now
+        .into_iter()
+        .map(|(key, now)| match base.remove(&key) {
+            Some(base) => judged(&base, &now, thresholds),
+            None => one_sided(&now, Verdict::New),
+        })
+        .collect();
+    rows.extend(base.values().map(|base| one_sided(base, Verdict::Missing)));
+    rows.sort_by(|a, b| (&a.server, a.figure).cmp(&(&b.server, b.figure)));
+    rows
 }
 
-fn row(base: Option<&Metric>, now: Option<&Metric>, thresholds: &Thresholds) -> Row {
-    let any = base.or(now).expect("one side exists");
-    let mut row = Row {
-        server: any.server.clone(),
-        metric: any.name.clone(),
-        unit: any.unit,
-        baseline: base.map(|m| m.value),
-        now: now.map(|m| m.value),
+impl Row {
+    pub fn unit(&self) -> Unit {
+        self.figure.unit()
+    }
+}
+
+/// A figure on one side only: new (now) or missing (baseline).
+fn one_sided(metric: &Metric, verdict: Verdict) -> Row {
+    let value = Some(metric.value);
+    Row {
+        server: metric.server.clone(),
+        figure: metric.figure,
+        baseline: if verdict == Verdict::Missing {
+            value
+        } else {
+            None
+        },
+        now: if verdict == Verdict::New { value } else { None },
         change: None,
         noise: None,
-        verdict: Verdict::New,
-    };
-    let (Some(base), Some(now)) = (base, now) else {
-        row.verdict = if now.is_some() {
-            Verdict::New
-        } else {
-            Verdict::Missing
-        };
-        return row;
-    };
+        verdict,
+    }
+}
+
+fn judged(base: &Metric, now: &Metric, thresholds: &Thresholds) -> Row {
     let delta = now.value - base.value;
     // The floor is relative to the larger value: `now` when it went down.
     let noise = if delta >= 0.0 {
@@ -188,20 +198,26 @@ fn row(base: Option<&Metric>, now: Option<&Metric>, thresholds: &Thresholds) -> 
     } else {
         noise_band(now, base, thresholds)
     };
-    row.change = (base.value != 0.0).then(|| delta / base.value);
-    row.noise = Some(noise);
-    row.verdict = if delta.abs() <= noise {
+    let verdict = if delta.abs() <= noise {
         Verdict::WithinNoise
     } else if delta > 0.0 {
         Verdict::Regressed
     } else {
         Verdict::Improved
     };
-    row
+    Row {
+        server: base.server.clone(),
+        figure: base.figure,
+        baseline: Some(base.value),
+        now: Some(now.value),
+        change: (base.value != 0.0).then(|| delta / base.value),
+        noise: Some(noise),
+        verdict,
+    }
 }
 
 fn noise_band(base: &Metric, now: &Metric, thresholds: &Thresholds) -> f64 {
-    let floor = thresholds.floor(base, base.value);
+    let floor = thresholds.floor(base.figure, base.value);
     let half_width = |m: &Metric| match (m.lower, m.upper) {
         (Some(lower), Some(upper)) => (upper - lower) / 2.0,
         _ => 0.0,
@@ -222,18 +238,15 @@ mod tests {
     use super::*;
 
     fn metric(name: &str, unit: Unit, value: f64, readings: &[f64]) -> Metric {
+        let figure: Figure = name.parse().unwrap();
+        assert_eq!(figure.unit(), unit);
         Metric {
-            server: "axum".into(),
-            name: name.into(),
-            unit,
-            value,
-            lower: None,
-            upper: None,
             readings: readings.to_vec(),
+            ..Metric::point("axum", figure, value)
         }
     }
 
-    const MIB: f64 = 1024.0 * 1024.0;
+    const MIB: f64 = crate::units::BYTES_PER_MIB;
 
     #[test]
     fn rss_moving_300_kib_is_noise_but_2_mib_is_a_regression() {
@@ -342,7 +355,7 @@ mod tests {
         let b = [metric("vms-before", Unit::Bytes, 1.0, &[])];
         let rows = compare(&a, &b, &t);
         assert_eq!(rows.len(), 2);
-        assert_eq!(rows[0].metric, "rss-before");
+        assert_eq!(rows[0].figure.name(), "rss-before");
         assert_eq!(rows[0].verdict, Verdict::Missing);
         assert_eq!(rows[1].verdict, Verdict::New);
     }

@@ -16,10 +16,16 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value, json};
 
-use crate::compare::{Comparison, Row, Verdict};
-use crate::error::{Error, Result};
-use crate::metrics::{Metric, Unit};
-use crate::suite::{RunMode, RunRecord, write_atomically};
+use crate::compare::figures::{Figure, MemoryFigure, Metric, Phase};
+use crate::compare::verdict::Comparison;
+use crate::error::Result;
+use crate::load::Route;
+use crate::measure::estimate::Statistic;
+use crate::report::comparison::ComparisonView;
+use crate::report::table::{Table, one_line};
+use crate::run::args::RunMode;
+use crate::run::record::RunRecord;
+use crate::units::{BYTES_PER_MIB, NS_PER_S, NS_PER_US};
 
 /// The BMF file [`write_all`] writes.
 pub const BENCHER_FILE: &str = "bencher.json";
@@ -28,19 +34,14 @@ pub const GITHUB_ACTION_BENCHMARK_FILE: &str = "github-action-benchmark.json";
 /// The markdown file [`write_all`] writes.
 pub const SUMMARY_FILE: &str = "summary.md";
 
-const NS_PER_US: f64 = 1e3;
-const NS_PER_MS: f64 = 1e6;
-const NS_PER_S: f64 = 1e9;
-const BYTES_PER_MIB: f64 = 1024.0 * 1024.0;
-
 // ---------------------------------------------------------------------------
 // Intervals
 
 /// Where an interval around a value comes from.
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum IntervalKind {
-    /// Criterion's 95 % confidence interval of the mean.
-    Confidence,
+    /// The 95 % confidence interval of the latency estimate.
+    Confidence(Statistic),
     /// Min..max of this many independent readings.
     Readings(usize),
 }
@@ -72,7 +73,7 @@ fn confidence_interval(metric: &Metric) -> Option<Interval> {
         (Some(lower), Some(upper)) if lower.is_finite() && upper.is_finite() => Some(Interval {
             lower,
             upper,
-            kind: IntervalKind::Confidence,
+            kind: IntervalKind::Confidence(metric.statistic.unwrap_or(Statistic::Mean)),
         }),
         _ => None,
     }
@@ -148,17 +149,13 @@ pub fn bencher_metric_format(metrics: &[Metric]) -> Value {
 /// (benchmark name, measure slug) of a metric; see [`bencher_metric_format`].
 fn bencher_place(metric: &Metric) -> (String, String) {
     let server = &metric.server;
-    let name = metric.name.as_str();
-    if let Some(route) = name.strip_prefix("latency-") {
-        (format!("{server}/{route}"), "latency".to_owned())
-    } else if let Some(measure) = name.strip_prefix("burst-") {
-        (format!("{server}/burst"), measure.to_owned())
-    } else if name == "startup-time" {
-        (format!("{server}/startup"), name.to_owned())
-    } else if metric.unit == Unit::Bytes {
-        (format!("{server}/memory"), name.to_owned())
-    } else {
-        (format!("{server}/other"), name.to_owned())
+    let name = metric.figure.name();
+    match metric.figure {
+        Figure::Latency(route) => (format!("{server}/{route}"), "latency".to_owned()),
+        Figure::BurstTimePerCall => (format!("{server}/burst"), "time-per-call".to_owned()),
+        Figure::BurstFailureRate => (format!("{server}/burst"), "failure-rate".to_owned()),
+        Figure::StartupTime => (format!("{server}/startup"), name),
+        Figure::Memory(..) => (format!("{server}/memory"), name),
     }
 }
 
@@ -194,7 +191,7 @@ pub fn github_action_benchmark(metrics: &[Metric]) -> Value {
 fn github_action_entry(metric: &Metric) -> Value {
     let mut entry = Map::new();
     entry.insert("name".into(), json!(metric.key()));
-    entry.insert("unit".into(), json!(metric.unit.as_str()));
+    entry.insert("unit".into(), json!(metric.unit().as_str()));
     entry.insert("value".into(), json!(metric.value));
     if let Some(interval) = interval(metric) {
         let range = format!("± {}", significant(interval.half_width()));
@@ -207,7 +204,9 @@ fn github_action_entry(metric: &Metric) -> Value {
 fn interval_description(interval: &Interval) -> String {
     let (lower, upper) = (significant(interval.lower), significant(interval.upper));
     match interval.kind {
-        IntervalKind::Confidence => format!("mean, 95% CI {lower}..{upper}"),
+        IntervalKind::Confidence(statistic) => {
+            format!("{}, 95% CI {lower}..{upper}", statistic.name())
+        }
         IntervalKind::Readings(n) => format!("median of {n} readings, {lower}..{upper}"),
     }
 }
@@ -233,49 +232,49 @@ fn significant(x: f64) -> String {
 
 /// A column of the figures table: which metric, its header, how to show it.
 struct Column {
-    metric: &'static str,
+    figure: Figure,
     header: &'static str,
     format: fn(f64) -> String,
 }
 
 const FIGURE_COLUMNS: [Column; 8] = [
     Column {
-        metric: "latency-hello",
+        figure: Figure::Latency(Route::Hello),
         header: "hello (µs)",
         format: ns_as_us,
     },
     Column {
-        metric: "latency-json",
+        figure: Figure::Latency(Route::Json),
         header: "json (µs)",
         format: ns_as_us,
     },
     Column {
-        metric: "rss-before",
+        figure: Figure::Memory(Phase::Before, MemoryFigure::Rss),
         header: "rss before (MiB)",
         format: bytes_as_mib,
     },
     Column {
-        metric: "rss-after",
+        figure: Figure::Memory(Phase::After, MemoryFigure::Rss),
         header: "rss after (MiB)",
         format: bytes_as_mib,
     },
     Column {
-        metric: "uss-after",
+        figure: Figure::Memory(Phase::After, MemoryFigure::Uss),
         header: "uss after (MiB)",
         format: bytes_as_mib,
     },
     Column {
-        metric: "anonymous-after",
+        figure: Figure::Memory(Phase::After, MemoryFigure::Anonymous),
         header: "anon after (MiB)",
         format: bytes_as_mib,
     },
     Column {
-        metric: "burst-time-per-call",
+        figure: Figure::BurstTimePerCall,
         header: "burst (s/call)",
         format: ns_as_s,
     },
     Column {
-        metric: "burst-failure-rate",
+        figure: Figure::BurstFailureRate,
         header: "failures (%)",
         format: ratio_as_percent,
     },
@@ -325,6 +324,7 @@ fn parameters_line(run: &RunRecord) -> String {
         RunMode::Benchmark => "Benchmark mode",
         RunMode::Test => "Test mode (one pass, small burst)",
         RunMode::Profile => "Profile mode (no latency estimates)",
+        RunMode::List | RunMode::LoadBaseline => "No benchmarks run",
     };
     format!(
         "{mode}: {} requests per burst, {:.1} s timeout, {} workers per server, {:.1} s settle.",
@@ -336,21 +336,19 @@ fn parameters_line(run: &RunRecord) -> String {
 }
 
 fn figures_table(metrics: &[Metric]) -> String {
-    let mut header = vec![("server", Align::Left)];
-    header.extend(FIGURE_COLUMNS.iter().map(|c| (c.header, Align::Right)));
-    let rows: Vec<Vec<String>> = servers_in_order(metrics)
-        .into_iter()
-        .map(|server| {
-            let mut row = vec![server.to_owned()];
-            row.extend(
-                FIGURE_COLUMNS
-                    .iter()
-                    .map(|column| figure_cell(metrics, server, column)),
-            );
-            row
-        })
-        .collect();
-    markdown_table(&header, &rows)
+    let mut headers = vec!["server"];
+    headers.extend(FIGURE_COLUMNS.iter().map(|c| c.header));
+    let mut table = Table::new(&headers);
+    for server in servers_in_order(metrics) {
+        let mut row = vec![server.to_owned()];
+        row.extend(
+            FIGURE_COLUMNS
+                .iter()
+                .map(|column| figure_cell(metrics, server, column)),
+        );
+        table.push(row);
+    }
+    table.to_markdown()
 }
 
 /// Server names in the order they first appear.
@@ -367,7 +365,7 @@ fn servers_in_order(metrics: &[Metric]) -> Vec<&str> {
 fn figure_cell(metrics: &[Metric], server: &str, column: &Column) -> String {
     let value = metrics
         .iter()
-        .find(|m| m.server == server && m.name == column.metric)
+        .find(|m| m.server == server && m.figure == column.figure)
         .map(|m| m.value);
     match value {
         None => "-".to_owned(),
@@ -376,157 +374,34 @@ fn figure_cell(metrics: &[Metric], server: &str, column: &Column) -> String {
     }
 }
 
+/// The comparison: what changed, then the figures within noise folded in a
+/// `<details>` block, then the warnings.
 fn comparison_section(comparison: &Comparison) -> String {
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "### Against baseline `{}`\n",
-        comparison.baseline_name.replace('`', "'")
-    );
-    let _ = writeln!(out, "{}\n", verdict_counts(&comparison.rows));
-    let header = [
-        ("server", Align::Left),
-        ("metric", Align::Left),
-        ("baseline", Align::Right),
-        ("now", Align::Right),
-        ("change", Align::Right),
-        ("verdict", Align::Left),
-    ];
-    let rows: Vec<Vec<String>> = rows_by_verdict(&comparison.rows)
-        .into_iter()
-        .map(comparison_cells)
-        .collect();
-    out.push_str(&markdown_table(&header, &rows));
-    if !comparison.warnings.is_empty() {
+    let view = ComparisonView::of(comparison);
+    let mut out = format!("### {}\n\n{}\n\n", one_line(&view.title), view.counts);
+    if !view.changed.rows.is_empty() {
+        out.push_str(&view.changed.to_markdown());
+    }
+    if !view.within_noise.rows.is_empty() {
+        let _ = write!(
+            out,
+            "{}<details><summary>{} within noise</summary>\n\n{}\n</details>\n",
+            if view.changed.rows.is_empty() {
+                ""
+            } else {
+                "\n"
+            },
+            view.within_noise.rows.len(),
+            view.within_noise.to_markdown()
+        );
+    }
+    if !view.warnings.is_empty() {
         out.push_str("\nWarnings:\n\n");
-        for warning in &comparison.warnings {
+        for warning in &view.warnings {
             let _ = writeln!(out, "- {}", one_line(warning));
         }
     }
     out
-}
-
-/// The order verdicts are listed in: what needs attention first.
-const VERDICT_ORDER: [Verdict; 5] = [
-    Verdict::Regressed,
-    Verdict::Improved,
-    Verdict::Missing,
-    Verdict::New,
-    Verdict::WithinNoise,
-];
-
-fn verdict_rank(verdict: Verdict) -> usize {
-    VERDICT_ORDER
-        .iter()
-        .position(|v| *v == verdict)
-        .unwrap_or(VERDICT_ORDER.len())
-}
-
-/// The rows, regressions first (see [`VERDICT_ORDER`]), otherwise in order.
-fn rows_by_verdict(rows: &[Row]) -> Vec<&Row> {
-    let mut sorted: Vec<&Row> = rows.iter().collect();
-    sorted.sort_by_key(|row| verdict_rank(row.verdict));
-    sorted
-}
-
-/// `1 regressed, 2 within noise.`: the non-zero counts per verdict.
-fn verdict_counts(rows: &[Row]) -> String {
-    let counts: Vec<String> = VERDICT_ORDER
-        .iter()
-        .map(|verdict| {
-            (
-                verdict,
-                rows.iter().filter(|r| r.verdict == *verdict).count(),
-            )
-        })
-        .filter(|(_, n)| *n > 0)
-        .map(|(verdict, n)| format!("{n} {}", verdict.to_string().to_lowercase()))
-        .collect();
-    if counts.is_empty() {
-        "No figures to compare.".to_owned()
-    } else {
-        format!("{}.", counts.join(", "))
-    }
-}
-
-fn comparison_cells(row: &Row) -> Vec<String> {
-    let verdict = match row.verdict {
-        Verdict::Regressed => format!("**{}**", row.verdict),
-        _ => row.verdict.to_string(),
-    };
-    vec![
-        row.server.clone(),
-        row.metric.clone(),
-        human_value(row.unit, row.baseline),
-        human_value(row.unit, row.now),
-        percent_change(row.change),
-        verdict,
-    ]
-}
-
-/// `+12.5%`, or `-` when unknown (e.g. a zero baseline).
-fn percent_change(change: Option<f64>) -> String {
-    match change {
-        Some(c) if c.is_finite() => format!("{:+.1}%", c * 100.0),
-        _ => "-".to_owned(),
-    }
-}
-
-/// A value in a readable unit: ns/µs/ms/s, MiB, or % for ratios.
-fn human_value(unit: Unit, value: Option<f64>) -> String {
-    let Some(value) = value else {
-        return "-".to_owned();
-    };
-    if !value.is_finite() {
-        return "n/a".to_owned();
-    }
-    match unit {
-        Unit::Nanoseconds => human_duration_ns(value),
-        Unit::Bytes => format!("{} MiB", bytes_as_mib(value)),
-        Unit::Ratio => format!("{:.2}%", value * 100.0),
-    }
-}
-
-fn human_duration_ns(ns: f64) -> String {
-    match ns.abs() {
-        a if a < NS_PER_US => format!("{ns:.0} ns"),
-        a if a < NS_PER_MS => format!("{:.1} µs", ns / NS_PER_US),
-        a if a < NS_PER_S => format!("{:.2} ms", ns / NS_PER_MS),
-        _ => format!("{:.2} s", ns / NS_PER_S),
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum Align {
-    Left,
-    Right,
-}
-
-/// A GitHub-flavoured markdown table; cells are escaped.
-fn markdown_table(header: &[(&str, Align)], rows: &[Vec<String>]) -> String {
-    let line = |cells: Vec<String>| format!("| {} |\n", cells.join(" | "));
-    let mut out = line(header.iter().map(|(name, _)| escape_cell(name)).collect());
-    let separators = header.iter().map(|(_, align)| match align {
-        Align::Left => ":---".to_owned(),
-        Align::Right => "---:".to_owned(),
-    });
-    out.push_str(&line(separators.collect()));
-    for row in rows {
-        out.push_str(&line(row.iter().map(|cell| escape_cell(cell)).collect()));
-    }
-    out
-}
-
-/// Escapes what would break a table cell: `\`, `|` and line breaks.
-fn escape_cell(cell: &str) -> String {
-    one_line(cell).replace('\\', "\\\\").replace('|', "\\|")
-}
-
-fn one_line(text: &str) -> String {
-    text.split(['\r', '\n'])
-        .filter(|s| !s.is_empty())
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 // ---------------------------------------------------------------------------
@@ -544,62 +419,36 @@ pub fn write_all(
     let bencher = dir.join(BENCHER_FILE);
     let github = dir.join(GITHUB_ACTION_BENCHMARK_FILE);
     let summary = dir.join(SUMMARY_FILE);
-    let files = [
-        (
-            bencher.clone(),
-            pretty_json(&bencher, &bencher_metric_format(metrics))?,
-        ),
-        (
-            github.clone(),
-            pretty_json(&github, &github_action_benchmark(metrics))?,
-        ),
-        (
-            summary.clone(),
-            markdown_summary(run, metrics, comparison).into_bytes(),
-        ),
-    ];
-    for (path, bytes) in &files {
-        write_atomically(path, bytes)?;
-    }
+    crate::fs::write_json(&bencher, &bencher_metric_format(metrics))?;
+    crate::fs::write_json(&github, &github_action_benchmark(metrics))?;
+    let markdown = markdown_summary(run, metrics, comparison);
+    crate::fs::write_atomically(&summary, markdown.as_bytes())?;
     Ok(vec![bencher, github, summary])
-}
-
-/// Pretty JSON with a final newline; an error names the file it was for.
-fn pretty_json(path: &Path, value: &Value) -> Result<Vec<u8>> {
-    let mut bytes = serde_json::to_vec_pretty(value).map_err(|err| Error::WriteFile {
-        path: path.to_owned(),
-        source: std::io::Error::other(err),
-    })?;
-    bytes.push(b'\n');
-    Ok(bytes)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::compare::figures::Unit;
+    use crate::compare::verdict::{Row, Verdict};
     use crate::config::BenchConfig;
-    use crate::memory::MemorySnapshot;
-    use crate::suite::{HarnessRecord, RUN_SCHEMA};
+    use crate::measure::memory::MemorySnapshot;
+    use crate::run::record::{HarnessRecord, RUN_SCHEMA};
     use std::collections::BTreeSet;
 
-    const MIB: f64 = 1024.0 * 1024.0;
+    const MIB: f64 = BYTES_PER_MIB;
 
     fn metric(server: &str, name: &str, unit: Unit, value: f64) -> Metric {
-        Metric {
-            server: server.into(),
-            name: name.into(),
-            unit,
-            value,
-            lower: None,
-            upper: None,
-            readings: Vec::new(),
-        }
+        let figure: Figure = name.parse().unwrap();
+        assert_eq!(figure.unit(), unit, "{name}");
+        Metric::point(server, figure, value)
     }
 
     fn with_ci(metric: Metric, lower: f64, upper: f64) -> Metric {
         Metric {
             lower: Some(lower),
             upper: Some(upper),
+            statistic: Some(Statistic::Slope),
             ..metric
         }
     }
@@ -651,18 +500,7 @@ mod tests {
     }
 
     fn snapshot() -> MemorySnapshot {
-        MemorySnapshot {
-            pid: 7,
-            rss_bytes: 10 * 1024 * 1024,
-            vms_bytes: 130 * 1024 * 1024,
-            uss_bytes: None,
-            pss_bytes: None,
-            anonymous_bytes: None,
-            swap_bytes: None,
-            peak_rss_bytes: None,
-            threads: None,
-            cpu_time: None,
-        }
+        MemorySnapshot::new(7, 10 * 1024 * 1024, 130 * 1024 * 1024)
     }
 
     fn run() -> RunRecord {
@@ -675,7 +513,6 @@ mod tests {
                 workers: 2,
                 ..BenchConfig::default()
             },
-            cpus: 2,
             environment: Default::default(),
             harness: HarnessRecord {
                 version: "0.1.0".into(),
@@ -698,10 +535,11 @@ mod tests {
             (Some(b), Some(n)) if b != 0.0 => Some((n - b) / b),
             _ => None,
         };
+        let figure: Figure = metric.parse().unwrap();
+        assert_eq!(figure.unit(), unit, "{metric}");
         Row {
             server: server.into(),
-            metric: metric.into(),
-            unit,
+            figure,
             baseline,
             now,
             change,
@@ -836,14 +674,14 @@ mod tests {
         let text = serde_json::to_string_pretty(&github_action_benchmark(&fixture())).unwrap();
         let expected = r#"[
   {
-    "extra": "mean, 95% CI 51000..53500",
+    "extra": "slope, 95% CI 51000..53500",
     "name": "axum/latency-hello",
     "range": "± 1250",
     "unit": "ns",
     "value": 52340.0
   },
   {
-    "extra": "mean, 95% CI 54500..56000",
+    "extra": "slope, 95% CI 54500..56000",
     "name": "axum/latency-json",
     "range": "± 750",
     "unit": "ns",
@@ -879,7 +717,7 @@ mod tests {
     "value": 4100000.0
   },
   {
-    "extra": "mean, 95% CI 60000..64000",
+    "extra": "slope, 95% CI 60000..64000",
     "name": "tide/latency-hello",
     "range": "± 2000",
     "unit": "ns",
@@ -914,18 +752,25 @@ Benchmark mode: 2000 requests per burst, 1.0 s timeout, 2 workers per server, 2.
 | axum | 52.3 | 55.0 | 3.25 | - | 1.25 | - | 0.00021 | 0.7 |
 | tide | 61.0 | - | - | 4.50 | - | 0.75 | - | - |
 
-### Against baseline `main`
+### Compared with baseline `main`
 
-2 regressed, 1 improved, 1 missing, 1 new, 1 within noise.
+6 figures: 2 regressed, 1 improved, 1 missing, 1 new, 1 within noise.
 
-| server | metric | baseline | now | change | verdict |
-| :--- | :--- | ---: | ---: | ---: | :--- |
-| tide | latency-hello | 50.0 µs | 61.0 µs | +22.0% | **REGRESSED** |
-| tide | burst-failure-rate | 0.00% | 5.00% | - | **REGRESSED** |
-| axum | latency-hello | 60.0 µs | 52.3 µs | -12.8% | improved |
-| tide | uss-after | 1.00 MiB | - | - | missing |
-| axum | startup-time | - | 4.10 ms | - | new |
-| axum | rss-before | 3.00 MiB | 3.25 MiB | +8.3% | within noise |
+| server | figure | baseline | now | change | noise | verdict |
+| :--- | :--- | ---: | ---: | ---: | ---: | :--- |
+| tide | latency hello | 50.0 µs | 61.0 µs | +22.0% | - | REGRESSED |
+| tide | burst failures | 0.0% | 5.0% | - | - | REGRESSED |
+| axum | latency hello | 60.0 µs | 52.3 µs | -12.8% | - | improved |
+| tide | USS after | 1.00 MiB | - | - | - | missing |
+| axum | startup time | - | 4.10 ms | - | - | new |
+
+<details><summary>1 within noise</summary>
+
+| server | figure | baseline | now | change | noise | verdict |
+| :--- | :--- | ---: | ---: | ---: | ---: | :--- |
+| axum | RSS before | 3.00 MiB | 3.25 MiB | +8.3% | - | within noise |
+
+</details>
 
 Warnings:
 
@@ -1117,9 +962,13 @@ Warnings:
     fn markdown_tables_are_rectangular_and_regressions_come_first() {
         let text = markdown_summary(&run(), &fixture(), Some(&comparison()));
         let tables = tables(&text);
-        assert_eq!(tables.len(), 2, "\n{text}");
+        assert_eq!(tables.len(), 3, "\n{text}");
         assert_eq!(tables[0].len(), 2 + 2, "header, separator, two servers");
-        assert_eq!(tables[1].len(), 2 + comparison().rows.len());
+        // What changed, then what is within noise: every row once.
+        assert_eq!(
+            tables[1].len() + tables[2].len(),
+            4 + comparison().rows.len()
+        );
         for table in &tables {
             let columns = pipes(table[0]);
             for line in table {
@@ -1130,7 +979,7 @@ Warnings:
             .iter()
             .map(|l| l.rsplit(" | ").next().unwrap())
             .collect();
-        assert_eq!(verdicts[..2], ["**REGRESSED** |", "**REGRESSED** |"]);
+        assert_eq!(verdicts[..2], ["REGRESSED |", "REGRESSED |"]);
         assert!(verdicts[2..].iter().all(|v| !v.contains("REGRESSED")));
     }
 
@@ -1148,7 +997,7 @@ Warnings:
         )];
         let text = markdown_summary(&run(), &metrics, Some(&comparison));
         assert!(text.contains("| ax\\|um | - | - | 1.00 |"), "\n{text}");
-        assert!(text.contains("| ax\\|um | rss-before |"), "\n{text}");
+        assert!(text.contains("| ax\\|um | RSS before |"), "\n{text}");
         for table in tables(&text) {
             let columns = pipes(table[0]);
             assert!(table.iter().all(|line| pipes(line) == columns), "\n{text}");
@@ -1177,10 +1026,8 @@ Warnings:
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos());
-        let dir = std::env::temp_dir().join(format!(
-            "framework-bench-export-{}-{nanos}",
-            std::process::id()
-        ));
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join(format!("export-{nanos}"));
         let paths = write_all(&dir, &run(), &fixture(), Some(&comparison())).unwrap();
         let names: Vec<_> = paths
             .iter()
@@ -1205,18 +1052,14 @@ Warnings:
         // A second write replaces the files.
         write_all(&dir, &run(), &[], None).unwrap();
         assert_eq!(read(&paths[0]).trim(), "{}");
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
     fn write_all_reports_an_unwritable_directory() {
-        let file = std::env::temp_dir().join(format!(
-            "framework-bench-export-file-{}",
-            std::process::id()
-        ));
+        let tmp = tempfile::tempdir().unwrap();
+        let file = tmp.path().join("file");
         std::fs::write(&file, b"not a directory").unwrap();
         let err = write_all(&file.join("sub"), &run(), &fixture(), None).unwrap_err();
         assert!(err.to_string().contains("cannot write"), "{err}");
-        std::fs::remove_file(&file).unwrap();
     }
 }

@@ -55,7 +55,7 @@ impl LoadPlan {
             concurrency: n_requests.max(1),
             connections: Connections::PerRequest,
             timeout,
-            path: crate::process::PROBE_PATH.to_owned(),
+            path: crate::server::process::PROBE_PATH.to_owned(),
             expected_body: "Hello, World!".to_owned(),
             stop_on_failure: false,
         }
@@ -327,9 +327,7 @@ pub fn http_client(connections: Connections, timeout: Duration) -> Result<reqwes
         Connections::PerRequest => builder.pool_max_idle_per_host(0),
         Connections::KeepAlive => builder.pool_idle_timeout(None),
     };
-    builder
-        .build()
-        .map_err(|err| Error::HttpClient(err.to_string()))
+    builder.build().map_err(Error::HttpClient)
 }
 
 /// Sends one GET and classifies the answer.

@@ -36,10 +36,33 @@ pub struct MemorySnapshot {
     pub cpu_time: Option<Duration>,
 }
 
-/// Something that takes memory snapshots: the real `/proc` reader, or a fake
-/// in tests of code that consumes snapshots.
+impl MemorySnapshot {
+    /// A reading with RSS and VMS only; the other figures unknown.
+    pub fn new(pid: u32, rss_bytes: u64, vms_bytes: u64) -> MemorySnapshot {
+        MemorySnapshot {
+            pid,
+            rss_bytes,
+            vms_bytes,
+            uss_bytes: None,
+            pss_bytes: None,
+            anonymous_bytes: None,
+            swap_bytes: None,
+            peak_rss_bytes: None,
+            threads: None,
+            cpu_time: None,
+        }
+    }
+}
+
+/// Something that reads a process's memory: the real `/proc` reader, or a
+/// fake in tests of code that consumes readings.
 pub trait Sampler {
+    /// Every figure of the process.
     fn snapshot(&mut self, pid: u32) -> Result<MemorySnapshot>;
+
+    /// RSS and VMS only, in bytes: the cheap reading that Criterion's
+    /// memory benchmarks repeat.
+    fn rss_vms(&mut self, pid: u32) -> Result<(u64, u64)>;
 }
 
 /// The real sampler: sysinfo plus `/proc` on Linux.
@@ -67,10 +90,9 @@ impl ProcSampler {
     }
 }
 
-impl ProcSampler {
-    /// RSS and VMS only, in bytes: the cheap reading (one small `/proc`
-    /// file on Linux) that Criterion's memory benchmarks repeat.
-    pub fn rss_vms(&mut self, pid: u32) -> Result<(u64, u64)> {
+impl Sampler for ProcSampler {
+    /// One small `/proc` file on Linux (`statm`, through sysinfo).
+    fn rss_vms(&mut self, pid: u32) -> Result<(u64, u64)> {
         let sys_pid = Pid::from_u32(pid);
         self.system.refresh_processes_specifics(
             ProcessesToUpdate::Some(&[sys_pid]),
@@ -83,23 +105,10 @@ impl ProcSampler {
             .ok_or(Error::ProcessGone { pid })?;
         Ok((process.memory(), process.virtual_memory()))
     }
-}
 
-impl Sampler for ProcSampler {
     fn snapshot(&mut self, pid: u32) -> Result<MemorySnapshot> {
         let (rss_bytes, vms_bytes) = self.rss_vms(pid)?;
-        let mut snapshot = MemorySnapshot {
-            pid,
-            rss_bytes,
-            vms_bytes,
-            uss_bytes: None,
-            pss_bytes: None,
-            anonymous_bytes: None,
-            swap_bytes: None,
-            peak_rss_bytes: None,
-            threads: None,
-            cpu_time: None,
-        };
+        let mut snapshot = MemorySnapshot::new(pid, rss_bytes, vms_bytes);
         if cfg!(target_os = "linux") {
             add_linux_fields(&mut snapshot, self.clock_ticks_per_second)?;
         }

@@ -1,0 +1,474 @@
+//! A run made into typed figures per server: what baselines store,
+//! comparisons judge and exports publish.
+//!
+//! A [`Figure`] knows what it measures, its phase and its unit; its name on
+//! disk (`rss-before`, `latency-hello`, ...) is made from it at the edge and
+//! parsed only when a file is read, never to decide behaviour.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::load::Route;
+use crate::measure::estimate::Statistic;
+use crate::measure::memory::MemorySnapshot;
+use crate::run::record::{RunRecord, ServerRecord};
+
+/// What a figure's numbers are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Unit {
+    Nanoseconds,
+    Bytes,
+    /// A fraction in 0..=1.
+    Ratio,
+}
+
+impl Unit {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Unit::Nanoseconds => "ns",
+            Unit::Bytes => "bytes",
+            Unit::Ratio => "ratio",
+        }
+    }
+}
+
+/// Before or after the seed's burst.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Phase {
+    Before,
+    After,
+}
+
+impl Phase {
+    pub const ALL: [Phase; 2] = [Phase::Before, Phase::After];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Phase::Before => "before",
+            Phase::After => "after",
+        }
+    }
+}
+
+/// A memory figure of a snapshot that the comparison judges.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum MemoryFigure {
+    Rss,
+    Vms,
+    Uss,
+    Pss,
+    Anonymous,
+}
+
+impl MemoryFigure {
+    pub const ALL: [MemoryFigure; 5] = [
+        MemoryFigure::Rss,
+        MemoryFigure::Vms,
+        MemoryFigure::Uss,
+        MemoryFigure::Pss,
+        MemoryFigure::Anonymous,
+    ];
+
+    /// The name on disk (`rss`, ..., `anonymous`).
+    pub fn name(self) -> &'static str {
+        match self {
+            MemoryFigure::Rss => "rss",
+            MemoryFigure::Vms => "vms",
+            MemoryFigure::Uss => "uss",
+            MemoryFigure::Pss => "pss",
+            MemoryFigure::Anonymous => "anonymous",
+        }
+    }
+
+    /// The name shown to people.
+    pub fn label(self) -> &'static str {
+        match self {
+            MemoryFigure::Rss => "RSS",
+            MemoryFigure::Vms => "VMS",
+            MemoryFigure::Uss => "USS",
+            MemoryFigure::Pss => "PSS",
+            MemoryFigure::Anonymous => "anonymous",
+        }
+    }
+
+    /// The figure's bytes in `snapshot`, if the platform gave it.
+    pub fn of(self, snapshot: &MemorySnapshot) -> Option<u64> {
+        match self {
+            MemoryFigure::Rss => Some(snapshot.rss_bytes),
+            MemoryFigure::Vms => Some(snapshot.vms_bytes),
+            MemoryFigure::Uss => snapshot.uss_bytes,
+            MemoryFigure::Pss => snapshot.pss_bytes,
+            MemoryFigure::Anonymous => snapshot.anonymous_bytes,
+        }
+    }
+}
+
+/// What a figure measures. The variant order is the order reports list
+/// figures in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Figure {
+    /// Time per request of a route's latency benchmark.
+    Latency(Route),
+    /// A memory figure of an idle server before or after the burst.
+    Memory(Phase, MemoryFigure),
+    /// Spawn to the first 200.
+    StartupTime,
+    /// The burst's wall time divided by its requests (the seed's s/call).
+    BurstTimePerCall,
+    /// The share of the burst's requests that did not succeed.
+    BurstFailureRate,
+}
+
+impl Figure {
+    pub fn unit(self) -> Unit {
+        match self {
+            Figure::Latency(_) | Figure::StartupTime | Figure::BurstTimePerCall => {
+                Unit::Nanoseconds
+            }
+            Figure::Memory(..) => Unit::Bytes,
+            Figure::BurstFailureRate => Unit::Ratio,
+        }
+    }
+
+    /// The name on disk: `latency-hello`, `rss-before`, `startup-time`, ...
+    pub fn name(self) -> String {
+        match self {
+            Figure::Latency(route) => format!("latency-{}", route.name()),
+            Figure::Memory(phase, memory) => format!("{}-{}", memory.name(), phase.name()),
+            Figure::StartupTime => "startup-time".to_owned(),
+            Figure::BurstTimePerCall => "burst-time-per-call".to_owned(),
+            Figure::BurstFailureRate => "burst-failure-rate".to_owned(),
+        }
+    }
+
+    /// The name shown to people: `latency /hello/World`, `RSS before`, ...
+    pub fn label(self) -> String {
+        match self {
+            Figure::Latency(route) => format!("latency {}", route.name()),
+            Figure::Memory(phase, memory) => format!("{} {}", memory.label(), phase.name()),
+            Figure::StartupTime => "startup time".to_owned(),
+            Figure::BurstTimePerCall => "burst time/call".to_owned(),
+            Figure::BurstFailureRate => "burst failures".to_owned(),
+        }
+    }
+
+    /// Every figure a run can report, in report order.
+    pub fn all() -> Vec<Figure> {
+        let latency = Route::ALL.map(Figure::Latency);
+        let memory = Phase::ALL
+            .into_iter()
+            .flat_map(|p| MemoryFigure::ALL.map(|m| Figure::Memory(p, m)));
+        latency
+            .into_iter()
+            .chain(memory)
+            .chain([
+                Figure::StartupTime,
+                Figure::BurstTimePerCall,
+                Figure::BurstFailureRate,
+            ])
+            .collect()
+    }
+}
+
+impl fmt::Display for Figure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.name())
+    }
+}
+
+impl Serialize for Figure {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.name())
+    }
+}
+
+impl<'de> Deserialize<'de> for Figure {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Figure, D::Error> {
+        let name = String::deserialize(d)?;
+        name.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// A figure name this version does not know.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown figure `{0}`")]
+pub struct UnknownFigure(pub String);
+
+impl FromStr for Figure {
+    type Err = UnknownFigure;
+
+    fn from_str(name: &str) -> Result<Figure, UnknownFigure> {
+        Figure::all()
+            .into_iter()
+            .find(|figure| figure.name() == name)
+            .ok_or_else(|| UnknownFigure(name.to_owned()))
+    }
+}
+
+/// One figure of one server: a point value, optionally an interval, and the
+/// independent readings it was made from (one per round), if several.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(into = "MetricFile", try_from = "MetricFile")]
+pub struct Metric {
+    pub server: String,
+    pub figure: Figure,
+    /// Every figure here is smaller-is-better.
+    pub value: f64,
+    /// The confidence interval of the estimate, for latency.
+    pub lower: Option<f64>,
+    pub upper: Option<f64>,
+    /// Which statistic `value` is, for latency (Criterion's estimate).
+    pub statistic: Option<Statistic>,
+    /// The independent readings behind `value` (their median), e.g. one per
+    /// round of the memory phase.
+    pub readings: Vec<f64>,
+}
+
+impl Metric {
+    /// A point figure with nothing else known.
+    pub fn point(server: &str, figure: Figure, value: f64) -> Metric {
+        Metric {
+            server: server.to_owned(),
+            figure,
+            value,
+            lower: None,
+            upper: None,
+            statistic: None,
+            readings: Vec::new(),
+        }
+    }
+
+    pub fn unit(&self) -> Unit {
+        self.figure.unit()
+    }
+
+    /// `server/name`, the key exports use.
+    pub fn key(&self) -> String {
+        format!("{}/{}", self.server, self.figure)
+    }
+}
+
+/// A metric as it is on disk (summary schema v1): the figure by name, with
+/// its unit written beside it for readers that do not know the figure.
+#[derive(Serialize, Deserialize)]
+struct MetricFile {
+    server: String,
+    name: String,
+    unit: Unit,
+    value: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    lower: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    upper: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    statistic: Option<Statistic>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    readings: Vec<f64>,
+}
+
+impl From<Metric> for MetricFile {
+    fn from(m: Metric) -> MetricFile {
+        MetricFile {
+            server: m.server,
+            name: m.figure.name(),
+            unit: m.figure.unit(),
+            value: m.value,
+            lower: m.lower,
+            upper: m.upper,
+            statistic: m.statistic,
+            readings: m.readings,
+        }
+    }
+}
+
+impl TryFrom<MetricFile> for Metric {
+    type Error = String;
+
+    fn try_from(f: MetricFile) -> Result<Metric, String> {
+        let figure: Figure = f.name.parse().map_err(|e: UnknownFigure| e.to_string())?;
+        if figure.unit() != f.unit {
+            return Err(format!(
+                "figure `{}` is in {}, the file says {}",
+                f.name,
+                figure.unit().as_str(),
+                f.unit.as_str()
+            ));
+        }
+        Ok(Metric {
+            server: f.server,
+            figure,
+            value: f.value,
+            lower: f.lower,
+            upper: f.upper,
+            statistic: f.statistic,
+            readings: f.readings,
+        })
+    }
+}
+
+/// Every figure of a run, sorted by server then figure: latency from the
+/// estimates this run computed, the rest as the median over its rounds.
+pub fn collect(run: &RunRecord) -> Vec<Metric> {
+    let mut metrics: Vec<Metric> = run
+        .servers
+        .iter()
+        .flat_map(|server| latency_metrics(server).chain(round_metrics(server)))
+        .collect();
+    metrics.sort_by(|a, b| (&a.server, a.figure).cmp(&(&b.server, b.figure)));
+    metrics
+}
+
+fn latency_metrics(server: &ServerRecord) -> impl Iterator<Item = Metric> + '_ {
+    server.latency.iter().filter_map(|(route, record)| {
+        let estimate = record.estimate?;
+        Some(Metric {
+            lower: Some(estimate.lower_ns),
+            upper: Some(estimate.upper_ns),
+            statistic: Some(estimate.statistic),
+            ..Metric::point(&server.name, Figure::Latency(*route), estimate.point_ns)
+        })
+    })
+}
+
+/// Memory, burst and startup figures: the median over the server's rounds.
+fn round_metrics(server: &ServerRecord) -> Vec<Metric> {
+    let mut readings: BTreeMap<Figure, Vec<f64>> = BTreeMap::new();
+    for (figure, value) in server.rounds.iter().flat_map(round_readings) {
+        readings.entry(figure).or_default().push(value);
+    }
+    readings
+        .into_iter()
+        .map(|(figure, readings)| Metric {
+            readings: if readings.len() > 1 {
+                readings.clone()
+            } else {
+                Vec::new()
+            },
+            ..Metric::point(&server.name, figure, median(&readings))
+        })
+        .collect()
+}
+
+/// Every reading one round gives, by figure.
+fn round_readings(round: &crate::run::record::RoundRecord) -> Vec<(Figure, f64)> {
+    let mut out = vec![(Figure::StartupTime, round.startup_time.as_nanos() as f64)];
+    for (phase, snapshot) in [(Phase::Before, &round.before), (Phase::After, &round.after)] {
+        let Some(snapshot) = snapshot else { continue };
+        out.extend(MemoryFigure::ALL.into_iter().filter_map(|memory| {
+            let bytes = memory.of(snapshot)?;
+            Some((Figure::Memory(phase, memory), bytes as f64))
+        }));
+    }
+    if let Some(burst) = &round.burst {
+        out.push((Figure::BurstTimePerCall, burst.seconds_per_call * 1e9));
+        out.push((Figure::BurstFailureRate, 1.0 - burst.success_rate));
+    }
+    out
+}
+
+/// The median of a non-empty slice (mean of the middle two when even).
+pub fn median(values: &[f64]) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let n = sorted.len();
+    match n {
+        0 => f64::NAN,
+        _ if n % 2 == 1 => sorted[n / 2],
+        _ => (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixtures;
+
+    #[test]
+    fn median_of_odd_even_and_unsorted() {
+        assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(&[4.0, 1.0, 3.0, 2.0]), 2.5);
+        assert!(median(&[]).is_nan());
+    }
+
+    #[test]
+    fn every_figure_name_parses_back_to_itself_and_keeps_its_old_spelling() {
+        for figure in Figure::all() {
+            assert_eq!(figure.name().parse::<Figure>(), Ok(figure));
+        }
+        let names: Vec<String> = Figure::all().into_iter().map(Figure::name).collect();
+        // The names baselines on disk already use.
+        for old in [
+            "latency-hello",
+            "latency-json",
+            "rss-before",
+            "vms-after",
+            "anonymous-after",
+            "pss-before",
+            "uss-after",
+            "startup-time",
+            "burst-time-per-call",
+            "burst-failure-rate",
+        ] {
+            assert!(names.iter().any(|n| n == old), "{old}");
+        }
+        assert!("anon-after".parse::<Figure>().is_err());
+    }
+
+    #[test]
+    fn a_metric_on_disk_with_the_wrong_unit_is_refused() {
+        let json = r#"{"server":"axum","name":"rss-before","unit":"nanoseconds","value":1.0}"#;
+        let err = serde_json::from_str::<Metric>(json)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("rss-before"), "{err}");
+        let json = r#"{"server":"axum","name":"rss-before","unit":"bytes","value":1.0}"#;
+        let metric: Metric = serde_json::from_str(json).unwrap();
+        assert_eq!(
+            metric.figure,
+            Figure::Memory(Phase::Before, MemoryFigure::Rss)
+        );
+        assert_eq!(
+            serde_json::to_string(&metric).unwrap(),
+            r#"{"server":"axum","name":"rss-before","unit":"bytes","value":1.0}"#
+        );
+    }
+
+    #[test]
+    fn a_run_gives_medians_over_rounds_and_latency_from_its_estimates() {
+        let metrics = collect(&fixtures::run());
+        let find = |figure: Figure| {
+            metrics
+                .iter()
+                .find(|m| m.figure == figure)
+                .unwrap_or_else(|| panic!("{figure}"))
+        };
+        let rss_after = find(Figure::Memory(Phase::After, MemoryFigure::Rss));
+        assert_eq!(rss_after.value, 16.0 * fixtures::MIB);
+        assert_eq!(
+            rss_after.readings,
+            [
+                15.0 * fixtures::MIB,
+                16.0 * fixtures::MIB,
+                17.0 * fixtures::MIB
+            ]
+        );
+        let hello = find(Figure::Latency(Route::Hello));
+        assert_eq!(hello.value, fixtures::HELLO_SLOPE_NS);
+        assert_eq!(hello.statistic, Some(Statistic::Slope));
+        // json was run but has no estimate (e.g. test mode): no figure.
+        assert!(
+            metrics
+                .iter()
+                .all(|m| m.figure != Figure::Latency(Route::Json))
+        );
+        let failures = find(Figure::BurstFailureRate);
+        assert_eq!(failures.value, 0.0);
+        assert_eq!(failures.unit(), Unit::Ratio);
+        // Sorted by server, then in figure order: latency first.
+        assert_eq!(metrics[0].figure, Figure::Latency(Route::Hello));
+    }
+}

@@ -1,0 +1,139 @@
+//! Test fixtures shared by the unit tests: one run record, built once.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use crate::config::BenchConfig;
+use crate::load::Route;
+use crate::load::hammer::{Connections, LatencySummary};
+use crate::measure::environment::Environment;
+use crate::measure::estimate::{Estimate, Statistic};
+use crate::measure::memory::MemorySnapshot;
+use crate::run::args::RunMode;
+use crate::run::record::{
+    BurstRecord, HarnessRecord, LatencyRecord, RUN_SCHEMA, RoundRecord, RunRecord, ServerRecord,
+    StopRecord,
+};
+
+pub const MIB: f64 = crate::units::BYTES_PER_MIB;
+/// The estimate of axum's `latency-hello` in [`run`].
+pub const HELLO_SLOPE_NS: f64 = 52_340.0;
+
+/// A snapshot with every figure known: RSS `rss_mib`, the rest derived.
+pub fn snapshot(pid: u32, rss_mib: f64) -> MemorySnapshot {
+    let rss = (rss_mib * MIB) as u64;
+    MemorySnapshot {
+        uss_bytes: Some(rss / 2),
+        pss_bytes: Some(rss * 3 / 4),
+        anonymous_bytes: Some(rss / 4),
+        swap_bytes: Some(0),
+        peak_rss_bytes: Some(rss),
+        threads: Some(3),
+        cpu_time: Some(Duration::from_millis(10)),
+        ..MemorySnapshot::new(pid, rss, 140 * MIB as u64)
+    }
+}
+
+pub fn latency(count: u64) -> LatencySummary {
+    LatencySummary {
+        count,
+        min_ns: 40_000,
+        mean_ns: 52_000,
+        p50_ns: 51_000,
+        p90_ns: 60_000,
+        p99_ns: 80_000,
+        max_ns: 200_000,
+    }
+}
+
+/// A burst of 2000 that all succeeded in 0.5 s.
+pub fn burst() -> BurstRecord {
+    BurstRecord {
+        n_requests: 2000,
+        concurrency: 2000,
+        connections: Connections::PerRequest,
+        timeout: Duration::from_secs(1),
+        wall_time: Duration::from_millis(500),
+        seconds_per_call: 0.00025,
+        success_rate: 1.0,
+        requests_per_second: 4000.0,
+        counts: BTreeMap::from([("200".to_owned(), 2000)]),
+        latency: latency(2000),
+    }
+}
+
+/// A round: 3 MiB before the burst, `after_mib` after it.
+pub fn round(pid: u32, after_mib: f64) -> RoundRecord {
+    RoundRecord {
+        before: Some(snapshot(pid, 3.0)),
+        burst: Some(burst()),
+        after: Some(snapshot(pid, after_mib)),
+        ..RoundRecord::started(pid, Duration::from_millis(8))
+    }
+}
+
+/// axum: three rounds (15, 16, 17 MiB after the burst), hello estimated,
+/// json measured without an estimate.
+pub fn server() -> ServerRecord {
+    let estimate = Estimate {
+        statistic: Statistic::Slope,
+        point_ns: HELLO_SLOPE_NS,
+        lower_ns: 51_000.0,
+        upper_ns: 53_500.0,
+        confidence_level: 0.95,
+        n_samples: 100,
+    };
+    ServerRecord {
+        version: Some("0.8.9".into()),
+        command: vec!["server-axum".into(), "--port".into(), "0".into()],
+        rounds: vec![round(100, 15.0), round(101, 16.0), round(102, 17.0)],
+        end: Some(snapshot(100, 15.5)),
+        latency: BTreeMap::from([
+            (
+                Route::Hello,
+                LatencyRecord {
+                    requests: latency(5000),
+                    estimate: Some(estimate),
+                },
+            ),
+            (
+                Route::Json,
+                LatencyRecord {
+                    requests: latency(1),
+                    estimate: None,
+                },
+            ),
+        ]),
+        stops: vec![StopRecord {
+            pid: 100,
+            exit: "exit status 0".into(),
+            clean: true,
+            stop_time: Duration::from_millis(5),
+        }],
+        ..ServerRecord::new("axum", "axum 0.8 on tokio", 2)
+    }
+}
+
+/// A benchmark-mode run of [`server`].
+pub fn run() -> RunRecord {
+    RunRecord {
+        schema: RUN_SCHEMA.to_owned(),
+        mode: RunMode::Benchmark,
+        started_at_unix: 1_795_000_000,
+        finished_at_unix: 1_795_000_090,
+        config: BenchConfig {
+            workers: 2,
+            ..BenchConfig::default()
+        },
+        environment: Environment {
+            cpus: 2,
+            ..Environment::default()
+        },
+        harness: HarnessRecord {
+            version: "0.1.0".into(),
+            before: snapshot(1, 4.0),
+            after: Some(snapshot(1, 20.0)),
+        },
+        servers: vec![server()],
+    }
+}

@@ -1,0 +1,8 @@
+//! Load: one bounded request loop with policies (the seed's burst of new
+//! connections, keep-alive latency), each request's outcome kept as data and
+//! merged after the clock stops. Knows nothing of processes or servers.
+
+pub mod hammer;
+pub mod route;
+
+pub use route::Route;

@@ -1,0 +1,10 @@
+//! Measurements of a process and of the machine: memory and CPU-time
+//! snapshots behind the [`memory::Sampler`] seam, Criterion's latency
+//! estimate made from the samples the suite timed ([`estimate`]), the
+//! environment a run happened in, and the [`bytes::Bytes`] measurement that
+//! lets Criterion carry memory figures.
+
+pub mod bytes;
+pub mod environment;
+pub mod estimate;
+pub mod memory;

@@ -1,0 +1,178 @@
+//! The comparison with a baseline as one model: which rows, in which order,
+//! with which text, and the count line. The terminal, the markdown summary
+//! and the HTML page render this model and decide nothing themselves.
+//!
+//! What changed comes first (regressions, improvements, then figures on one
+//! side only); the figures within noise follow, for outputs to fold.
+
+use crate::compare::verdict::{Comparison, Row, Verdict};
+use crate::report::format;
+use crate::report::table::{Align, Table};
+
+/// The order verdicts are listed in: what needs attention first.
+pub const VERDICT_ORDER: [Verdict; 5] = [
+    Verdict::Regressed,
+    Verdict::Improved,
+    Verdict::Missing,
+    Verdict::New,
+    Verdict::WithinNoise,
+];
+
+/// A comparison, ready to render.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ComparisonView {
+    /// `Compared with baseline `NAME``.
+    pub title: String,
+    /// `90 figures: 1 regressed, 0 improved, 0 missing, 0 new, 89 within noise.`
+    pub counts: String,
+    pub warnings: Vec<String>,
+    /// Regressed, improved, missing and new rows, in that order.
+    pub changed: Table,
+    /// The verdict of each row of `changed`.
+    pub changed_verdicts: Vec<Verdict>,
+    /// The rows within noise.
+    pub within_noise: Table,
+}
+
+impl ComparisonView {
+    pub fn of(comparison: &Comparison) -> ComparisonView {
+        let (changed, within_noise): (Vec<&Row>, Vec<&Row>) = rows_in_order(comparison)
+            .into_iter()
+            .partition(|row| row.verdict != Verdict::WithinNoise);
+        ComparisonView {
+            title: format!("Compared with baseline `{}`", comparison.baseline_name),
+            counts: count_line(&comparison.rows),
+            warnings: comparison.warnings.clone(),
+            changed_verdicts: changed.iter().map(|row| row.verdict).collect(),
+            changed: table(&changed),
+            within_noise: table(&within_noise),
+        }
+    }
+}
+
+/// The rows by verdict (see [`VERDICT_ORDER`]), each verdict's rows by
+/// server, then figure.
+fn rows_in_order(comparison: &Comparison) -> Vec<&Row> {
+    let mut rows: Vec<&Row> = comparison.rows.iter().collect();
+    rows.sort_by_key(|row| (verdict_rank(row.verdict), row.server.clone(), row.figure));
+    rows
+}
+
+fn verdict_rank(verdict: Verdict) -> usize {
+    VERDICT_ORDER
+        .iter()
+        .position(|v| *v == verdict)
+        .unwrap_or(VERDICT_ORDER.len())
+}
+
+/// Every verdict's count, in [`VERDICT_ORDER`], zeros included, so the line
+/// reads the same in every run.
+fn count_line(rows: &[Row]) -> String {
+    let counts: Vec<String> = VERDICT_ORDER
+        .iter()
+        .map(|verdict| {
+            let n = rows.iter().filter(|r| r.verdict == *verdict).count();
+            format!("{n} {}", verdict.to_string().to_lowercase())
+        })
+        .collect();
+    format!("{} figures: {}.", rows.len(), counts.join(", "))
+}
+
+fn table(rows: &[&Row]) -> Table {
+    let mut table = Table::new(&[
+        "server", "figure", "baseline", "now", "change", "noise", "verdict",
+    ])
+    .aligned(1, Align::Left)
+    .aligned(6, Align::Left);
+    for row in rows {
+        table.push(cells(row));
+    }
+    table
+}
+
+fn cells(row: &Row) -> Vec<String> {
+    vec![
+        row.server.clone(),
+        row.figure.label(),
+        format::value(row.unit(), row.baseline),
+        format::value(row.unit(), row.now),
+        format::change(row.change),
+        noise_text(row),
+        row.verdict.to_string(),
+    ]
+}
+
+/// The noise band as a share of the baseline: `±5.0%`; `-` when there is
+/// none (a figure on one side only).
+fn noise_text(row: &Row) -> String {
+    match (row.noise, row.baseline) {
+        (Some(noise), Some(base)) if base != 0.0 => format!("±{:.1}%", noise / base.abs() * 100.0),
+        (Some(noise), _) => format!("±{}", format::value(row.unit(), Some(noise))),
+        _ => "-".to_owned(),
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::compare::figures::{Figure, MemoryFigure, Metric, Phase};
+    use crate::compare::verdict::{Thresholds, compare};
+    use crate::load::Route;
+    use crate::units::BYTES_PER_MIB;
+
+    /// A comparison with one regression, one improvement, one new, one
+    /// missing and two figures within noise, in no particular order.
+    pub(crate) fn comparison() -> Comparison {
+        let rss = Figure::Memory(Phase::Before, MemoryFigure::Rss);
+        let vms = Figure::Memory(Phase::Before, MemoryFigure::Vms);
+        let hello = Figure::Latency(Route::Hello);
+        let base = vec![
+            Metric::point("warp", rss, 3.0 * BYTES_PER_MIB),
+            Metric::point("axum", rss, 3.0 * BYTES_PER_MIB),
+            Metric::point("axum", vms, 140.0 * BYTES_PER_MIB),
+            Metric::point("axum", hello, 50_000.0),
+            Metric::point("rocket", hello, 60_000.0),
+        ];
+        let now = vec![
+            Metric::point("axum", rss, 9.0 * BYTES_PER_MIB),
+            Metric::point("warp", rss, 3.1 * BYTES_PER_MIB),
+            Metric::point("axum", vms, 140.2 * BYTES_PER_MIB),
+            Metric::point("axum", hello, 20_000.0),
+            Metric::point("tide", hello, 70_000.0),
+        ];
+        Comparison {
+            baseline_name: "mine".into(),
+            rows: compare(&base, &now, &Thresholds::default()),
+            warnings: vec!["rustc differs: baseline a, now b".into()],
+        }
+    }
+
+    #[test]
+    fn what_changed_comes_first_then_what_is_within_noise() {
+        let view = ComparisonView::of(&comparison());
+        let verdicts: Vec<&str> = view.changed.rows.iter().map(|r| r[6].as_str()).collect();
+        assert_eq!(verdicts, ["REGRESSED", "improved", "missing", "new"]);
+        assert_eq!(
+            view.changed.rows[0][..6],
+            [
+                "axum",
+                "RSS before",
+                "3.00 MiB",
+                "9.00 MiB",
+                "+200.0%",
+                "±16.7%"
+            ]
+        );
+        let quiet: Vec<(&str, &str)> = view
+            .within_noise
+            .rows
+            .iter()
+            .map(|r| (r[0].as_str(), r[1].as_str()))
+            .collect();
+        assert_eq!(quiet, [("axum", "VMS before"), ("warp", "RSS before")]);
+        assert_eq!(
+            view.counts,
+            "6 figures: 1 regressed, 1 improved, 1 missing, 1 new, 2 within noise."
+        );
+    }
+}

@@ -1,0 +1,65 @@
+//! How every output writes a value: one scale and one number of decimals per
+//! unit, so the terminal, the markdown and the page show the same text.
+
+use crate::compare::figures::Unit;
+use crate::units::{BYTES_PER_MIB, NS_PER_MS, NS_PER_S, NS_PER_US};
+
+/// A value in its unit's readable scale: `52.3 µs`, `12.20 MiB`, `1.5%`;
+/// `-` when there is none, `n/a` when it is not a number.
+pub fn value(unit: Unit, value: Option<f64>) -> String {
+    match value {
+        None => "-".to_owned(),
+        Some(v) if !v.is_finite() => "n/a".to_owned(),
+        Some(v) => match unit {
+            Unit::Nanoseconds => duration_ns(v),
+            Unit::Bytes => mib(v),
+            Unit::Ratio => percent(v),
+        },
+    }
+}
+
+/// `950 ns`, `52.3 µs`, `1.25 ms`, `2.00 s`.
+pub fn duration_ns(ns: f64) -> String {
+    match ns.abs() {
+        a if a < NS_PER_US => format!("{ns:.0} ns"),
+        a if a < NS_PER_MS => format!("{:.1} µs", ns / NS_PER_US),
+        a if a < NS_PER_S => format!("{:.2} ms", ns / NS_PER_MS),
+        _ => format!("{:.2} s", ns / NS_PER_S),
+    }
+}
+
+/// `12.20 MiB`.
+pub fn mib(bytes: f64) -> String {
+    format!("{:.2} MiB", bytes / BYTES_PER_MIB)
+}
+
+/// A fraction as `12.5%`.
+pub fn percent(ratio: f64) -> String {
+    format!("{:.1}%", ratio * 100.0)
+}
+
+/// A relative change as `+12.5%`; `-` when unknown (a zero baseline).
+pub fn change(change: Option<f64>) -> String {
+    match change {
+        Some(c) if c.is_finite() => format!("{:+.1}%", c * 100.0),
+        _ => "-".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_unit_has_one_scale() {
+        assert_eq!(value(Unit::Nanoseconds, Some(52_340.0)), "52.3 µs");
+        assert_eq!(value(Unit::Nanoseconds, Some(950.0)), "950 ns");
+        assert_eq!(value(Unit::Nanoseconds, Some(2.5e9)), "2.50 s");
+        assert_eq!(value(Unit::Bytes, Some(12.2 * BYTES_PER_MIB)), "12.20 MiB");
+        assert_eq!(value(Unit::Ratio, Some(0.125)), "12.5%");
+        assert_eq!(value(Unit::Ratio, None), "-");
+        assert_eq!(value(Unit::Ratio, Some(f64::NAN)), "n/a");
+        assert_eq!(change(Some(2.0)), "+200.0%");
+        assert_eq!(change(None), "-");
+    }
+}

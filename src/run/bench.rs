@@ -1,0 +1,361 @@
+//! The `cargo bench` job: Criterion groups wired to a [`Suite`].
+//!
+//! Groups, in the order they run:
+//! - `memory-<server>`, one per server, with `rss-before`, `vms-before`,
+//!   `rss-after`, `vms-after`: each iteration reads the figure once from the
+//!   server's idle process, before or after its burst (the first "after"
+//!   benchmark triggers the burst and the settle). The remaining rounds run
+//!   when the group is done.
+//! - `latency-hello`, `latency-json`: one function per server, each on a
+//!   fresh process; an iteration is one request on a keep-alive connection
+//!   (`Throughput::Elements(1)`).
+//!
+//! Servers start lazily inside the selected benchmarks (never in `--list`
+//! mode, never for filtered-out servers), outside Criterion's timed code,
+//! and only one server process runs at a time.
+
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+use std::path::{Path, PathBuf};
+
+use criterion::measurement::Measurement;
+use criterion::{Bencher, BenchmarkGroup, Criterion, SamplingMode, Throughput};
+
+use crate::compare::baseline::{self, Summary, criterion_baseline_path, validate_name};
+use crate::compare::figures::{self, MemoryFigure, Phase};
+use crate::compare::verdict::{Comparison, Thresholds};
+use crate::config::BenchConfig;
+use crate::load::Route;
+use crate::measure::bytes::Bytes;
+use crate::run::args::{BaselineFlags, CriterionArgs, RunMode};
+use crate::run::record::RunRecord;
+use crate::run::suite::{EstimateSettings, Skipped, Suite, criterion_home};
+use crate::server::build::Workspace;
+
+#[cfg(panic = "abort")]
+compile_error!(
+    "a failed server ends its benchmark by unwinding: build benches with panic = \"unwind\""
+);
+
+/// The benchmarks of each `memory-<server>` group: (id, phase, figure).
+pub const MEMORY_BENCHES: [(&str, Phase, MemoryFigure); 4] = [
+    ("rss-before", Phase::Before, MemoryFigure::Rss),
+    ("vms-before", Phase::Before, MemoryFigure::Vms),
+    ("rss-after", Phase::After, MemoryFigure::Rss),
+    ("vms-after", Phase::After, MemoryFigure::Vms),
+];
+
+/// Runs the whole job; returns the process exit code: 0, 1 if any server
+/// failed or a figure regressed against a strict baseline, 2 if the run
+/// could not start.
+pub fn main(workspace_root: &str) -> i32 {
+    let workspace = Workspace::at(workspace_root);
+    let (args, mut suite) = match prepare(&workspace) {
+        Ok(prepared) => prepared,
+        Err(err) => {
+            eprintln!("framework-bench: error: {err}");
+            return 2;
+        }
+    };
+    // No plots (and so no HTML pages) for memory: its samples are constant
+    // readings, and Criterion 0.8's t-test plot panics (kde.rs, index out of
+    // bounds) when a baseline and a run are both constant and equal. Memory
+    // has its own report page; Criterion's index still lists these benches.
+    let mut bytes = Criterion::default()
+        .with_measurement(Bytes)
+        .configure_from_args()
+        .without_plots();
+    let mut time = Criterion::default().configure_from_args();
+    memory_benches(&mut bytes, &mut suite);
+    latency_benches(&mut time, &mut suite);
+    suite.stop_all();
+    let code = finish(suite, &criterion_home(&workspace), &args.baselines);
+    // The HTML index lists every benchmark on disk, memory ones included, and
+    // links the memory report page written just before.
+    time.final_summary();
+    code
+}
+
+/// Reads Criterion's arguments and the knobs, and makes the suite; any
+/// error here stops the run before a server starts.
+fn prepare(workspace: &Workspace) -> crate::Result<(CriterionArgs, Suite)> {
+    let args =
+        CriterionArgs::from_env().map_err(|err| crate::Error::CriterionArgs(err.to_string()))?;
+    validate_baseline_names(&args.baselines)?;
+    let config = BenchConfig::from_env()?;
+    let mut suite = Suite::new(workspace.clone(), config, args.mode)?;
+    suite.set_estimate_settings(estimate_settings(&args));
+    Ok((args, suite))
+}
+
+/// The settings Criterion analyses the latency samples with.
+fn estimate_settings(args: &CriterionArgs) -> EstimateSettings {
+    let default = EstimateSettings::CRITERION_DEFAULT;
+    EstimateSettings {
+        sample_size: args.sample_size.unwrap_or(default.sample_size),
+        confidence_level: args.confidence_level.unwrap_or(default.confidence_level),
+        n_resamples: args.nresamples.unwrap_or(default.n_resamples),
+    }
+}
+
+/// Baseline names that could escape their folder are refused before a run
+/// starts.
+fn validate_baseline_names(flags: &BaselineFlags) -> crate::Result<()> {
+    flags
+        .save
+        .iter()
+        .chain(&flags.compare)
+        .try_for_each(|name| validate_name(name))
+}
+
+fn memory_benches(criterion: &mut Criterion<Bytes>, suite: &mut Suite) {
+    for name in suite.server_names() {
+        let mut group = criterion.benchmark_group(format!("memory-{name}"));
+        group.sampling_mode(SamplingMode::Flat);
+        for (id, phase, figure) in MEMORY_BENCHES {
+            bench_or_skip(&mut group, id, |b| {
+                suite.enter_phase(&name, phase).unwrap_or_else(skip);
+                b.iter_custom(|iters| {
+                    (0..iters).fold(0u64, |total, _| {
+                        let bytes = suite.read_figure(&name, figure).unwrap_or_else(skip);
+                        total.saturating_add(bytes)
+                    })
+                });
+            });
+        }
+        group.finish();
+        suite.finish_memory(&name);
+    }
+}
+
+fn latency_benches(criterion: &mut Criterion, suite: &mut Suite) {
+    for route in Route::ALL {
+        let mut group = criterion.benchmark_group(format!("latency-{route}"));
+        group.throughput(Throughput::Elements(1));
+        for name in suite.server_names() {
+            bench_or_skip(&mut group, &name, |b| {
+                suite.ensure_running(&name).unwrap_or_else(skip);
+                b.iter_custom(|iters| {
+                    suite
+                        .measure_latency(&name, route, iters)
+                        .unwrap_or_else(skip)
+                });
+            });
+            suite.stop(&name);
+        }
+        group.finish();
+    }
+}
+
+/// Ends a benchmark whose server failed. `resume_unwind` does not run the
+/// panic hook, so nothing is printed; [`bench_or_skip`] catches it.
+fn skip<T>(_: Skipped) -> T {
+    resume_unwind(Box::new(Skipped))
+}
+
+/// `group.bench_function`, except that a [`Skipped`] server ends only its
+/// own benchmark. Criterion records a benchmark after it ran, so nothing of
+/// a skipped one is left in the group.
+fn bench_or_skip<M: Measurement>(
+    group: &mut BenchmarkGroup<'_, M>,
+    id: &str,
+    f: impl FnMut(&mut Bencher<'_, M>),
+) {
+    let ran = catch_unwind(AssertUnwindSafe(|| {
+        group.bench_function(id, f);
+    }));
+    if let Err(payload) = ran
+        && !payload.is::<Skipped>()
+    {
+        resume_unwind(payload);
+    }
+}
+
+/// Records the run: table, run file, summary, baselines, exports and the
+/// memory report page. Returns the exit code.
+fn finish(suite: Suite, criterion_home: &Path, flags: &BaselineFlags) -> i32 {
+    if !suite.any_started() {
+        return 0; // --list, or a filter that matched no server
+    }
+    let dir = suite.output_dir();
+    let record = suite.finish();
+    let summary = Summary::of_run(&record, figures::collect(&record));
+    println!("\n{}", crate::report::terminal::render(&record));
+    let compared = match record.mode {
+        RunMode::Benchmark => compare_with_baseline(&dir, flags, &summary),
+        _ => Ok(None),
+    };
+    let comparison = compared.as_ref().ok().and_then(Option::as_ref);
+    if let Some(comparison) = comparison {
+        println!("{}", crate::report::terminal::comparison(comparison));
+    }
+    let written = write_outputs(&dir, criterion_home, &record, &summary, comparison, flags);
+    let outcome = RunOutcome {
+        baseline_error: compared.as_ref().err().map(ToString::to_string),
+        write_error: written.as_ref().err().map(ToString::to_string),
+        failed_servers: failed_servers(&record),
+    };
+    if let Ok(path) = &written {
+        println!("framework-bench: this run's figures: {}", path.display());
+    }
+    outcome.report()
+}
+
+/// What decides a run's exit code, kept apart from the run so it can be
+/// tested.
+#[derive(Debug, Default, PartialEq)]
+struct RunOutcome {
+    /// A strict `--baseline NAME` that could not be compared with.
+    baseline_error: Option<String>,
+    write_error: Option<String>,
+    failed_servers: Vec<String>,
+}
+
+impl RunOutcome {
+    /// Prints what went wrong; returns 1 if anything did, else 0.
+    fn report(&self) -> i32 {
+        let errors = self.baseline_error.iter().chain(&self.write_error);
+        let mut code = 0;
+        for error in errors {
+            eprintln!("framework-bench: error: {error}");
+            code = 1;
+        }
+        if !self.failed_servers.is_empty() {
+            eprintln!(
+                "framework-bench: failed: {}",
+                self.failed_servers.join(", ")
+            );
+            code = 1;
+        }
+        code
+    }
+}
+
+fn failed_servers(record: &RunRecord) -> Vec<String> {
+    record
+        .servers
+        .iter()
+        .filter(|s| s.error.is_some())
+        .map(|s| s.name.clone())
+        .collect()
+}
+
+/// The comparison with the baseline the flags name, if there is one. A
+/// missing baseline is an error only for a strict `--baseline`.
+fn compare_with_baseline(
+    dir: &Path,
+    flags: &BaselineFlags,
+    summary: &Summary,
+) -> crate::Result<Option<Comparison>> {
+    let Some(name) = flags.compare.as_deref() else {
+        return Ok(None);
+    };
+    match baseline::load_named(&criterion_baseline_path(dir, name), name) {
+        Ok(base) => Ok(Some(base.compare(summary, &Thresholds::default()))),
+        Err(err) if flags.strict => Err(err),
+        Err(crate::Error::UnknownBaseline { .. }) => Ok(None),
+        Err(err) => {
+            eprintln!("framework-bench: warning: {err}; not compared");
+            Ok(None)
+        }
+    }
+}
+
+/// Writes every output of the run; returns the run file's path.
+fn write_outputs(
+    dir: &Path,
+    criterion_home: &Path,
+    record: &RunRecord,
+    summary: &Summary,
+    comparison: Option<&Comparison>,
+    flags: &BaselineFlags,
+) -> crate::Result<PathBuf> {
+    let run_file = record.save(dir)?;
+    summary.save(&dir.join("latest-summary.json"))?;
+    crate::report::export::write_all(dir, record, &summary.metrics, comparison)?;
+    let page = crate::report::page::write(criterion_home, record, comparison)?;
+    println!("framework-bench: memory report: {}", page.display());
+    if let (Some(name), RunMode::Benchmark) = (&flags.save, record.mode) {
+        save_baseline(dir, name, summary)?;
+    }
+    Ok(run_file)
+}
+
+/// Saves the run as baseline `name`, keeping the figures of servers this
+/// run did not measure (a filtered run). A baseline that exists but cannot
+/// be read is an error and stays as it is: it is never silently replaced.
+fn save_baseline(dir: &Path, name: &str, summary: &Summary) -> crate::Result<()> {
+    let path = criterion_baseline_path(dir, name);
+    let merged = match baseline::load_named(&path, name) {
+        Ok(old) => old.merged_with(summary),
+        Err(crate::Error::UnknownBaseline { .. }) => summary.clone(),
+        Err(err) => return Err(err),
+    };
+    Summary {
+        name: name.to_owned(),
+        ..merged
+    }
+    .save(&path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixtures;
+
+    fn flags(save: Option<&str>, compare: Option<&str>, strict: bool) -> BaselineFlags {
+        BaselineFlags {
+            save: save.map(str::to_owned),
+            compare: compare.map(str::to_owned),
+            strict,
+            writes_new: true,
+        }
+    }
+
+    #[test]
+    fn names_that_escape_their_folder_are_refused_before_a_run() {
+        assert!(validate_baseline_names(&flags(Some("../up"), None, false)).is_err());
+        assert!(validate_baseline_names(&flags(None, Some("ok-name"), true)).is_ok());
+    }
+
+    #[test]
+    fn exit_codes_say_what_went_wrong() {
+        assert_eq!(RunOutcome::default().report(), 0);
+        let failed = RunOutcome {
+            failed_servers: vec!["axum".into()],
+            ..RunOutcome::default()
+        };
+        assert_eq!(failed.report(), 1);
+        let strict = RunOutcome {
+            baseline_error: Some("no baseline `x`".into()),
+            ..RunOutcome::default()
+        };
+        assert_eq!(strict.report(), 1);
+    }
+
+    #[test]
+    fn a_strict_baseline_that_is_missing_is_an_error_a_lenient_one_is_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let summary = Summary::of_run(&fixtures::run(), figures::collect(&fixtures::run()));
+        let strict = compare_with_baseline(dir.path(), &flags(None, Some("gone"), true), &summary);
+        assert!(strict.unwrap_err().to_string().contains("gone"));
+        let lenient =
+            compare_with_baseline(dir.path(), &flags(None, Some("gone"), false), &summary);
+        assert_eq!(lenient.unwrap(), None);
+    }
+
+    #[test]
+    fn saving_a_baseline_merges_and_the_next_run_compares_with_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let run = fixtures::run();
+        let summary = Summary::of_run(&run, figures::collect(&run));
+        save_baseline(dir.path(), "mine", &summary).unwrap();
+        let compared =
+            compare_with_baseline(dir.path(), &flags(None, Some("mine"), true), &summary).unwrap();
+        let comparison = compared.unwrap();
+        assert_eq!(comparison.baseline_name, "mine");
+        assert_eq!(comparison.rows.len(), summary.metrics.len());
+        assert!(!comparison.any_regressed());
+        // `base` was never written.
+        assert!(!criterion_baseline_path(dir.path(), "base").exists());
+    }
+}

@@ -1,0 +1,241 @@
+//! The run record: everything one `cargo bench` run measured, as written to
+//! `<criterion dir>/framework-bench/run-<unix time>.json` and `latest.json`.
+//!
+//! Pure data: the comparison and report stages read it without depending on
+//! the orchestration that filled it in.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::BenchConfig;
+use crate::error::{Error, Result};
+use crate::load::Route;
+use crate::load::hammer::{Connections, HammerReport, LatencySummary};
+use crate::measure::environment::Environment;
+use crate::measure::estimate::Estimate;
+use crate::measure::memory::MemorySnapshot;
+use crate::run::args::RunMode;
+use crate::units::duration_ns;
+
+/// The schema name written into every run file. Version 2 keeps rounds as a
+/// list (version 1 stored round 1 as flat fields of the server).
+pub const RUN_SCHEMA: &str = "framework-bench/run/v2";
+
+/// One run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunRecord {
+    pub schema: String,
+    pub mode: RunMode,
+    pub started_at_unix: u64,
+    pub finished_at_unix: u64,
+    pub config: BenchConfig,
+    pub environment: Environment,
+    pub harness: HarnessRecord,
+    pub servers: Vec<ServerRecord>,
+}
+
+/// The harness's own memory, as the seed's `main` row.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HarnessRecord {
+    pub version: String,
+    pub before: MemorySnapshot,
+    pub after: Option<MemorySnapshot>,
+}
+
+/// Everything measured on one server in one run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ServerRecord {
+    pub name: String,
+    pub description: String,
+    pub version: Option<String>,
+    pub workers: usize,
+    pub command: Vec<String>,
+    /// The memory phase, once per fresh process: start, settle, before,
+    /// burst, settle, after. Round 1 is the process Criterion's memory
+    /// benchmarks read.
+    pub rounds: Vec<RoundRecord>,
+    /// Just before round 1's process stopped.
+    pub end: Option<MemorySnapshot>,
+    /// What each route's latency benchmark measured in this run.
+    pub latency: BTreeMap<Route, LatencyRecord>,
+    /// Every process of this server that was stopped, in order.
+    pub stops: Vec<StopRecord>,
+    pub error: Option<String>,
+}
+
+/// One independent pass of the memory phase on a fresh process. A round cut
+/// short by a failure keeps what it measured.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RoundRecord {
+    pub pid: u32,
+    #[serde(with = "duration_ns", rename = "startup_time_ns")]
+    pub startup_time: Duration,
+    pub before: Option<MemorySnapshot>,
+    pub burst: Option<BurstRecord>,
+    pub after: Option<MemorySnapshot>,
+}
+
+/// The seed's burst, as recorded.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BurstRecord {
+    pub n_requests: usize,
+    pub concurrency: usize,
+    pub connections: Connections,
+    #[serde(with = "duration_ns", rename = "timeout_ns")]
+    pub timeout: Duration,
+    #[serde(with = "duration_ns", rename = "wall_time_ns")]
+    pub wall_time: Duration,
+    pub seconds_per_call: f64,
+    pub success_rate: f64,
+    pub requests_per_second: f64,
+    /// Outcome label -> count: `200`, `500`, `200-wrong-body`, `timeout`, ...
+    pub counts: BTreeMap<String, usize>,
+    pub latency: LatencySummary,
+}
+
+/// One route's latency benchmark on one server.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LatencyRecord {
+    /// Percentiles of every request the benchmark sent (warm-up included).
+    pub requests: LatencySummary,
+    /// The estimate Criterion prints, computed from the samples this run
+    /// timed; absent when the benchmark did not complete a measurement
+    /// (test mode, profile mode, a failure).
+    pub estimate: Option<Estimate>,
+}
+
+/// How one of a server's processes ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StopRecord {
+    pub pid: u32,
+    pub exit: String,
+    pub clean: bool,
+    #[serde(with = "duration_ns", rename = "stop_time_ns")]
+    pub stop_time: Duration,
+}
+
+impl From<&HammerReport> for BurstRecord {
+    fn from(report: &HammerReport) -> BurstRecord {
+        BurstRecord {
+            n_requests: report.n_requests,
+            concurrency: report.concurrency,
+            connections: report.connections,
+            timeout: report.timeout,
+            wall_time: report.wall_time,
+            seconds_per_call: report.seconds_per_call(),
+            success_rate: report.success_rate(),
+            requests_per_second: report.requests_per_second(),
+            counts: report.counts.clone(),
+            latency: report.latency_summary(),
+        }
+    }
+}
+
+impl ServerRecord {
+    /// A record with nothing measured yet.
+    pub fn new(name: &str, description: &str, workers: usize) -> ServerRecord {
+        ServerRecord {
+            name: name.to_owned(),
+            description: description.to_owned(),
+            version: None,
+            workers,
+            command: Vec::new(),
+            rounds: Vec::new(),
+            end: None,
+            latency: BTreeMap::new(),
+            stops: Vec::new(),
+            error: None,
+        }
+    }
+
+    /// Round 1, the process Criterion's memory benchmarks read.
+    pub fn first_round(&self) -> Option<&RoundRecord> {
+        self.rounds.first()
+    }
+}
+
+impl RoundRecord {
+    /// A round whose process just started.
+    pub fn started(pid: u32, startup_time: Duration) -> RoundRecord {
+        RoundRecord {
+            pid,
+            startup_time,
+            before: None,
+            burst: None,
+            after: None,
+        }
+    }
+}
+
+impl RunRecord {
+    /// Reads a run file of this schema; any other is refused with a message
+    /// naming the file and both schemas.
+    pub fn load(path: &Path) -> Result<RunRecord> {
+        let bad = |message: String| Error::BadRunFile {
+            path: path.to_owned(),
+            expected: RUN_SCHEMA,
+            message,
+        };
+        let text = crate::fs::read_to_string(path)?;
+        let value: serde_json::Value =
+            serde_json::from_str(&text).map_err(|err| bad(format!("not JSON: {err}")))?;
+        match value.get("schema").and_then(|s| s.as_str()) {
+            Some(RUN_SCHEMA) => serde_json::from_value(value).map_err(|err| bad(err.to_string())),
+            Some(other) => Err(bad(format!(
+                "its schema is `{other}`; run `cargo bench` again to write a `{RUN_SCHEMA}` file"
+            ))),
+            None => Err(bad("it has no `schema` field".into())),
+        }
+    }
+
+    /// Writes the run file and `latest.json` beside it; returns the run file.
+    pub fn save(&self, dir: &Path) -> Result<PathBuf> {
+        let path = dir.join(format!("run-{}.json", self.started_at_unix));
+        crate::fs::write_json(&path, self)?;
+        crate::fs::write_json(&dir.join("latest.json"), self)?;
+        Ok(path)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixtures;
+
+    #[test]
+    fn a_run_file_round_trips_and_other_schemas_are_refused_by_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let run = fixtures::run();
+        let path = run.save(dir.path()).unwrap();
+        assert_eq!(RunRecord::load(&path).unwrap(), run);
+        assert_eq!(
+            RunRecord::load(&dir.path().join("latest.json")).unwrap(),
+            run
+        );
+
+        let old = dir.path().join("old.json");
+        std::fs::write(&old, r#"{"schema":"framework-bench/run/v1","servers":[]}"#).unwrap();
+        let err = RunRecord::load(&old).unwrap_err().to_string();
+        assert!(err.contains("old.json"), "{err}");
+        assert!(err.contains("framework-bench/run/v1"), "{err}");
+        assert!(err.contains(RUN_SCHEMA), "{err}");
+        std::fs::write(&old, "{").unwrap();
+        let err = RunRecord::load(&old).unwrap_err().to_string();
+        assert!(err.contains("not JSON"), "{err}");
+    }
+
+    #[test]
+    fn rounds_are_a_list_in_the_file() {
+        let json = serde_json::to_value(fixtures::run()).unwrap();
+        let rounds = &json["servers"][0]["rounds"];
+        assert_eq!(rounds.as_array().map(Vec::len), Some(3));
+        assert!(json["servers"][0].get("before").is_none());
+        assert_eq!(
+            json["servers"][0]["latency"]["hello"]["estimate"]["statistic"],
+            "slope"
+        );
+    }
+}

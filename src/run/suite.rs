@@ -1,0 +1,673 @@
+//! One run of the suite: the servers, the state each is in, and everything
+//! measured on them, recorded as data.
+//!
+//! Only one server process runs at any time, so that no server's memory
+//! (USS and PSS count shared pages) or latency depends on another. A
+//! server's first process is started the first time a selected benchmark
+//! needs it and taken through the seed's phases: start, settle, snapshot
+//! ("before"), burst, settle, snapshot ("after"); Criterion's memory
+//! benchmarks read it in those phases. Then it stops, and the remaining
+//! rounds repeat the phases on fresh processes, so each figure has several
+//! independent readings. Each latency benchmark gets a fresh process,
+//! stopped after it. A failure in any phase is recorded against that server
+//! (and printed once); its remaining benchmarks are skipped and the run goes
+//! on with the others.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime};
+
+use crate::compare::figures::{MemoryFigure, Phase};
+use crate::config::BenchConfig;
+use crate::error::{Error, Result};
+use crate::load::Route;
+use crate::load::hammer::{Connections, LoadPlan, hammer, hammer_with, http_client};
+use crate::measure::environment::Environment;
+use crate::measure::estimate::Timings;
+use crate::measure::memory::{MemorySnapshot, ProcSampler, Sampler};
+use crate::run::args::RunMode;
+use crate::run::record::{
+    BurstRecord, HarnessRecord, LatencyRecord, RUN_SCHEMA, RoundRecord, RunRecord, ServerRecord,
+    StopRecord,
+};
+use crate::server::build::{Builder, BuiltServer, Workspace};
+use crate::server::manifest::{RunValues, ServerSpec};
+use crate::server::process::{LaunchOptions, ServerProcess};
+
+/// The latency client's timeout is never shorter than this, whatever the
+/// burst's: a keep-alive request on an idle server takes microseconds, and a
+/// short timeout would only turn a scheduling hiccup into a failure.
+const LATENCY_TIMEOUT_FLOOR: Duration = Duration::from_secs(5);
+
+/// Marks a benchmark skipped because its server failed; the failure is in
+/// the server's record already.
+#[derive(Debug, Clone, Copy)]
+pub struct Skipped;
+
+/// How latency estimates are made from the samples the suite timed: the
+/// settings Criterion uses for the same benchmarks.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EstimateSettings {
+    pub sample_size: usize,
+    pub confidence_level: f64,
+    pub n_resamples: usize,
+}
+
+/// A server's slot in the run.
+struct Slot {
+    spec: ServerSpec,
+    record: ServerRecord,
+    /// The one process of this server that runs now, if any.
+    process: Option<ServerProcess>,
+    client: Option<reqwest::Client>,
+    histograms: BTreeMap<Route, hdrhistogram::Histogram<u64>>,
+    /// Every sample Criterion took of each route, for the estimate.
+    timings: BTreeMap<Route, Timings>,
+    failed: bool,
+}
+
+/// The run; see the module docs.
+pub struct Suite {
+    workspace: Workspace,
+    config: BenchConfig,
+    mode: RunMode,
+    estimates: EstimateSettings,
+    specs: Vec<ServerSpec>,
+    builder: Builder,
+    runtime: tokio::runtime::Runtime,
+    sampler: Box<dyn Sampler>,
+    slots: BTreeMap<String, Slot>,
+    harness: HarnessRecord,
+    environment: Environment,
+    started_at: SystemTime,
+}
+
+impl Suite {
+    /// Reads the manifests under `servers/`, and prepares the open-files
+    /// limit. Any error here stops the run before a server starts.
+    pub fn new(workspace: Workspace, config: BenchConfig, mode: RunMode) -> Result<Suite> {
+        let specs = ServerSpec::load_dir(&workspace.servers_dir())?;
+        Suite::with_specs(workspace, config, mode, specs)
+    }
+
+    /// A run over the given servers, read with the real `/proc` sampler.
+    pub fn with_specs(
+        workspace: Workspace,
+        config: BenchConfig,
+        mode: RunMode,
+        specs: Vec<ServerSpec>,
+    ) -> Result<Suite> {
+        let sampler = Box::new(ProcSampler::new()?);
+        Suite::with_sampler(workspace, config, mode, specs, sampler)
+    }
+
+    /// A run over the given servers whose memory `sampler` reads.
+    pub fn with_sampler(
+        workspace: Workspace,
+        config: BenchConfig,
+        mode: RunMode,
+        specs: Vec<ServerSpec>,
+        mut sampler: Box<dyn Sampler>,
+    ) -> Result<Suite> {
+        let config = match mode {
+            RunMode::Test => config.for_test_mode(),
+            _ => config,
+        };
+        crate::server::process::ensure_open_files(config.open_files_needed())?;
+        let harness = HarnessRecord {
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            before: sampler.snapshot(std::process::id())?,
+            after: None,
+        };
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .map_err(Error::Runtime)?;
+        Ok(Suite {
+            environment: Environment::capture(&workspace.root),
+            builder: Builder::new(&workspace),
+            workspace,
+            config,
+            mode,
+            estimates: EstimateSettings::CRITERION_DEFAULT,
+            specs,
+            runtime,
+            sampler,
+            slots: BTreeMap::new(),
+            harness,
+            started_at: SystemTime::now(),
+        })
+    }
+
+    /// How latency estimates are made; Criterion's defaults unless set.
+    pub fn set_estimate_settings(&mut self, settings: EstimateSettings) {
+        self.estimates = settings;
+    }
+
+    pub fn config(&self) -> &BenchConfig {
+        &self.config
+    }
+
+    pub fn mode(&self) -> RunMode {
+        self.mode
+    }
+
+    /// Every server the manifests describe, by name.
+    pub fn server_names(&self) -> Vec<String> {
+        self.specs.iter().map(|spec| spec.name.clone()).collect()
+    }
+
+    /// True once any server was started (false in `--list` mode, or when the
+    /// filter matched nothing).
+    pub fn any_started(&self) -> bool {
+        !self.slots.is_empty()
+    }
+
+    /// Makes sure the server's round-1 process is in `phase`: started,
+    /// settled and read; for `After` also burst, settled and read again.
+    pub fn enter_phase(&mut self, name: &str, phase: Phase) -> Result<(), Skipped> {
+        self.ensure_running(name)?;
+        let burst_done = self.first_round(name).is_some_and(|r| r.burst.is_some());
+        if phase == Phase::After && !burst_done {
+            let result = self.burst_and_read(name);
+            self.or_fail(name, result)?;
+        }
+        Ok(())
+    }
+
+    /// One reading of `figure` (RSS or VMS) of the running process, in bytes.
+    pub fn read_figure(&mut self, name: &str, figure: MemoryFigure) -> Result<u64, Skipped> {
+        let result = self.rss_vms_of(name);
+        let (rss, vms) = self.or_fail(name, result)?;
+        Ok(match figure {
+            MemoryFigure::Vms => vms,
+            _ => rss,
+        })
+    }
+
+    /// Ends the memory phase of a server: stops its process, then runs the
+    /// remaining rounds, each on a fresh process, alone.
+    pub fn finish_memory(&mut self, name: &str) {
+        let Some(slot) = self.slots.get(name) else {
+            return;
+        };
+        let burst_done = !slot.failed
+            && slot
+                .record
+                .rounds
+                .first()
+                .is_some_and(|r| r.burst.is_some());
+        self.stop(name);
+        if !burst_done {
+            return;
+        }
+        for round in 2..=self.config.rounds {
+            let result = self.extra_round(name);
+            if self.or_fail(name, result).is_err() {
+                return;
+            }
+            eprintln!(
+                "framework-bench: {name}: round {round} of {} done",
+                self.config.rounds
+            );
+        }
+    }
+
+    /// Sends `iters` requests to `route` over the configured number of
+    /// keep-alive connections and returns the wall time they took. Any
+    /// request that is not a 200 with the contract's body fails the server.
+    pub fn measure_latency(
+        &mut self,
+        name: &str,
+        route: Route,
+        iters: u64,
+    ) -> Result<Duration, Skipped> {
+        self.ensure_running(name)?;
+        let result = self.latency_sample(name, route, iters);
+        let slot = self.slots.get_mut(name).ok_or(Skipped)?;
+        if result.is_err() {
+            // Criterion abandons the benchmark: no figure of this route may
+            // be reported as if it had been measured.
+            slot.histograms.remove(&route);
+            slot.timings.remove(&route);
+        }
+        self.or_fail(name, result)
+    }
+
+    /// Builds and starts the server if no process of it runs, so that only
+    /// one process is measured at a time. The first start of a run also
+    /// settles and reads the "before" snapshot.
+    pub fn ensure_running(&mut self, name: &str) -> Result<(), Skipped> {
+        if !self.slots.contains_key(name) {
+            let spec = self
+                .specs
+                .iter()
+                .find(|spec| spec.name == name)
+                .ok_or(Skipped)?;
+            let slot = new_slot(spec.clone(), self.config.workers);
+            self.slots.insert(name.to_owned(), slot);
+        }
+        let slot = self.slots.get(name).ok_or(Skipped)?;
+        if slot.failed {
+            return Err(Skipped);
+        }
+        if slot.process.is_some() {
+            return Ok(());
+        }
+        let first = slot.record.rounds.is_empty();
+        let result = self.start(name, first);
+        self.or_fail(name, result)
+    }
+
+    /// Stops the server's running process, if any, reading its memory one
+    /// last time (round 1's process) and recording how it ended.
+    pub fn stop(&mut self, name: &str) {
+        let Some(slot) = self.slots.get_mut(name) else {
+            return;
+        };
+        let Some(mut process) = slot.process.take() else {
+            return;
+        };
+        slot.client = None;
+        let first = slot.record.rounds.first().map(|r| r.pid) == Some(process.pid());
+        if first && process.check_alive("before it was stopped").is_ok() {
+            slot.record.end = self.sampler.snapshot(process.pid()).ok();
+        }
+        let stop = shut_down(process);
+        if !stop.clean && slot.record.error.is_none() {
+            let message = format!(
+                "{name} (pid {}) did not stop cleanly on SIGTERM: {}",
+                stop.pid, stop.exit
+            );
+            eprintln!("framework-bench: {message}");
+            slot.record.error = Some(message);
+        }
+        slot.record.stops.push(stop);
+    }
+
+    pub fn stop_all(&mut self) {
+        let names: Vec<String> = self.slots.keys().cloned().collect();
+        for name in names {
+            self.stop(&name);
+        }
+    }
+
+    /// Stops what still runs and returns the run's record.
+    pub fn finish(mut self) -> RunRecord {
+        self.stop_all();
+        self.harness.after = self.sampler.snapshot(std::process::id()).ok();
+        let estimated = self.mode == RunMode::Benchmark;
+        let settings = self.estimates;
+        let servers = self
+            .slots
+            .into_values()
+            .map(|slot| slot.into_record(estimated.then_some(settings)))
+            .collect();
+        RunRecord {
+            schema: RUN_SCHEMA.to_owned(),
+            mode: self.mode,
+            started_at_unix: unix_seconds(self.started_at),
+            finished_at_unix: unix_seconds(SystemTime::now()),
+            config: self.config,
+            environment: self.environment,
+            harness: self.harness,
+            servers,
+        }
+    }
+
+    /// Where run files go: Criterion's output directory (`CRITERION_HOME`,
+    /// else the target directory's `criterion`), under `framework-bench/`.
+    pub fn output_dir(&self) -> PathBuf {
+        criterion_home(&self.workspace).join("framework-bench")
+    }
+
+    fn first_round(&self, name: &str) -> Option<&RoundRecord> {
+        self.slots.get(name)?.record.rounds.first()
+    }
+
+    /// The server's running process; an error if none runs.
+    fn running(&mut self, name: &str) -> Result<&mut ServerProcess> {
+        self.slots
+            .get_mut(name)
+            .and_then(|slot| slot.process.as_mut())
+            .ok_or_else(|| Error::NotRunning {
+                server: name.to_owned(),
+            })
+    }
+
+    fn rss_vms_of(&mut self, name: &str) -> Result<(u64, u64)> {
+        // A dead child that is not reaped yet still has a /proc entry whose
+        // statm reads all zeros: check first, so a crash is never 0 bytes.
+        let during = "while its memory was read";
+        let process = self
+            .slots
+            .get_mut(name)
+            .and_then(|slot| slot.process.as_mut())
+            .ok_or_else(|| Error::NotRunning {
+                server: name.to_owned(),
+            })?;
+        process.check_alive(during)?;
+        let reading = self.sampler.rss_vms(process.pid());
+        reading.map_err(|err| crash_or(Some(process), err, during))
+    }
+
+    fn latency_sample(&mut self, name: &str, route: Route, iters: u64) -> Result<Duration> {
+        let plan = latency_plan(route, iters, &self.config);
+        let addr = self.running(name)?.addr();
+        let slot = self.slots.get_mut(name).ok_or_else(|| Error::NotRunning {
+            server: name.to_owned(),
+        })?;
+        let client = match &slot.client {
+            Some(client) => client.clone(),
+            None => http_client(Connections::KeepAlive, plan.timeout)?,
+        };
+        let report = self.runtime.block_on(hammer_with(&client, addr, &plan));
+        slot.client = Some(client);
+        if report.successes as u64 != iters {
+            let failed = Error::RequestsFailed {
+                server: name.to_owned(),
+                failed: iters as usize - report.successes,
+                sent: iters as usize,
+                path: route.path().to_owned(),
+                during: "during the latency benchmark".into(),
+                outcomes: report.counter_text(),
+            };
+            return Err(crash_or(
+                slot.process.as_mut(),
+                failed,
+                "during the latency benchmark",
+            ));
+        }
+        // Same bounds on both sides, so adding cannot fail.
+        let _ = slot
+            .histograms
+            .entry(route)
+            .or_insert_with(crate::load::hammer::latency_histogram)
+            .add(&report.latency);
+        slot.timings
+            .entry(route)
+            .or_default()
+            .push(iters, report.wall_time);
+        Ok(report.wall_time)
+    }
+
+    fn launch_options(&self) -> LaunchOptions {
+        let mut options = LaunchOptions::new(self.workspace.log_dir(), self.config.workers);
+        options.ready_timeout = self.config.ready_timeout;
+        options
+    }
+
+    fn build_and_start(&mut self, name: &str) -> Result<(BuiltServer, ServerProcess)> {
+        let spec = self
+            .slots
+            .get(name)
+            .map(|s| s.spec.clone())
+            .ok_or_else(|| Error::NotRunning {
+                server: name.to_owned(),
+            })?;
+        let built = self.builder.build(&spec)?;
+        let options = self.launch_options();
+        let process = ServerProcess::start(&built, &options)?;
+        eprintln!(
+            "framework-bench: started {name} {} (pid {}, {} workers) in {:.1} ms",
+            built.version,
+            process.pid(),
+            options.workers,
+            process.startup_time().as_secs_f64() * 1e3
+        );
+        Ok((built, process))
+    }
+
+    /// Starts a process; the first of the run is round 1: it records what
+    /// ran, settles and reads memory.
+    fn start(&mut self, name: &str, first: bool) -> Result<()> {
+        let (built, mut process) = self.build_and_start(name)?;
+        let round = RoundRecord::started(process.pid(), process.startup_time());
+        let before = if first {
+            let settle = self.config.settle;
+            Some(settle_and_read(
+                self.sampler.as_mut(),
+                &mut process,
+                settle,
+                "while it settled",
+            ))
+        } else {
+            None
+        };
+        let command = self.command_line(name, &built);
+        let Some(slot) = self.slots.get_mut(name) else {
+            return Ok(());
+        };
+        slot.process = Some(process);
+        if !first {
+            return Ok(());
+        }
+        slot.record.version = Some(built.version);
+        slot.record.command = command;
+        slot.record.rounds.push(round);
+        let before = before.transpose()?;
+        if let Some(round) = slot.record.rounds.first_mut() {
+            round.before = before;
+        }
+        Ok(())
+    }
+
+    fn command_line(&self, name: &str, built: &BuiltServer) -> Vec<String> {
+        let options = self.launch_options();
+        let values = RunValues {
+            bin: built.bin.as_deref(),
+            port: options.port,
+            workers: options.workers,
+        };
+        self.slots
+            .get(name)
+            .map(|slot| slot.spec.command_line(&values))
+            .unwrap_or_default()
+    }
+
+    /// The seed's burst on round 1's process, then settle and read.
+    fn burst_and_read(&mut self, name: &str) -> Result<()> {
+        let settle = self.config.settle;
+        let slot = self.slots.get_mut(name).ok_or_else(|| Error::NotRunning {
+            server: name.to_owned(),
+        })?;
+        let (Some(process), Some(round)) = (slot.process.as_mut(), slot.record.rounds.first_mut())
+        else {
+            return Err(Error::NotRunning {
+                server: name.to_owned(),
+            });
+        };
+        round.burst = Some(run_burst(&self.runtime, &self.config, process)?);
+        let after = settle_and_read(self.sampler.as_mut(), process, settle, "after the burst")?;
+        round.after = Some(after);
+        Ok(())
+    }
+
+    /// One more round on a fresh process, run alone and stopped at the end.
+    fn extra_round(&mut self, name: &str) -> Result<()> {
+        let (_, mut process) = self.build_and_start(name)?;
+        let settle = self.config.settle;
+        let mut round = RoundRecord::started(process.pid(), process.startup_time());
+        let result = (|| {
+            let sampler = self.sampler.as_mut();
+            round.before = Some(settle_and_read(
+                sampler,
+                &mut process,
+                settle,
+                "while it settled",
+            )?);
+            round.burst = Some(run_burst(&self.runtime, &self.config, &mut process)?);
+            round.after = Some(settle_and_read(
+                sampler,
+                &mut process,
+                settle,
+                "after the burst",
+            )?);
+            Ok(())
+        })();
+        let stop = shut_down(process);
+        if let Some(slot) = self.slots.get_mut(name) {
+            slot.record.rounds.push(round);
+            slot.record.stops.push(stop);
+        }
+        result
+    }
+
+    /// Passes `Ok` through; records an error against the server (printed
+    /// once, the server stopped so it cannot disturb the others) as `Skipped`.
+    fn or_fail<T>(&mut self, name: &str, result: Result<T>) -> Result<T, Skipped> {
+        result.map_err(|err| {
+            let message = err.to_string();
+            eprintln!("framework-bench: {message}");
+            if let Some(slot) = self.slots.get_mut(name) {
+                slot.failed = true;
+                slot.record.error.get_or_insert(message);
+            }
+            self.stop(name);
+            Skipped
+        })
+    }
+}
+
+impl EstimateSettings {
+    /// Criterion 0.8's defaults: 100 samples, 95 % confidence, 100,000
+    /// bootstrap resamples.
+    pub const CRITERION_DEFAULT: EstimateSettings = EstimateSettings {
+        sample_size: 100,
+        confidence_level: 0.95,
+        n_resamples: 100_000,
+    };
+}
+
+impl Slot {
+    /// The server's record with its latency made from what was timed:
+    /// percentiles always, the estimate only when `settings` is given (a
+    /// full benchmark run) and Criterion completed the measurement.
+    fn into_record(mut self, settings: Option<EstimateSettings>) -> ServerRecord {
+        for (route, histogram) in &self.histograms {
+            let estimate = settings.and_then(|s| {
+                let timings = self.timings.get(route)?;
+                timings.estimate(s.sample_size, s.confidence_level, s.n_resamples)
+            });
+            let latency = LatencyRecord {
+                requests: crate::load::hammer::summarize(histogram),
+                estimate,
+            };
+            self.record.latency.insert(*route, latency);
+        }
+        self.record
+    }
+}
+
+fn new_slot(spec: ServerSpec, workers: usize) -> Slot {
+    Slot {
+        record: ServerRecord::new(&spec.name, &spec.description, workers),
+        spec,
+        process: None,
+        client: None,
+        histograms: BTreeMap::new(),
+        timings: BTreeMap::new(),
+        failed: false,
+    }
+}
+
+fn unix_seconds(t: SystemTime) -> u64 {
+    t.duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// Waits `settle` (the seed's pause before reading), then snapshots.
+fn settle_and_read(
+    sampler: &mut dyn Sampler,
+    process: &mut ServerProcess,
+    settle: Duration,
+    during: &str,
+) -> Result<MemorySnapshot> {
+    std::thread::sleep(settle);
+    process.check_alive(during)?;
+    sampler
+        .snapshot(process.pid())
+        .map_err(|err| crash_or(Some(process), err, during))
+}
+
+/// The seed's burst against `process`; a crash during it is the error.
+fn run_burst(
+    runtime: &tokio::runtime::Runtime,
+    config: &BenchConfig,
+    process: &mut ServerProcess,
+) -> Result<BurstRecord> {
+    let plan = LoadPlan::burst(config.n_requests, config.timeout);
+    let report = runtime.block_on(hammer(process.addr(), &plan))?;
+    eprintln!("framework-bench: {}: burst of {report}", process.name());
+    process.check_alive("during the burst")?;
+    Ok(BurstRecord::from(&report))
+}
+
+/// If the server has exited, the crash is the real error.
+fn crash_or(process: Option<&mut ServerProcess>, err: Error, during: &str) -> Error {
+    match process.map(|p| p.check_alive(during)) {
+        Some(Err(crash)) => crash,
+        _ => err,
+    }
+}
+
+/// SIGTERM, deadline, SIGKILL; how it went.
+fn shut_down(process: ServerProcess) -> StopRecord {
+    let pid = process.pid();
+    let sent_at = std::time::Instant::now();
+    match process.shutdown() {
+        Ok(stopped) => StopRecord {
+            pid,
+            exit: crate::error::describe_status(stopped.status),
+            clean: stopped.status.success(),
+            stop_time: stopped.stop_time,
+        },
+        Err(err) => {
+            eprintln!("framework-bench: {err}");
+            StopRecord {
+                pid,
+                exit: "killed after the stop deadline".into(),
+                clean: false,
+                stop_time: sent_at.elapsed(),
+            }
+        }
+    }
+}
+
+fn latency_plan(route: Route, iters: u64, config: &BenchConfig) -> LoadPlan {
+    let n_requests = usize::try_from(iters).unwrap_or(usize::MAX);
+    let timeout = config.timeout.max(LATENCY_TIMEOUT_FLOOR);
+    let mut plan = LoadPlan::keep_alive(n_requests, config.concurrency, timeout);
+    plan.path = route.path().to_owned();
+    plan.expected_body = route.expected_body();
+    // One failure already fails the server; don't wait out the rest.
+    plan.stop_on_failure = true;
+    plan
+}
+
+/// Criterion's output directory, found the way Criterion finds it.
+pub fn criterion_home(workspace: &Workspace) -> PathBuf {
+    match std::env::var_os("CRITERION_HOME") {
+        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
+        _ => workspace.target_dir.join("criterion"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn latency_plans_reuse_connections_and_expect_the_contracts_body() {
+        let config = BenchConfig {
+            concurrency: 2,
+            ..BenchConfig::default()
+        };
+        let plan = latency_plan(Route::Json, 10, &config);
+        assert_eq!(plan.connections, Connections::KeepAlive);
+        assert_eq!((plan.n_requests, plan.concurrency), (10, 2));
+        assert_eq!(plan.path, "/json");
+        assert_eq!(plan.expected_body, server_contract::JSON_BODY);
+        assert_eq!(plan.timeout, LATENCY_TIMEOUT_FLOOR);
+    }
+}

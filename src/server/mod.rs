@@ -1,0 +1,8 @@
+//! Servers: described by data (`servers/*/server.toml`), built each on its
+//! own so that features never unify across them, started behind a guard
+//! that no child outlives, and checked to listen on loopback only.
+
+pub mod build;
+pub mod manifest;
+pub mod process;
+pub mod sockets;
