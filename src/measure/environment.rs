@@ -5,6 +5,10 @@ use std::path::Path;
 use std::process::Command;
 
 use serde::{Deserialize, Serialize};
+use sysinfo::{CpuRefreshKind, System};
+
+/// How far total memory may differ before two machines count as different.
+const MEMORY_TOLERANCE_PERCENT: u64 = 5;
 
 /// Where a run was taken. Fields a platform cannot give are `None`; the
 /// default knows nothing.
@@ -21,21 +25,16 @@ pub struct Environment {
 }
 
 impl Environment {
-    /// Reads this machine; `repo` is the checkout whose commit to record.
+    /// Reads this machine (through sysinfo, so it means the same on every
+    /// platform); `repo` is the checkout whose commit to record.
     pub fn capture(repo: &Path) -> Environment {
-        let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-        let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
-        let os_release = std::fs::read_to_string("/etc/os-release").unwrap_or_default();
+        let (cpu_model, memory_bytes) = cpu_and_memory();
         Environment {
-            cpu_model: field(&cpuinfo, "model name"),
+            cpu_model,
             cpus: std::thread::available_parallelism().map_or(1, usize::from),
-            memory_bytes: field(&meminfo, "MemTotal")
-                .and_then(|kb| kb.trim_end_matches("kB").trim().parse::<u64>().ok())
-                .map(|kb| kb * 1024),
-            kernel: nix::sys::utsname::uname()
-                .ok()
-                .map(|u| u.release().to_string_lossy().into_owned()),
-            os: field(&os_release, "PRETTY_NAME").map(|v| v.trim_matches('"').to_owned()),
+            memory_bytes,
+            kernel: System::kernel_version().ok(),
+            os: System::long_os_version().ok(),
             rustc: command_line(
                 Command::new(std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into()))
                     .arg("--version"),
@@ -61,7 +60,7 @@ impl Environment {
         differ("OS", show(&self.os), show(&now.os));
         if let (Some(a), Some(b)) = (self.memory_bytes, now.memory_bytes) {
             // MemTotal moves by a few MiB between boots of the same machine.
-            if a.abs_diff(b) > a / 20 {
+            if a.abs_diff(b) * 100 > a * MEMORY_TOLERANCE_PERCENT {
                 differ(
                     "memory",
                     format!("{} MiB", a >> 20),
@@ -73,13 +72,19 @@ impl Environment {
     }
 }
 
-/// `key : value` from /proc/cpuinfo, /proc/meminfo or `key=value` from
-/// os-release.
-fn field(text: &str, key: &str) -> Option<String> {
-    text.lines().find_map(|line| {
-        let (k, v) = line.split_once(':').or_else(|| line.split_once('='))?;
-        (k.trim() == key).then(|| v.trim().to_owned())
-    })
+/// The CPU's brand and the total memory, where the platform gives them.
+fn cpu_and_memory() -> (Option<String>, Option<u64>) {
+    let Ok(mut system) = System::new() else {
+        return (None, None);
+    };
+    system.refresh_memory();
+    system.refresh_cpu_list(CpuRefreshKind::nothing());
+    let brand = system
+        .cpus()
+        .first()
+        .map(|cpu| cpu.brand().trim().to_owned());
+    let memory = Some(system.total_memory()).filter(|bytes| *bytes > 0);
+    (brand.filter(|b| !b.is_empty()), memory)
 }
 
 fn command_line(command: &mut Command) -> Option<String> {
@@ -110,26 +115,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn reads_proc_style_fields() {
-        let cpuinfo = "processor\t: 0\nmodel name\t: AMD EPYC 7B13\nflags\t\t: fpu\n";
-        assert_eq!(
-            field(cpuinfo, "model name").as_deref(),
-            Some("AMD EPYC 7B13")
-        );
-        assert_eq!(
-            field("PRETTY_NAME=\"Debian 12\"\n", "PRETTY_NAME").as_deref(),
-            Some("\"Debian 12\"")
-        );
-        assert_eq!(field("", "x"), None);
-    }
-
-    #[test]
     fn captures_this_machine() {
         let env = Environment::capture(Path::new(env!("CARGO_MANIFEST_DIR")));
         assert!(env.cpus >= 1);
         if cfg!(target_os = "linux") {
             assert!(env.memory_bytes.unwrap() > 0);
-            assert!(env.kernel.is_some());
+            assert!(env.kernel.is_some() && env.os.is_some());
+            assert!(env.cpu_model.is_some());
         }
         assert!(
             env.rustc

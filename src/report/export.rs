@@ -431,9 +431,8 @@ mod tests {
     use super::*;
     use crate::compare::figures::Unit;
     use crate::compare::verdict::{Row, Verdict};
-    use crate::config::BenchConfig;
     use crate::measure::memory::MemorySnapshot;
-    use crate::run::record::{HarnessRecord, RUN_SCHEMA};
+    use crate::run::record::HarnessRecord;
     use std::collections::BTreeSet;
 
     const MIB: f64 = BYTES_PER_MIB;
@@ -505,14 +504,8 @@ mod tests {
 
     fn run() -> RunRecord {
         RunRecord {
-            schema: RUN_SCHEMA.into(),
-            mode: RunMode::Benchmark,
             started_at_unix: 0,
             finished_at_unix: 1,
-            config: BenchConfig {
-                workers: 2,
-                ..BenchConfig::default()
-            },
             environment: Default::default(),
             harness: HarnessRecord {
                 version: "0.1.0".into(),
@@ -520,6 +513,7 @@ mod tests {
                 after: None,
             },
             servers: Vec::new(),
+            ..crate::fixtures::run()
         }
     }
 

@@ -786,9 +786,8 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
 mod tests {
     use super::*;
     use crate::compare::verdict::Row;
-    use crate::config::BenchConfig;
     use crate::load::hammer::{Connections, LatencySummary};
-    use crate::run::record::{BurstRecord, HarnessRecord, RUN_SCHEMA, RoundRecord};
+    use crate::run::record::{BurstRecord, HarnessRecord, RoundRecord};
     use std::collections::BTreeMap;
     use std::time::Duration;
 
@@ -852,14 +851,8 @@ mod tests {
 
     fn run(servers: Vec<ServerRecord>) -> RunRecord {
         RunRecord {
-            schema: RUN_SCHEMA.into(),
-            mode: RunMode::Benchmark,
             started_at_unix: 1_795_356_141,
             finished_at_unix: 1_795_356_578,
-            config: BenchConfig {
-                workers: 2,
-                ..BenchConfig::default()
-            },
             environment: Default::default(),
             harness: HarnessRecord {
                 version: "0.1.0".into(),
@@ -867,6 +860,7 @@ mod tests {
                 after: Some(snapshot(200.0)),
             },
             servers,
+            ..crate::fixtures::run()
         }
     }
 

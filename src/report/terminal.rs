@@ -194,10 +194,8 @@ fn change_cells(before: Option<&MemorySnapshot>, after: Option<&MemorySnapshot>)
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::BenchConfig;
     use crate::load::hammer::{Connections, LatencySummary};
-    use crate::run::args::RunMode;
-    use crate::run::record::{BurstRecord, HarnessRecord, RUN_SCHEMA, RoundRecord};
+    use crate::run::record::{BurstRecord, HarnessRecord, RoundRecord};
     use std::collections::BTreeMap;
     use std::time::Duration;
 
@@ -251,14 +249,8 @@ mod tests {
     #[test]
     fn renders_the_seeds_three_blocks_and_failures() {
         let run = RunRecord {
-            schema: RUN_SCHEMA.into(),
-            mode: RunMode::Benchmark,
             started_at_unix: 0,
             finished_at_unix: 1,
-            config: BenchConfig {
-                workers: 2,
-                ..BenchConfig::default()
-            },
             environment: Default::default(),
             harness: HarnessRecord {
                 version: "0.1.0".into(),
@@ -269,6 +261,7 @@ mod tests {
                 server("axum", None),
                 server("tide", Some("tide crashed (signal 6)\nlog...")),
             ],
+            ..crate::fixtures::run()
         };
         let table = render(&run);
         let expected = "\

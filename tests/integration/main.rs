@@ -4,6 +4,7 @@
 mod baseline_cli;
 mod bench_run;
 mod contract;
+mod fake_sampler;
 mod faults;
 mod measure;
 mod suite_faults;

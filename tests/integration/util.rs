@@ -6,6 +6,7 @@ use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use framework_bench::load::hammer::{HammerReport, LoadPlan, hammer};
@@ -49,8 +50,13 @@ pub fn built(name: &str) -> BuiltServer {
         .clone()
 }
 
+/// Launch options with a log directory of their own, so that tests running
+/// in parallel never truncate each other's server logs.
 pub fn options(workers: usize) -> LaunchOptions {
-    LaunchOptions::new(workspace().log_dir().join("tests"), workers)
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    let dir = format!("{}-{n}", std::process::id());
+    LaunchOptions::new(workspace().log_dir().join("tests").join(dir), workers)
 }
 
 pub fn run_hammer(addr: SocketAddr, plan: &LoadPlan) -> HammerReport {
