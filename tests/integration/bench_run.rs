@@ -148,3 +148,64 @@ fn list_mode_starts_nothing() {
     assert!(!stderr.contains("framework-bench: started"), "{stderr}");
     assert!(!home.join("framework-bench").exists());
 }
+
+/// The estimate Criterion printed for `id`, in ns: the middle value of
+/// `id   time:   [low estimate high]`.
+fn printed_estimate_ns(stdout: &str, id: &str) -> f64 {
+    let line = stdout
+        .lines()
+        .find(|l| l.starts_with(id) && l.contains("time:"))
+        .unwrap_or_else(|| panic!("no estimate for {id}:\n{stdout}"));
+    let inside = line.split('[').nth(1).unwrap().trim_end_matches(']');
+    let words: Vec<&str> = inside.split_whitespace().collect();
+    let value: f64 = words[2].parse().unwrap();
+    let scale = match words[3] {
+        "ns" => 1.0,
+        "µs" => 1e3,
+        "ms" => 1e6,
+        "s" => 1e9,
+        unit => panic!("unit {unit}"),
+    };
+    value * scale
+}
+
+fn latest_hello_estimate_ns(home: &Path, server: &str) -> f64 {
+    let json = std::fs::read_to_string(home.join("framework-bench").join("latest.json")).unwrap();
+    let run: RunRecord = serde_json::from_str(&json).unwrap();
+    let server = run.servers.iter().find(|s| s.name == server).unwrap();
+    server.latency[&Route::Hello].estimate.unwrap().point_ns
+}
+
+#[test]
+fn discard_baseline_reports_this_runs_latency_not_the_last_runs() {
+    let home = fresh_home("discard");
+    // tide waits out Nagle on every keep-alive request (about 40 ms): four
+    // connections make each iteration about four times shorter.
+    let args = [
+        "--bench",
+        "latency-hello/tide$",
+        "--warm-up-time",
+        "0.1",
+        "--measurement-time",
+        "1",
+        "--sample-size",
+        "10",
+    ];
+    let slower = run_bench(&home, &[], &args);
+    assert!(slower.status.success(), "{}", text(&slower.stderr));
+    let slower_ns = latest_hello_estimate_ns(&home, "tide");
+
+    let mut discard = args.to_vec();
+    discard.push("--discard-baseline");
+    let faster = run_bench(&home, &[("FRAMEWORK_BENCH_CONCURRENCY", "4")], &discard);
+    let stdout = text(&faster.stdout);
+    assert!(faster.status.success(), "{stdout}{}", text(&faster.stderr));
+    let faster_ns = latest_hello_estimate_ns(&home, "tide");
+    assert!(faster_ns < slower_ns * 0.6, "{faster_ns} after {slower_ns}");
+    // Criterion prints four significant digits.
+    let printed = printed_estimate_ns(&stdout, "latency-hello/tide");
+    assert!(
+        (faster_ns - printed).abs() / printed < 5e-4,
+        "{faster_ns} vs {printed}"
+    );
+}
