@@ -20,7 +20,7 @@ pub const KNOBS: [(&str, &str, &str); 8] = [
     ),
     (
         "SETTLE",
-        "wait after start and after the burst before reading memory, seconds",
+        "the longest wait for memory to stop moving, after start and after the burst, seconds",
         "2.0",
     ),
     (

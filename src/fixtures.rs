@@ -121,6 +121,7 @@ pub fn run() -> RunRecord {
         mode: RunMode::Benchmark,
         started_at_unix: 1_795_000_000,
         finished_at_unix: 1_795_000_090,
+        wall_time: Duration::from_secs(90),
         config: BenchConfig {
             workers: 2,
             ..BenchConfig::default()

@@ -17,6 +17,7 @@ use crate::load::hammer::{Connections, HammerReport, LatencySummary};
 use crate::measure::environment::Environment;
 use crate::measure::estimate::Estimate;
 use crate::measure::memory::MemorySnapshot;
+use crate::measure::settle::Settle;
 use crate::run::args::RunMode;
 use crate::units::duration_ns;
 
@@ -31,6 +32,9 @@ pub struct RunRecord {
     pub mode: RunMode,
     pub started_at_unix: u64,
     pub finished_at_unix: u64,
+    /// From the start of the run to its record, builds included.
+    #[serde(with = "duration_ns", rename = "wall_time_ns")]
+    pub wall_time: Duration,
     pub config: BenchConfig,
     pub environment: Environment,
     pub harness: HarnessRecord,
@@ -74,8 +78,12 @@ pub struct RoundRecord {
     #[serde(with = "duration_ns", rename = "startup_time_ns")]
     pub startup_time: Duration,
     pub before: Option<MemorySnapshot>,
+    /// How long the server took to settle before `before` was read.
+    pub settle_before: Option<Settle>,
     pub burst: Option<BurstRecord>,
     pub after: Option<MemorySnapshot>,
+    /// How long the server took to settle after the burst.
+    pub settle_after: Option<Settle>,
 }
 
 /// The seed's burst, as recorded.
@@ -164,9 +172,23 @@ impl RoundRecord {
             pid,
             startup_time,
             before: None,
+            settle_before: None,
             burst: None,
             after: None,
+            settle_after: None,
         }
+    }
+
+    /// Keeps the settled reading before the burst.
+    pub fn read_before(&mut self, (snapshot, settle): (MemorySnapshot, Settle)) {
+        self.before = Some(snapshot);
+        self.settle_before = Some(settle);
+    }
+
+    /// Keeps the settled reading after the burst.
+    pub fn read_after(&mut self, (snapshot, settle): (MemorySnapshot, Settle)) {
+        self.after = Some(snapshot);
+        self.settle_after = Some(settle);
     }
 }
 

@@ -13,9 +13,9 @@
 //! (and printed once); its remaining benchmarks are skipped and the run goes
 //! on with the others.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use crate::compare::figures::{MemoryFigure, Phase};
 use crate::config::BenchConfig;
@@ -25,6 +25,7 @@ use crate::load::hammer::{Connections, LoadPlan, hammer, hammer_with, http_clien
 use crate::measure::environment::Environment;
 use crate::measure::estimate::Timings;
 use crate::measure::memory::{MemorySnapshot, ProcSampler, Sampler};
+use crate::measure::settle::{Settle, settle};
 use crate::run::args::RunMode;
 use crate::run::record::{
     BurstRecord, HarnessRecord, LatencyRecord, RUN_SCHEMA, RoundRecord, RunRecord, ServerRecord,
@@ -80,6 +81,9 @@ pub struct Suite {
     harness: HarnessRecord,
     environment: Environment,
     started_at: SystemTime,
+    clock: Instant,
+    /// (server, route) pairs whose latency benchmark was announced.
+    announced: BTreeSet<(String, Route)>,
 }
 
 impl Suite {
@@ -136,6 +140,8 @@ impl Suite {
             slots: BTreeMap::new(),
             harness,
             started_at: SystemTime::now(),
+            clock: Instant::now(),
+            announced: BTreeSet::new(),
         })
     }
 
@@ -202,14 +208,11 @@ impl Suite {
             return;
         }
         for round in 2..=self.config.rounds {
+            self.progress(name, &format!("round {round} of {}", self.config.rounds));
             let result = self.extra_round(name);
             if self.or_fail(name, result).is_err() {
                 return;
             }
-            eprintln!(
-                "framework-bench: {name}: round {round} of {} done",
-                self.config.rounds
-            );
         }
     }
 
@@ -222,6 +225,9 @@ impl Suite {
         route: Route,
         iters: u64,
     ) -> Result<Duration, Skipped> {
+        if self.announced.insert((name.to_owned(), route)) {
+            self.progress(name, &format!("latency {route}"));
+        }
         self.ensure_running(name)?;
         let result = self.latency_sample(name, route, iters);
         let slot = self.slots.get_mut(name).ok_or(Skipped)?;
@@ -308,6 +314,7 @@ impl Suite {
             mode: self.mode,
             started_at_unix: unix_seconds(self.started_at),
             finished_at_unix: unix_seconds(SystemTime::now()),
+            wall_time: self.clock.elapsed(),
             config: self.config,
             environment: self.environment,
             harness: self.harness,
@@ -319,6 +326,16 @@ impl Suite {
     /// else the target directory's `criterion`), under `framework-bench/`.
     pub fn output_dir(&self) -> PathBuf {
         criterion_home(&self.workspace).join("framework-bench")
+    }
+
+    /// One line as a server enters a phase: `[3/6] rocket: round 2 of 3`.
+    fn progress(&self, name: &str, phase: &str) {
+        let position = self.specs.iter().position(|s| s.name == name);
+        let of = self.specs.len();
+        eprintln!(
+            "framework-bench: [{}/{of}] {name}: {phase}",
+            position.map_or(0, |i| i + 1)
+        );
     }
 
     fn first_round(&self, name: &str) -> Option<&RoundRecord> {
@@ -421,12 +438,19 @@ impl Suite {
     /// Starts a process; the first of the run is round 1: it records what
     /// ran, settles and reads memory.
     fn start(&mut self, name: &str, first: bool) -> Result<()> {
+        if first {
+            self.progress(name, "build");
+        }
         let (built, mut process) = self.build_and_start(name)?;
-        let round = RoundRecord::started(process.pid(), process.startup_time());
+        if first {
+            self.progress(name, &format!("round 1 of {}", self.config.rounds));
+        }
+        let mut round = RoundRecord::started(process.pid(), process.startup_time());
         let before = if first {
             let settle = self.config.settle;
+            let sampler = self.sampler.as_mut();
             Some(settle_and_read(
-                self.sampler.as_mut(),
+                sampler,
                 &mut process,
                 settle,
                 "while it settled",
@@ -444,12 +468,17 @@ impl Suite {
         }
         slot.record.version = Some(built.version);
         slot.record.command = command;
+        let before = before.transpose();
+        let result = match before {
+            Ok(Some(reading)) => {
+                round.read_before(reading);
+                Ok(())
+            }
+            Ok(None) => Ok(()),
+            Err(err) => Err(err),
+        };
         slot.record.rounds.push(round);
-        let before = before.transpose()?;
-        if let Some(round) = slot.record.rounds.first_mut() {
-            round.before = before;
-        }
-        Ok(())
+        result
     }
 
     fn command_line(&self, name: &str, built: &BuiltServer) -> Vec<String> {
@@ -478,8 +507,13 @@ impl Suite {
             });
         };
         round.burst = Some(run_burst(&self.runtime, &self.config, process)?);
-        let after = settle_and_read(self.sampler.as_mut(), process, settle, "after the burst")?;
-        round.after = Some(after);
+        let sampler = self.sampler.as_mut();
+        round.read_after(settle_and_read(
+            sampler,
+            process,
+            settle,
+            "after the burst",
+        )?);
         Ok(())
     }
 
@@ -490,14 +524,14 @@ impl Suite {
         let mut round = RoundRecord::started(process.pid(), process.startup_time());
         let result = (|| {
             let sampler = self.sampler.as_mut();
-            round.before = Some(settle_and_read(
+            round.read_before(settle_and_read(
                 sampler,
                 &mut process,
                 settle,
                 "while it settled",
             )?);
             round.burst = Some(run_burst(&self.runtime, &self.config, &mut process)?);
-            round.after = Some(settle_and_read(
+            round.read_after(settle_and_read(
                 sampler,
                 &mut process,
                 settle,
@@ -576,18 +610,19 @@ fn unix_seconds(t: SystemTime) -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-/// Waits `settle` (the seed's pause before reading), then snapshots.
+/// Waits until the server's memory is still, at most `cap`, then reads it.
 fn settle_and_read(
     sampler: &mut dyn Sampler,
     process: &mut ServerProcess,
-    settle: Duration,
+    cap: Duration,
     during: &str,
-) -> Result<MemorySnapshot> {
-    std::thread::sleep(settle);
-    process.check_alive(during)?;
-    sampler
-        .snapshot(process.pid())
-        .map_err(|err| crash_or(Some(process), err, during))
+) -> Result<(MemorySnapshot, Settle)> {
+    let pid = process.pid();
+    let settled = {
+        let mut check = || process.check_alive(during);
+        settle(sampler, pid, cap, &mut check, &mut std::thread::sleep)
+    };
+    settled.map_err(|err| crash_or(Some(process), err, during))
 }
 
 /// The seed's burst against `process`; a crash during it is the error.
