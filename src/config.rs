@@ -5,13 +5,14 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::conditions::{BacklogSetting, CpuList, Placement, PlacementError, allowed_cpus};
 use crate::error::{Error, Result};
 
 /// The prefix of every environment variable the suite reads.
 pub const ENV_PREFIX: &str = "FRAMEWORK_BENCH_";
 
 /// Every knob: (suffix, what it means, default shown to users).
-pub const KNOBS: [(&str, &str, &str); 8] = [
+pub const KNOBS: [(&str, &str, &str); 12] = [
     ("REQUESTS", "requests in the burst (the seed's N)", "2000"),
     (
         "TIMEOUT",
@@ -44,6 +45,22 @@ pub const KNOBS: [(&str, &str, &str); 8] = [
         "10",
     ),
     (
+        "BACKLOG",
+        "listen backlog of every server: a number, or `default` for each framework's own",
+        "the burst size, capped at net.core.somaxconn",
+    ),
+    (
+        "SERVER_CPUS",
+        "CPUs the servers are pinned to, e.g. `1`, `2-3`, `0,2`",
+        "the second half of the CPUs",
+    ),
+    (
+        "CLIENT_CPUS",
+        "CPUs the harness's load and latency threads are pinned to",
+        "the first half of the CPUs",
+    ),
+    ("PIN", "`off`: pin nothing", "on"),
+    (
         "TEST_REQUESTS",
         "requests in the burst in Criterion's test mode",
         "50",
@@ -64,19 +81,30 @@ pub struct BenchConfig {
     #[serde(with = "crate::units::duration_ns", rename = "ready_timeout_ns")]
     pub ready_timeout: Duration,
     pub test_n_requests: usize,
+    /// Absent in runs before the controlled conditions: read as the burst
+    /// backlog, which those runs did not have (a comparison warns).
+    #[serde(default)]
+    pub backlog: BacklogSetting,
+    #[serde(default)]
+    pub placement: Placement,
 }
 
 impl Default for BenchConfig {
     fn default() -> Self {
+        let allowed = allowed_cpus();
+        let placement = Placement::choose(true, None, None, &allowed)
+            .unwrap_or_else(|_| Placement::choose(false, None, None, &allowed).unwrap_or_default());
         BenchConfig {
             n_requests: 2000,
             timeout: Duration::from_secs(1),
             settle: Duration::from_secs(2),
-            workers: std::thread::available_parallelism().map_or(1, usize::from),
+            workers: placement.server_cpus.len().max(1),
             concurrency: 1,
             rounds: 3,
             ready_timeout: Duration::from_secs(10),
             test_n_requests: 50,
+            backlog: BacklogSetting::Burst,
+            placement,
         }
     }
 }
@@ -99,11 +127,15 @@ impl BenchConfig {
             let name = format!("{ENV_PREFIX}{suffix}");
             get(&name).map(|value| (name, value))
         };
+        let placement = placement(&var)?;
+        let workers = count(var("WORKERS"))?.unwrap_or(placement.server_cpus.len().max(1));
         Ok(BenchConfig {
+            backlog: backlog(var("BACKLOG"))?.unwrap_or(defaults.backlog),
+            placement,
+            workers,
             n_requests: count(var("REQUESTS"))?.unwrap_or(defaults.n_requests),
             timeout: seconds(var("TIMEOUT"), false)?.unwrap_or(defaults.timeout),
             settle: seconds(var("SETTLE"), true)?.unwrap_or(defaults.settle),
-            workers: count(var("WORKERS"))?.unwrap_or(defaults.workers),
             concurrency: count(var("CONCURRENCY"))?.unwrap_or(defaults.concurrency),
             rounds: count(var("ROUNDS"))?.unwrap_or(defaults.rounds),
             ready_timeout: seconds(var("READY_TIMEOUT"), false)?.unwrap_or(defaults.ready_timeout),
@@ -156,6 +188,62 @@ fn check_names(
         });
     }
     Ok(())
+}
+
+/// Where servers and client run, from `PIN`, `SERVER_CPUS` and `CLIENT_CPUS`.
+fn placement(var: &dyn Fn(&str) -> Option<(String, String)>) -> Result<Placement> {
+    let pin = match var("PIN") {
+        None => true,
+        Some((_, v)) if v.trim() == "on" => true,
+        Some((_, v)) if v.trim() == "off" => false,
+        Some((name, value)) => {
+            let allowed = "`on` or `off`".into();
+            return Err(Error::InvalidSetting {
+                name,
+                value,
+                allowed,
+            });
+        }
+    };
+    let allowed = allowed_cpus();
+    let server = cpu_list(var("SERVER_CPUS"), &allowed)?;
+    let client = cpu_list(var("CLIENT_CPUS"), &allowed)?;
+    Placement::choose(pin, server, client, &allowed).map_err(
+        |PlacementError::Bad(which, message)| {
+            let name = format!("{ENV_PREFIX}{which}");
+            let value = var(which).map(|(_, v)| v).unwrap_or_default();
+            Error::InvalidSetting {
+                name,
+                value,
+                allowed: message,
+            }
+        },
+    )
+}
+
+fn cpu_list(var: Option<(String, String)>, allowed: &CpuList) -> Result<Option<CpuList>> {
+    let Some((name, value)) = var else {
+        return Ok(None);
+    };
+    value
+        .parse()
+        .map(Some)
+        .map_err(|message: String| Error::InvalidSetting {
+            name,
+            value,
+            allowed: format!("a CPU list such as `1`, `2-3` or `0,2` of CPUs {allowed}: {message}"),
+        })
+}
+
+fn backlog(var: Option<(String, String)>) -> Result<Option<BacklogSetting>> {
+    let Some((name, value)) = var else {
+        return Ok(None);
+    };
+    value.parse().map(Some).map_err(|()| Error::InvalidSetting {
+        name,
+        value,
+        allowed: "a whole number of at least 1, or `default`".into(),
+    })
 }
 
 /// A whole number of at least 1.

@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use crate::conditions::Placement;
 use crate::config::BenchConfig;
 use crate::load::Route;
 use crate::load::hammer::{Connections, LatencySummary};
@@ -59,6 +60,10 @@ pub fn burst() -> BurstRecord {
         requests_per_second: 4000.0,
         counts: BTreeMap::from([("200".to_owned(), 2000)]),
         latency: latency(2000),
+        network: Some(Default::default()),
+        peak_rss_bytes: Some(20 * MIB as u64),
+        server_cpu_time: Some(Duration::from_millis(200)),
+        client_busy: Some(0.5),
     }
 }
 
@@ -94,6 +99,8 @@ pub fn server() -> ServerRecord {
                 LatencyRecord {
                     requests: latency(5000),
                     estimate: Some(estimate),
+                    server_cpu_time: Some(Duration::from_millis(150)),
+                    client_busy: Some(0.6),
                 },
             ),
             (
@@ -101,6 +108,8 @@ pub fn server() -> ServerRecord {
                 LatencyRecord {
                     requests: latency(1),
                     estimate: None,
+                    server_cpu_time: None,
+                    client_busy: None,
                 },
             ),
         ]),
@@ -122,9 +131,19 @@ pub fn run() -> RunRecord {
         started_at_unix: 1_795_000_000,
         finished_at_unix: 1_795_000_090,
         wall_time: Duration::from_secs(90),
+        // Fixed, so that no output depends on this machine's CPUs.
         config: BenchConfig {
-            workers: 2,
+            workers: 1,
+            placement: Placement {
+                pinned: true,
+                server_cpus: "1".parse().unwrap_or_default(),
+                client_cpus: "0".parse().unwrap_or_default(),
+            },
             ..BenchConfig::default()
+        },
+        conditions: crate::conditions::Conditions {
+            backlog: Some(2000),
+            somaxconn: Some(4096),
         },
         environment: Environment {
             cpus: 2,

@@ -14,9 +14,11 @@
 //! - [`compare`]: typed figures made from a run record, baselines, verdicts;
 //! - [`report`]: every output, each rendering the same models.
 //!
-//! [`config`], [`error`], [`fs`] and [`units`] are used by every stage.
+//! [`config`], [`conditions`], [`error`], [`fs`] and [`units`] are used by
+//! every stage.
 
 pub mod compare;
+pub mod conditions;
 pub mod config;
 pub mod error;
 pub mod fs;

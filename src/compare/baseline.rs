@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::compare::figures::Metric;
 use crate::compare::verdict::{Comparison, Thresholds, compare};
+use crate::conditions::Conditions;
 use crate::config::BenchConfig;
 use crate::error::{Error, Result};
 use crate::measure::environment::Environment;
@@ -42,6 +43,9 @@ pub struct Summary {
     pub environment: Environment,
     /// Every parameter of the run.
     pub config: BenchConfig,
+    /// The backlog and the kernel's cap (absent in older baselines).
+    #[serde(default)]
+    pub conditions: Conditions,
     /// Server name -> what ran: framework version and worker count.
     pub servers: BTreeMap<String, ServerInfo>,
     /// Sorted by server, then figure.
@@ -55,6 +59,10 @@ pub struct ServerInfo {
     pub workers: usize,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// The phases whose client was the bottleneck (`burst`,
+    /// `latency-hello`, ...): their figures measured the client.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub client_bound: Vec<String>,
 }
 
 impl Summary {
@@ -68,11 +76,13 @@ impl Summary {
             mode: run.mode,
             environment: run.environment.clone(),
             config: run.config.clone(),
+            conditions: run.conditions.clone(),
             servers: run
                 .servers
                 .iter()
                 .map(|s| {
                     let info = ServerInfo {
+                        client_bound: client_bound_phases(s),
                         version: s.version.clone(),
                         workers: s.workers,
                         error: s
@@ -159,6 +169,7 @@ impl Summary {
                 describe_config(&now.config)
             ));
         }
+        warnings.extend(self.condition_warnings(now));
         if self.mode != now.mode {
             warnings.push(format!(
                 "mode differs: baseline {:?}, now {:?}",
@@ -178,6 +189,58 @@ impl Summary {
         }
         warnings
     }
+}
+
+impl Summary {
+    /// The conditions that differ: backlog, kernel cap, CPU placement.
+    fn condition_warnings(&self, now: &Summary) -> Vec<String> {
+        let mut warnings = Vec::new();
+        let backlog = |s: &Summary| match s.conditions.backlog {
+            Some(n) => format!("{n}"),
+            None => "each framework's own".to_owned(),
+        };
+        if self.conditions != now.conditions || self.config.backlog != now.config.backlog {
+            warnings.push(format!(
+                "listen backlog differs: baseline {} (somaxconn {:?}), now {} (somaxconn {:?})",
+                backlog(self),
+                self.conditions.somaxconn,
+                backlog(now),
+                now.conditions.somaxconn
+            ));
+        }
+        if self.config.placement != now.config.placement {
+            let show = |p: &crate::conditions::Placement| match p.pinned {
+                true => format!(
+                    "servers on CPUs {}, client on {}",
+                    p.server_cpus, p.client_cpus
+                ),
+                false => "not pinned".to_owned(),
+            };
+            warnings.push(format!(
+                "CPU placement differs: baseline {}, now {}",
+                show(&self.config.placement),
+                show(&now.config.placement)
+            ));
+        }
+        warnings
+    }
+}
+
+/// Which of a server's phases were client-bound in its first round and its
+/// latency benchmarks.
+fn client_bound_phases(server: &crate::run::record::ServerRecord) -> Vec<String> {
+    use crate::run::record::is_client_bound;
+    let burst = server.rounds.iter().filter_map(|r| r.burst.as_ref());
+    let bursts = burst
+        .filter(|b| is_client_bound(b.client_busy))
+        .map(|_| "burst".to_owned());
+    let latency = server
+        .latency
+        .iter()
+        .filter(|(_, l)| is_client_bound(l.client_busy));
+    let mut phases: Vec<String> = bursts.take(1).collect();
+    phases.extend(latency.map(|(route, _)| format!("latency-{route}")));
+    phases
 }
 
 fn describe_config(c: &BenchConfig) -> String {
@@ -254,12 +317,14 @@ mod tests {
             mode: RunMode::Benchmark,
             environment: Environment::capture(Path::new(env!("CARGO_MANIFEST_DIR"))),
             config: BenchConfig::default(),
+            conditions: Conditions::default(),
             servers: BTreeMap::from([(
                 "axum".into(),
                 ServerInfo {
                     version: Some("0.8.9".into()),
                     workers: 2,
                     error: None,
+                    client_bound: Vec::new(),
                 },
             )]),
             metrics,
@@ -350,7 +415,7 @@ mod tests {
     fn comparisons_warn_about_other_parameters_and_versions() {
         let base = summary(vec![metric("axum", "rss-before", 3.0 * 1024.0 * 1024.0)]);
         let mut now = summary(vec![metric("axum", "rss-before", 9.0 * 1024.0 * 1024.0)]);
-        now.config.workers = 1;
+        now.config.workers = base.config.workers + 2;
         now.servers.get_mut("axum").unwrap().version = Some("0.9.0".into());
         let comparison = base.compare(&now, &Thresholds::default());
         assert!(comparison.any_regressed());

@@ -113,6 +113,8 @@ impl MemoryFigure {
 pub enum Figure {
     /// Time per request of a route's latency benchmark.
     Latency(Route),
+    /// The server's CPU time per request of a route's latency benchmark.
+    LatencyCpuPerRequest(Route),
     /// A memory figure of an idle server before or after the burst.
     Memory(Phase, MemoryFigure),
     /// Spawn to the first 200.
@@ -121,15 +123,21 @@ pub enum Figure {
     BurstTimePerCall,
     /// The share of the burst's requests that did not succeed.
     BurstFailureRate,
+    /// The server's peak resident memory during the burst.
+    BurstPeakRss,
+    /// The server's CPU time per request of the burst.
+    BurstCpuPerRequest,
 }
 
 impl Figure {
     pub fn unit(self) -> Unit {
         match self {
-            Figure::Latency(_) | Figure::StartupTime | Figure::BurstTimePerCall => {
-                Unit::Nanoseconds
-            }
-            Figure::Memory(..) => Unit::Bytes,
+            Figure::Latency(_)
+            | Figure::LatencyCpuPerRequest(_)
+            | Figure::StartupTime
+            | Figure::BurstTimePerCall
+            | Figure::BurstCpuPerRequest => Unit::Nanoseconds,
+            Figure::Memory(..) | Figure::BurstPeakRss => Unit::Bytes,
             Figure::BurstFailureRate => Unit::Ratio,
         }
     }
@@ -138,10 +146,13 @@ impl Figure {
     pub fn name(self) -> String {
         match self {
             Figure::Latency(route) => format!("latency-{}", route.name()),
+            Figure::LatencyCpuPerRequest(route) => format!("cpu-per-request-{}", route.name()),
             Figure::Memory(phase, memory) => format!("{}-{}", memory.name(), phase.name()),
             Figure::StartupTime => "startup-time".to_owned(),
             Figure::BurstTimePerCall => "burst-time-per-call".to_owned(),
             Figure::BurstFailureRate => "burst-failure-rate".to_owned(),
+            Figure::BurstPeakRss => "burst-peak-rss".to_owned(),
+            Figure::BurstCpuPerRequest => "burst-cpu-per-request".to_owned(),
         }
     }
 
@@ -149,26 +160,33 @@ impl Figure {
     pub fn label(self) -> String {
         match self {
             Figure::Latency(route) => format!("latency {}", route.name()),
+            Figure::LatencyCpuPerRequest(route) => format!("CPU/request {}", route.name()),
             Figure::Memory(phase, memory) => format!("{} {}", memory.label(), phase.name()),
             Figure::StartupTime => "startup time".to_owned(),
             Figure::BurstTimePerCall => "burst time/call".to_owned(),
             Figure::BurstFailureRate => "burst failures".to_owned(),
+            Figure::BurstPeakRss => "burst peak RSS".to_owned(),
+            Figure::BurstCpuPerRequest => "burst CPU/request".to_owned(),
         }
     }
 
     /// Every figure a run can report, in report order.
     pub fn all() -> Vec<Figure> {
         let latency = Route::ALL.map(Figure::Latency);
+        let latency_cpu = Route::ALL.map(Figure::LatencyCpuPerRequest);
         let memory = Phase::ALL
             .into_iter()
             .flat_map(|p| MemoryFigure::ALL.map(|m| Figure::Memory(p, m)));
         latency
             .into_iter()
+            .chain(latency_cpu)
             .chain(memory)
             .chain([
                 Figure::StartupTime,
                 Figure::BurstTimePerCall,
                 Figure::BurstFailureRate,
+                Figure::BurstPeakRss,
+                Figure::BurstCpuPerRequest,
             ])
             .collect()
     }
@@ -323,14 +341,20 @@ pub fn collect(run: &RunRecord) -> Vec<Metric> {
 }
 
 fn latency_metrics(server: &ServerRecord) -> impl Iterator<Item = Metric> + '_ {
-    server.latency.iter().filter_map(|(route, record)| {
-        let estimate = record.estimate?;
-        Some(Metric {
+    server.latency.iter().flat_map(|(route, record)| {
+        // Only a benchmark Criterion completed has figures: its CPU time
+        // covers the same requests as its estimate.
+        let estimate = record.estimate;
+        let latency = estimate.map(|estimate| Metric {
             lower: Some(estimate.lower_ns),
             upper: Some(estimate.upper_ns),
             statistic: Some(estimate.statistic),
             ..Metric::point(&server.name, Figure::Latency(*route), estimate.point_ns)
-        })
+        });
+        let cpu = estimate
+            .and(record.server_cpu_per_request_ns())
+            .map(|ns| Metric::point(&server.name, Figure::LatencyCpuPerRequest(*route), ns));
+        latency.into_iter().chain(cpu)
     })
 }
 
@@ -366,6 +390,12 @@ fn round_readings(round: &crate::run::record::RoundRecord) -> Vec<(Figure, f64)>
     if let Some(burst) = &round.burst {
         out.push((Figure::BurstTimePerCall, burst.seconds_per_call * 1e9));
         out.push((Figure::BurstFailureRate, 1.0 - burst.success_rate));
+        if let Some(peak) = burst.peak_rss_bytes {
+            out.push((Figure::BurstPeakRss, peak as f64));
+        }
+        if let Some(ns) = burst.server_cpu_per_request_ns() {
+            out.push((Figure::BurstCpuPerRequest, ns));
+        }
     }
     out
 }

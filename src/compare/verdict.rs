@@ -71,6 +71,20 @@ pub struct Thresholds {
     pub timing_relative: f64,
     /// Absolute floor of the burst's failure rate.
     pub failure_rate: f64,
+    /// Relative floor of the burst's peak RSS.
+    #[serde(default = "default_burst_peak_relative")]
+    pub burst_peak_relative: f64,
+    /// Relative floor of server CPU time per request.
+    #[serde(default = "default_cpu_per_request_relative")]
+    pub cpu_per_request_relative: f64,
+}
+
+fn default_burst_peak_relative() -> f64 {
+    Thresholds::default().burst_peak_relative
+}
+
+fn default_cpu_per_request_relative() -> f64 {
+    Thresholds::default().cpu_per_request_relative
 }
 
 impl Default for Thresholds {
@@ -84,6 +98,8 @@ impl Default for Thresholds {
             after_burst_relative: 0.75,
             timing_relative: 0.50,
             failure_rate: 0.02,
+            burst_peak_relative: 0.15,
+            cpu_per_request_relative: 0.15,
         }
     }
 }
@@ -105,6 +121,10 @@ impl Thresholds {
                 self.resident_bytes.max(relative(self.memory_relative))
             }
             Figure::BurstFailureRate => self.failure_rate,
+            Figure::BurstPeakRss => relative(self.burst_peak_relative),
+            Figure::BurstCpuPerRequest | Figure::LatencyCpuPerRequest(_) => {
+                relative(self.cpu_per_request_relative)
+            }
             Figure::StartupTime | Figure::BurstTimePerCall => relative(self.timing_relative),
         }
     }

@@ -6,7 +6,9 @@
 //! lets Criterion carry memory figures.
 
 pub mod bytes;
+pub mod cpu;
 pub mod environment;
 pub mod estimate;
 pub mod memory;
+pub mod netstat;
 pub mod settle;

@@ -152,6 +152,11 @@ fn bencher_place(metric: &Metric) -> (String, String) {
     let name = metric.figure.name();
     match metric.figure {
         Figure::Latency(route) => (format!("{server}/{route}"), "latency".to_owned()),
+        Figure::LatencyCpuPerRequest(route) => {
+            (format!("{server}/{route}"), "cpu-per-request".to_owned())
+        }
+        Figure::BurstPeakRss => (format!("{server}/burst"), "peak-rss".to_owned()),
+        Figure::BurstCpuPerRequest => (format!("{server}/burst"), "cpu-per-request".to_owned()),
         Figure::BurstTimePerCall => (format!("{server}/burst"), "time-per-call".to_owned()),
         Figure::BurstFailureRate => (format!("{server}/burst"), "failure-rate".to_owned()),
         Figure::StartupTime => (format!("{server}/startup"), name),
@@ -739,7 +744,7 @@ mod tests {
         let expected = "\
 ## framework-bench
 
-Benchmark mode: 2000 requests per burst, 1.0 s timeout, 2 workers per server, 2.0 s settle.
+Benchmark mode: 2000 requests per burst, 1.0 s timeout, 1 workers per server, 2.0 s settle.
 
 | server | hello (µs) | json (µs) | rss before (MiB) | rss after (MiB) | uss after (MiB) | anon after (MiB) | burst (s/call) | failures (%) |
 | :--- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |

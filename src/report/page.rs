@@ -24,7 +24,7 @@ use crate::measure::memory::MemorySnapshot;
 use crate::report::comparison::ComparisonView;
 use crate::report::table::escape_html as escape;
 use crate::run::args::RunMode;
-use crate::run::record::{RunRecord, ServerRecord};
+use crate::run::record::{RunRecord, ServerRecord, is_client_bound};
 
 /// The page's directory under Criterion's home, and its Criterion group id.
 pub const DIRECTORY_NAME: &str = "framework-bench-memory";
@@ -188,9 +188,11 @@ fn header(run: &RunRecord, comparison: Option<&Comparison>) -> String {
         ("Workers per server", c.workers.to_string()),
         ("Settle", format!("{:.1} s", c.settle.as_secs_f64())),
         ("Latency connections", c.concurrency.to_string()),
+        ("Listen backlog", backlog_text(run)),
+        ("CPUs", placement_text(&c.placement)),
         ("Rounds per server", c.rounds.to_string()),
         ("Mode", mode_name(run.mode).to_owned()),
-        ("CPUs", run.environment.cpus.to_string()),
+        ("Machine CPUs", run.environment.cpus.to_string()),
         ("Started", utc_time(run.started_at_unix)),
         (
             "Took",
@@ -352,7 +354,8 @@ fn burst_section(run: &RunRecord) -> String {
         "<table class=\"wide burst\">\n<thead><tr><th>server</th>\
          <th class=\"num\">total (s)</th><th class=\"num\">s/call</th>\
          <th class=\"num\">success</th><th class=\"num\">p50 (ms)</th>\
-         <th class=\"num\">p99 (ms)</th><th>outcomes</th></tr></thead>\n<tbody>\n",
+         <th class=\"num\">p99 (ms)</th><th class=\"num\">peak RSS (MiB)</th>\
+         <th class=\"num\">server CPU/request (µs)</th><th>outcomes</th></tr></thead>\n<tbody>\n",
     );
     for server in &run.servers {
         html.push_str(&burst_row(server));
@@ -490,7 +493,7 @@ fn burst_row(server: &ServerRecord) -> String {
             "not run"
         };
         return format!(
-            "<tr><td>{name}</td><td class=\"num muted\" colspan=\"5\">–</td>\
+            "<tr><td>{name}</td><td class=\"num muted\" colspan=\"7\">–</td>\
              <td class=\"muted\">{why}</td></tr>\n"
         );
     };
@@ -500,16 +503,26 @@ fn burst_row(server: &ServerRecord) -> String {
         "num"
     };
     let ns_to_ms = |ns: u64| ns as f64 / 1e6;
+    let peak = burst
+        .peak_rss_bytes
+        .map_or("n/a".into(), |b| format!("{:.2}", mib(b)));
+    let cpu = burst.server_cpu_per_request_ns();
+    let cpu = cpu.map_or("n/a".into(), |ns| format!("{:.1}", ns / 1e3));
+    let mut outcomes = burst.outcome_text();
+    if is_client_bound(burst.client_busy) {
+        outcomes.push_str(" [client-bound: this measured the client]");
+    }
     format!(
         "<tr><td>{name}</td><td class=\"num\">{:.3}</td><td class=\"num\">{:.5}</td>\
          <td class=\"{success_class}\">{:.1}%</td><td class=\"num\">{:.2}</td>\
-         <td class=\"num\">{:.2}</td><td>{}</td></tr>\n",
+         <td class=\"num\">{:.2}</td><td class=\"num\">{peak}</td>\
+         <td class=\"num\">{cpu}</td><td>{}</td></tr>\n",
         burst.wall_time.as_secs_f64(),
         burst.seconds_per_call,
         burst.success_rate * 100.0,
         ns_to_ms(burst.latency.p50_ns),
         ns_to_ms(burst.latency.p99_ns),
-        escape(&crate::load::hammer::counter_text(&burst.counts)),
+        escape(&outcomes),
     )
 }
 
@@ -737,6 +750,28 @@ fn percent_change(before: f64, after: f64) -> String {
     }
 }
 
+fn backlog_text(run: &RunRecord) -> String {
+    let cap = run
+        .conditions
+        .somaxconn
+        .map_or(String::new(), |c| format!(" (somaxconn {c})"));
+    match run.conditions.backlog {
+        Some(n) => format!("{n} for every server{cap}"),
+        None => format!("each framework's own{cap}"),
+    }
+}
+
+fn placement_text(placement: &crate::conditions::Placement) -> String {
+    if placement.pinned {
+        format!(
+            "servers {}, client {}",
+            placement.server_cpus, placement.client_cpus
+        )
+    } else {
+        format!("not pinned ({})", placement.server_cpus)
+    }
+}
+
 fn mode_name(mode: RunMode) -> &'static str {
     match mode {
         RunMode::Benchmark => "benchmark",
@@ -830,6 +865,7 @@ mod tests {
                 p99_ns: 9_250_000,
                 max_ns: 20_000_000,
             },
+            ..crate::fixtures::burst()
         }
     }
 

@@ -7,8 +7,9 @@ use std::fmt::Write;
 use crate::compare::verdict::Comparison;
 use crate::measure::memory::MemorySnapshot;
 use crate::report::comparison::ComparisonView;
+use crate::report::format;
 use crate::report::table::{Align, Table};
-use crate::run::record::{RunRecord, ServerRecord};
+use crate::run::record::{BurstRecord, RunRecord, ServerRecord, is_client_bound};
 use crate::units::BYTES_PER_MIB as MIB;
 
 /// The comparison: what changed first, then the figures within noise.
@@ -45,6 +46,7 @@ pub fn render(run: &RunRecord) -> String {
         c.settle.as_secs_f64(),
         c.concurrency
     );
+    let _ = writeln!(out, "{}", conditions_line(run));
     let _ = writeln!(out, "\nMemory before the burst (MiB)");
     out.push_str(&before_table(run));
     let _ = writeln!(
@@ -56,6 +58,13 @@ pub fn render(run: &RunRecord) -> String {
     out.push_str(&burst_table(run));
     let _ = writeln!(out, "\nMemory after the burst (MiB, change from before)");
     out.push_str(&after_table(run));
+    if run.servers.iter().any(|s| !s.latency.is_empty()) {
+        let _ = writeln!(
+            out,
+            "\nLatency (Criterion's estimate; server CPU per request)"
+        );
+        out.push_str(&latency_table(run));
+    }
     let failed: Vec<&ServerRecord> = run.servers.iter().filter(|s| s.error.is_some()).collect();
     if !failed.is_empty() {
         let _ = writeln!(out, "\nFailed");
@@ -70,6 +79,59 @@ pub fn render(run: &RunRecord) -> String {
         }
     }
     out
+}
+
+/// The conditions every server was measured under.
+fn conditions_line(run: &RunRecord) -> String {
+    let p = &run.config.placement;
+    let cpus = if p.pinned {
+        format!(
+            "servers on CPUs {}, client on CPUs {}",
+            p.server_cpus, p.client_cpus
+        )
+    } else {
+        format!("not pinned (CPUs {})", p.server_cpus)
+    };
+    let backlog = run
+        .conditions
+        .backlog
+        .map_or("each framework's own".to_owned(), |b| b.to_string());
+    format!("Conditions: {cpus}; listen backlog {backlog}")
+}
+
+fn latency_table(run: &RunRecord) -> String {
+    let headers = [
+        "server",
+        "route",
+        "estimate",
+        "cpu/req",
+        "client busy",
+        "note",
+    ];
+    let mut table = Table::new(&headers)
+        .aligned(1, Align::Left)
+        .aligned(5, Align::Left);
+    for s in &run.servers {
+        for (route, latency) in &s.latency {
+            let estimate = latency.estimate.map(|e| format::duration_ns(e.point_ns));
+            let cpu = latency.server_cpu_per_request_ns().map(format::duration_ns);
+            let busy = latency.client_busy.map(format::percent);
+            let note = if is_client_bound(latency.client_busy) {
+                "client-bound"
+            } else {
+                ""
+            };
+            table.push(vec![
+                s.name.clone(),
+                route.to_string(),
+                estimate.unwrap_or_else(|| "-".into()),
+                cpu.unwrap_or_else(|| "n/a".into()),
+                busy.unwrap_or_else(|| "n/a".into()),
+                note.to_owned(),
+            ]);
+        }
+    }
+    table.to_terminal()
 }
 
 fn before_table(run: &RunRecord) -> String {
@@ -103,27 +165,41 @@ fn before_table(run: &RunRecord) -> String {
 }
 
 fn burst_table(run: &RunRecord) -> String {
-    let mut table =
-        Table::new(&["server", "total", "s/call", "success", "counter"]).aligned(4, Align::Left);
+    let headers = [
+        "server", "total", "s/call", "success", "peak rss", "cpu/req", "counter",
+    ];
+    let mut table = Table::new(&headers).aligned(6, Align::Left);
     for s in &run.servers {
-        table.push(match s.first_round().and_then(|r| r.burst.as_ref()) {
-            Some(b) => vec![
-                s.name.clone(),
-                format!("{:.3} s", b.wall_time.as_secs_f64()),
-                format!("{:.5}", b.seconds_per_call),
-                format!("{:.1}%", b.success_rate * 100.0),
-                crate::load::hammer::counter_text(&b.counts),
-            ],
-            None => vec![
-                s.name.clone(),
-                "-".into(),
-                "-".into(),
-                "-".into(),
-                "(not run)".into(),
-            ],
-        });
+        let mut row = vec![s.name.clone()];
+        match s.first_round().and_then(|r| r.burst.as_ref()) {
+            Some(b) => row.extend(burst_cells(b)),
+            None => row.extend(["-", "-", "-", "-", "-", "(not run)"].map(String::from)),
+        }
+        table.push(row);
     }
     table.to_terminal()
+}
+
+/// A burst's cells; a figure the kernel did not give is `n/a`, and a burst
+/// whose client was the bottleneck says so.
+fn burst_cells(b: &BurstRecord) -> [String; 6] {
+    let peak = b
+        .peak_rss_bytes
+        .map_or("n/a".into(), |p| format!("{:.2}", p as f64 / MIB));
+    let cpu = b.server_cpu_per_request_ns();
+    let cpu = cpu.map_or("n/a".into(), |ns| format!("{:.1} µs", ns / 1e3));
+    let mut outcomes = b.outcome_text();
+    if is_client_bound(b.client_busy) {
+        outcomes.push_str(" [client-bound]");
+    }
+    [
+        format!("{:.3} s", b.wall_time.as_secs_f64()),
+        format!("{:.5}", b.seconds_per_call),
+        format!("{:.1}%", b.success_rate * 100.0),
+        peak,
+        cpu,
+        outcomes,
+    ]
 }
 
 fn after_table(run: &RunRecord) -> String {
@@ -195,6 +271,7 @@ fn change_cells(before: Option<&MemorySnapshot>, after: Option<&MemorySnapshot>)
 mod tests {
     use super::*;
     use crate::load::hammer::{Connections, LatencySummary};
+    use crate::measure::netstat::TcpCounters;
     use crate::run::record::{BurstRecord, HarnessRecord, RoundRecord};
     use std::collections::BTreeMap;
     use std::time::Duration;
@@ -234,6 +311,11 @@ mod tests {
                     p99_ns: 4,
                     max_ns: 5,
                 },
+                network: Some(TcpCounters {
+                    listen_overflows: 13,
+                    ..TcpCounters::default()
+                }),
+                ..crate::fixtures::burst()
             }),
             after: error.is_none().then(|| snapshot(42, 3.3)),
             ..RoundRecord::started(42, Duration::from_micros(4100))
@@ -265,7 +347,8 @@ mod tests {
         };
         let table = render(&run);
         let expected = "\
-framework-bench (Benchmark mode): 2000 requests per burst, 1.0 s timeout, 2 workers per server, settle 2.0 s, 1 latency connection(s)
+framework-bench (Benchmark mode): 2000 requests per burst, 1.0 s timeout, 1 workers per server, settle 2.0 s, 1 latency connection(s)
+Conditions: servers on CPUs 1, client on CPUs 0; listen backlog 2000
 
 Memory before the burst (MiB)
 server          version  pid  startup    rss     vms   uss   pss  anon  threads
@@ -274,9 +357,9 @@ tide            0.8.9     42   4.1 ms   3.00  130.00  1.25  1.50  0.25        3
 main (harness)  0.1.0      7           10.00  130.00  1.25  1.50  0.25        3
 
 Burst: 2000 requests at once, each on its own connection, 1.0 s timeout
-server    total   s/call  success  counter
-axum    0.412 s  0.00021    99.4%  200: 1987, timeout: 13
-tide          -        -        -  (not run)
+server    total   s/call  success  peak rss   cpu/req  counter
+axum    0.412 s  0.00021    99.4%     20.00  100.0 µs  200: 1987, timeout: 13 (13 SYNs dropped: listen queue full)
+tide          -        -        -         -         -  (not run)
 
 Memory after the burst (MiB, change from before)
 server                     rss             vms           uss           pss          anon  threads

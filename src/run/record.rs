@@ -10,16 +10,19 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::conditions::Conditions;
 use crate::config::BenchConfig;
 use crate::error::{Error, Result};
 use crate::load::Route;
 use crate::load::hammer::{Connections, HammerReport, LatencySummary};
+use crate::measure::cpu::{CLIENT_BOUND_BUSY, per_request_ns};
 use crate::measure::environment::Environment;
 use crate::measure::estimate::Estimate;
 use crate::measure::memory::MemorySnapshot;
+use crate::measure::netstat::TcpCounters;
 use crate::measure::settle::Settle;
 use crate::run::args::RunMode;
-use crate::units::duration_ns;
+use crate::units::{duration_ns, option_duration_ns};
 
 /// The schema name written into every run file. Version 2 keeps rounds as a
 /// list (version 1 stored round 1 as flat fields of the server).
@@ -36,6 +39,8 @@ pub struct RunRecord {
     #[serde(with = "duration_ns", rename = "wall_time_ns")]
     pub wall_time: Duration,
     pub config: BenchConfig,
+    /// What the run measured under, beyond its parameters.
+    pub conditions: Conditions,
     pub environment: Environment,
     pub harness: HarnessRecord,
     pub servers: Vec<ServerRecord>,
@@ -102,6 +107,17 @@ pub struct BurstRecord {
     /// Outcome label -> count: `200`, `500`, `200-wrong-body`, `timeout`, ...
     pub counts: BTreeMap<String, usize>,
     pub latency: LatencySummary,
+    /// How the kernel's TCP counters rose over the burst: what failed
+    /// requests were (a full listen queue drops SYNs).
+    pub network: Option<TcpCounters>,
+    /// The server's peak resident memory during the burst (VmHWM, reset
+    /// just before it).
+    pub peak_rss_bytes: Option<u64>,
+    /// The server's CPU time over the burst.
+    #[serde(with = "option_duration_ns", rename = "server_cpu_time_ns")]
+    pub server_cpu_time: Option<Duration>,
+    /// The share of the client CPUs' time the harness used over the burst.
+    pub client_busy: Option<f64>,
 }
 
 /// One route's latency benchmark on one server.
@@ -113,6 +129,23 @@ pub struct LatencyRecord {
     /// timed; absent when the benchmark did not complete a measurement
     /// (test mode, profile mode, a failure).
     pub estimate: Option<Estimate>,
+    /// The server's CPU time over every request of `requests`.
+    #[serde(with = "option_duration_ns", rename = "server_cpu_time_ns")]
+    pub server_cpu_time: Option<Duration>,
+    /// The share of the client CPUs' time the harness used.
+    pub client_busy: Option<f64>,
+}
+
+impl LatencyRecord {
+    /// The server's CPU time per request, in nanoseconds.
+    pub fn server_cpu_per_request_ns(&self) -> Option<f64> {
+        per_request_ns(self.server_cpu_time?, self.requests.count)
+    }
+}
+
+/// Whether a phase measured the client rather than the server.
+pub fn is_client_bound(client_busy: Option<f64>) -> bool {
+    client_busy.is_some_and(|busy| busy > CLIENT_BOUND_BUSY)
 }
 
 /// How one of a server's processes ended.
@@ -138,6 +171,41 @@ impl From<&HammerReport> for BurstRecord {
             requests_per_second: report.requests_per_second(),
             counts: report.counts.clone(),
             latency: report.latency_summary(),
+            network: None,
+            peak_rss_bytes: None,
+            server_cpu_time: None,
+            client_busy: None,
+        }
+    }
+}
+
+impl BurstRecord {
+    /// The server's CPU time per request of the burst, in nanoseconds.
+    pub fn server_cpu_per_request_ns(&self) -> Option<f64> {
+        per_request_ns(self.server_cpu_time?, self.n_requests as u64)
+    }
+
+    /// The seed's counter with each failure's cause where the kernel gave
+    /// one: `200: 1157, timeout: 843 (843 SYNs dropped: listen queue full)`.
+    pub fn outcome_text(&self) -> String {
+        let counter = crate::load::hammer::counter_text(&self.counts);
+        let Some(network) = &self.network else {
+            return counter;
+        };
+        let mut causes = Vec::new();
+        if network.listen_overflows > 0 {
+            causes.push(format!(
+                "{} SYNs dropped: listen queue full",
+                network.listen_overflows
+            ));
+        }
+        if network.resets_sent > 0 {
+            causes.push(format!("{} resets sent", network.resets_sent));
+        }
+        if causes.is_empty() || self.success_rate >= 1.0 {
+            counter
+        } else {
+            format!("{counter} ({})", causes.join(", "))
         }
     }
 }

@@ -18,13 +18,16 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::compare::figures::{MemoryFigure, Phase};
+use crate::conditions::{Conditions, Placement, pin_current_thread, somaxconn};
 use crate::config::BenchConfig;
 use crate::error::{Error, Result};
 use crate::load::Route;
 use crate::load::hammer::{Connections, LoadPlan, hammer, hammer_with, http_client};
+use crate::measure::cpu::{PhaseCost, PhaseMeter, peak_rss_bytes, reset_peak_rss};
 use crate::measure::environment::Environment;
 use crate::measure::estimate::Timings;
 use crate::measure::memory::{MemorySnapshot, ProcSampler, Sampler};
+use crate::measure::netstat::TcpCounters;
 use crate::measure::settle::{Settle, settle};
 use crate::run::args::RunMode;
 use crate::run::record::{
@@ -64,6 +67,8 @@ struct Slot {
     histograms: BTreeMap<Route, hdrhistogram::Histogram<u64>>,
     /// Every sample Criterion took of each route, for the estimate.
     timings: BTreeMap<Route, Timings>,
+    /// What each route's requests cost, over all its samples.
+    latency_cost: BTreeMap<Route, PhaseCost>,
     failed: bool,
 }
 
@@ -82,6 +87,7 @@ pub struct Suite {
     environment: Environment,
     started_at: SystemTime,
     clock: Instant,
+    conditions: Conditions,
     /// (server, route) pairs whose latency benchmark was announced.
     announced: BTreeSet<(String, Route)>,
 }
@@ -123,10 +129,12 @@ impl Suite {
             before: sampler.snapshot(std::process::id())?,
             after: None,
         };
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()
-            .map_err(Error::Runtime)?;
+        let conditions = Conditions {
+            backlog: config.backlog.resolve(config.n_requests, somaxconn()),
+            somaxconn: somaxconn(),
+        };
+        announce_conditions(&config, &conditions);
+        let runtime = client_runtime(&config.placement)?;
         Ok(Suite {
             environment: Environment::capture(&workspace.root),
             builder: Builder::new(&workspace),
@@ -141,6 +149,7 @@ impl Suite {
             harness,
             started_at: SystemTime::now(),
             clock: Instant::now(),
+            conditions,
             announced: BTreeSet::new(),
         })
     }
@@ -236,6 +245,7 @@ impl Suite {
             // be reported as if it had been measured.
             slot.histograms.remove(&route);
             slot.timings.remove(&route);
+            slot.latency_cost.remove(&route);
         }
         self.or_fail(name, result)
     }
@@ -304,10 +314,11 @@ impl Suite {
         self.harness.after = self.sampler.snapshot(std::process::id()).ok();
         let estimated = self.mode == RunMode::Benchmark;
         let settings = self.estimates;
+        let client_cpus = self.config.placement.client_cpus.len();
         let servers = self
             .slots
             .into_values()
-            .map(|slot| slot.into_record(estimated.then_some(settings)))
+            .map(|slot| slot.into_record(estimated.then_some(settings), client_cpus))
             .collect();
         RunRecord {
             schema: RUN_SCHEMA.to_owned(),
@@ -316,6 +327,7 @@ impl Suite {
             finished_at_unix: unix_seconds(SystemTime::now()),
             wall_time: self.clock.elapsed(),
             config: self.config,
+            conditions: self.conditions,
             environment: self.environment,
             harness: self.harness,
             servers,
@@ -378,8 +390,14 @@ impl Suite {
             Some(client) => client.clone(),
             None => http_client(Connections::KeepAlive, plan.timeout)?,
         };
+        let pid = slot.process.as_ref().map_or(0, ServerProcess::pid);
+        let meter = PhaseMeter::start(pid);
         let report = self.runtime.block_on(hammer_with(&client, addr, &plan));
+        let cost = meter.stop();
         slot.client = Some(client);
+        let total = slot.latency_cost.get(&route).copied();
+        slot.latency_cost
+            .insert(route, total.map_or(cost, |t| t.plus(cost)));
         if report.successes as u64 != iters {
             let failed = Error::RequestsFailed {
                 server: name.to_owned(),
@@ -411,6 +429,9 @@ impl Suite {
     fn launch_options(&self) -> LaunchOptions {
         let mut options = LaunchOptions::new(self.workspace.log_dir(), self.config.workers);
         options.ready_timeout = self.config.ready_timeout;
+        options.backlog = self.conditions.backlog;
+        let placement = &self.config.placement;
+        options.cpus = placement.pinned.then(|| placement.server_cpus.clone());
         options
     }
 
@@ -487,6 +508,7 @@ impl Suite {
             bin: built.bin.as_deref(),
             port: options.port,
             workers: options.workers,
+            backlog: options.backlog,
         };
         self.slots
             .get(name)
@@ -577,15 +599,22 @@ impl Slot {
     /// The server's record with its latency made from what was timed:
     /// percentiles always, the estimate only when `settings` is given (a
     /// full benchmark run) and Criterion completed the measurement.
-    fn into_record(mut self, settings: Option<EstimateSettings>) -> ServerRecord {
+    fn into_record(
+        mut self,
+        settings: Option<EstimateSettings>,
+        client_cpus: usize,
+    ) -> ServerRecord {
         for (route, histogram) in &self.histograms {
             let estimate = settings.and_then(|s| {
                 let timings = self.timings.get(route)?;
                 timings.estimate(s.sample_size, s.confidence_level, s.n_resamples)
             });
+            let cost = self.latency_cost.get(route);
             let latency = LatencyRecord {
                 requests: crate::load::hammer::summarize(histogram),
                 estimate,
+                server_cpu_time: cost.and_then(|c| c.server_cpu),
+                client_busy: cost.and_then(|c| c.client_busy(client_cpus)),
             };
             self.record.latency.insert(*route, latency);
         }
@@ -601,6 +630,7 @@ fn new_slot(spec: ServerSpec, workers: usize) -> Slot {
         client: None,
         histograms: BTreeMap::new(),
         timings: BTreeMap::new(),
+        latency_cost: BTreeMap::new(),
         failed: false,
     }
 }
@@ -632,10 +662,75 @@ fn run_burst(
     process: &mut ServerProcess,
 ) -> Result<BurstRecord> {
     let plan = LoadPlan::burst(config.n_requests, config.timeout);
+    let pid = process.pid();
+    // The peak is the burst's own only if the reset worked.
+    let peak_reset = reset_peak_rss(pid).is_ok();
+    let counters = TcpCounters::read();
+    let meter = PhaseMeter::start(pid);
     let report = runtime.block_on(hammer(process.addr(), &plan))?;
-    eprintln!("framework-bench: {}: burst of {report}", process.name());
+    let cost = meter.stop();
+    let network = counters.zip(TcpCounters::read()).map(|(b, a)| a.since(&b));
     process.check_alive("during the burst")?;
-    Ok(BurstRecord::from(&report))
+    let burst = BurstRecord {
+        network,
+        peak_rss_bytes: peak_reset.then(|| peak_rss_bytes(pid)).flatten(),
+        server_cpu_time: cost.server_cpu,
+        client_busy: cost.client_busy(config.placement.client_cpus.len()),
+        ..BurstRecord::from(&report)
+    };
+    eprintln!(
+        "framework-bench: {}: burst of {} requests in {:.3} s: {:.1}% success, {}",
+        process.name(),
+        burst.n_requests,
+        burst.wall_time.as_secs_f64(),
+        burst.success_rate * 100.0,
+        burst.outcome_text()
+    );
+    Ok(burst)
+}
+
+/// The runtime the load and latency clients run on; on a pinned run each of
+/// its threads, and the calling thread (which drives `block_on`), runs on
+/// the client CPUs only.
+fn client_runtime(placement: &Placement) -> Result<tokio::runtime::Runtime> {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    builder.worker_threads(placement.client_cpus.len().max(1));
+    if placement.pinned {
+        pin_current_thread(&placement.client_cpus).map_err(Error::Runtime)?;
+        let cpus = placement.client_cpus.clone();
+        builder.on_thread_start(move || {
+            // Best effort: a thread that cannot be pinned still works, and
+            // its affinity is what the pinning test checks.
+            let _ = pin_current_thread(&cpus);
+        });
+    }
+    builder.enable_all().build().map_err(Error::Runtime)
+}
+
+/// Says once where servers and client run and which backlog they get.
+fn announce_conditions(config: &BenchConfig, conditions: &Conditions) {
+    let p = &config.placement;
+    let placement = if p.pinned {
+        format!(
+            "servers on CPUs {}, client on CPUs {}",
+            p.server_cpus, p.client_cpus
+        )
+    } else {
+        format!(
+            "not pinned (CPUs {}): client and servers share them",
+            p.server_cpus
+        )
+    };
+    let backlog = conditions
+        .backlog
+        .map_or("each framework's own".to_owned(), |b| b.to_string());
+    let cap = conditions
+        .somaxconn
+        .map_or("unknown".to_owned(), |c| c.to_string());
+    eprintln!(
+        "framework-bench: {placement}; {} workers per server; listen backlog {backlog} (somaxconn {cap})",
+        config.workers
+    );
 }
 
 /// If the server has exited, the crash is the real error.
@@ -691,6 +786,25 @@ pub fn criterion_home(workspace: &Workspace) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_client_runtime_runs_on_the_client_cpus_only() {
+        let allowed = crate::conditions::allowed_cpus();
+        if allowed.len() < 2 {
+            return;
+        }
+        let placement = Placement::choose(true, None, None, &allowed).unwrap();
+        let runtime = client_runtime(&placement).unwrap();
+        let affinity = || {
+            let status = std::fs::read_to_string("/proc/thread-self/status").unwrap();
+            let line = status.lines().find(|l| l.starts_with("Cpus_allowed_list:"));
+            line.unwrap().split_whitespace().nth(1).unwrap().to_owned()
+        };
+        let client = placement.client_cpus.to_string();
+        assert_eq!(affinity(), client, "the thread that drives block_on");
+        let on_worker = runtime.block_on(async { tokio::spawn(async move { affinity() }).await });
+        assert_eq!(on_worker.unwrap(), client, "a runtime worker");
+    }
 
     #[test]
     fn latency_plans_reuse_connections_and_expect_the_contracts_body() {

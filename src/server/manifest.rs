@@ -92,6 +92,8 @@ pub struct RunValues<'a> {
     pub bin: Option<&'a Path>,
     pub port: u16,
     pub workers: usize,
+    /// Appended as `--backlog N` when set; unset keeps the server's default.
+    pub backlog: Option<u32>,
 }
 
 impl ServerSpec {
@@ -219,7 +221,8 @@ impl ServerSpec {
             .map(|p| p.display().to_string())
             .unwrap_or_default();
         let dir = self.dir.display().to_string();
-        self.run
+        let mut argv: Vec<String> = self
+            .run
             .iter()
             .map(|arg| {
                 arg.replace("{bin}", &bin)
@@ -227,7 +230,11 @@ impl ServerSpec {
                     .replace("{port}", &values.port.to_string())
                     .replace("{workers}", &values.workers.to_string())
             })
-            .collect()
+            .collect();
+        if let Some(backlog) = values.backlog {
+            argv.extend(["--backlog".to_owned(), backlog.to_string()]);
+        }
+        argv
     }
 }
 
@@ -296,6 +303,7 @@ extra_args = ["--nodelay"]
             bin: Some(Path::new("/t/server-axum")),
             port: 0,
             workers: 2,
+            backlog: Some(2000),
         };
         assert_eq!(
             specs[1].command_line(&values),
@@ -305,7 +313,9 @@ extra_args = ["--nodelay"]
                 "0",
                 "--workers",
                 "2",
-                "--nodelay"
+                "--nodelay",
+                "--backlog",
+                "2000"
             ]
         );
     }
@@ -323,6 +333,7 @@ run = ["python3", "{dir}/app.py", "--port={port}"]
             bin: None,
             port: 8080,
             workers: 1,
+            backlog: None,
         });
         assert_eq!(line[1], format!("{}/app.py", dir.join("bottle").display()));
         assert_eq!(line[2], "--port=8080");

@@ -27,6 +27,7 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 
+use crate::conditions::CpuList;
 use crate::error::{Error, Result, describe_status};
 use crate::server::build::BuiltServer;
 use crate::server::manifest::RunValues;
@@ -56,6 +57,11 @@ pub struct LaunchOptions {
     pub ready_timeout: Duration,
     /// Deadline between SIGTERM and SIGKILL.
     pub stop_timeout: Duration,
+    /// `--backlog N` for the server; `None` keeps its own default.
+    pub backlog: Option<u32>,
+    /// The CPUs the server, and everything it starts, may run on; `None`
+    /// leaves it unpinned.
+    pub cpus: Option<CpuList>,
 }
 
 impl LaunchOptions {
@@ -66,6 +72,8 @@ impl LaunchOptions {
             log_dir: log_dir.into(),
             ready_timeout: Duration::from_secs(10),
             stop_timeout: Duration::from_secs(3),
+            backlog: None,
+            cpus: None,
         }
     }
 }
@@ -105,6 +113,7 @@ impl ServerProcess {
             bin: server.bin.as_deref(),
             port: options.port,
             workers: options.workers,
+            backlog: options.backlog,
         });
         let program = PathBuf::from(&argv[0]);
         if program.components().count() > 1 && !program.is_file() {
@@ -126,6 +135,9 @@ impl ServerProcess {
             })?)
             .process_group(0);
         die_with_parent(&mut command);
+        if let Some(cpus) = &options.cpus {
+            pin_child(&mut command, cpus);
+        }
         kill_servers_on_termination_signals();
 
         let spawned_at = Instant::now();
@@ -472,6 +484,28 @@ fn die_with_parent(command: &mut Command) {
     }
     #[cfg(not(target_os = "linux"))]
     let _ = command;
+}
+
+/// Pins the child, and so every thread and process it starts, to `cpus`,
+/// before it runs a line of its own code.
+fn pin_child(command: &mut Command, cpus: &CpuList) {
+    #[cfg(target_os = "linux")]
+    {
+        let set = crate::conditions::cpu_set(cpus);
+        // SAFETY: sched_setaffinity is a plain system call; `set` was built
+        // before the fork and is only read.
+        unsafe {
+            command.pre_exec(move || {
+                let size = std::mem::size_of::<libc::cpu_set_t>();
+                if libc::sched_setaffinity(0, size, &set) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = (command, cpus);
 }
 
 fn create_log(path: &Path) -> Result<File> {

@@ -96,6 +96,19 @@ fn a_filtered_test_run_starts_only_that_server_and_records_everything() {
     assert_eq!(burst.counts.get("200"), Some(&burst.n_requests));
     assert_eq!(burst.success_rate, 1.0);
     assert_eq!(burst.latency.count, burst.n_requests as u64);
+    // Exact figures of the burst, read from the real server.
+    assert!(burst.peak_rss_bytes.is_some_and(|b| b > 0), "{burst:?}");
+    assert!(
+        burst.server_cpu_time.is_some_and(|t| t > Duration::ZERO),
+        "{burst:?}"
+    );
+    assert!(burst.server_cpu_per_request_ns().is_some_and(|ns| ns > 0.0));
+    assert_eq!(
+        burst.network.map(|n| n.listen_overflows),
+        Some(0),
+        "a backlog that holds the burst"
+    );
+    assert_eq!(run.conditions.backlog, Some(run.config.n_requests as u32));
     for route in Route::ALL {
         let latency = &warp.latency[&route];
         assert!(latency.requests.count >= 1, "{route}");

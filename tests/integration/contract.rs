@@ -34,6 +34,15 @@ per_server!(workers_flag_sets_the_worker_count:
     tide_workers_flag => "tide",
 );
 
+per_server!(backlog_flag_sets_the_listen_backlog:
+    axum_backlog_flag => "axum",
+    actix_web_backlog_flag => "actix-web",
+    warp_backlog_flag => "warp",
+    rocket_backlog_flag => "rocket",
+    tide_backlog_flag => "tide",
+    tide_nodelay_backlog_flag => "tide-nodelay",
+);
+
 per_server!(rejects_bad_arguments:
     axum_rejects_bad_arguments => "axum",
     actix_web_rejects_bad_arguments => "actix-web",
@@ -128,6 +137,42 @@ fn workers_flag_sets_the_worker_count(name: &str) {
     assert!(threads >= 2, "{name}: {threads} threads with 1 worker");
 }
 
+/// Each framework's own backlog, as listed in the README.
+fn default_backlog(name: &str) -> u32 {
+    match name {
+        "actix-web" => 1024,
+        _ => 128,
+    }
+}
+
+/// `--backlog N` listens with exactly N (`ss` shows a listening socket's
+/// backlog as Send-Q); without it, the framework's own default.
+fn backlog_flag_sets_the_listen_backlog(name: &str) {
+    let backlog_of = |backlog: Option<u32>| {
+        let mut launch = options(1);
+        launch.backlog = backlog;
+        let server = ServerProcess::start(&built(name), &launch).unwrap();
+        listen_backlog(server.addr().port())
+    };
+    assert_eq!(backlog_of(Some(777)), 777, "{name} with --backlog 777");
+    assert_eq!(backlog_of(None), default_backlog(name), "{name} as shipped");
+}
+
+/// The Send-Q column of the listening socket on `port`, from `ss -ltn`.
+fn listen_backlog(port: u16) -> u32 {
+    let filter = format!("sport = :{port}");
+    let output = Command::new("ss")
+        .args(["-ltnH", &filter])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&output.stdout);
+    let line = text
+        .lines()
+        .next()
+        .unwrap_or_else(|| panic!("no listener on {port}"));
+    line.split_whitespace().nth(2).unwrap().parse().unwrap()
+}
+
 /// Thread name (`/proc/PID/task/TID/comm`) -> how many threads have it.
 fn thread_names(pid: u32) -> std::collections::BTreeMap<String, usize> {
     let mut names = std::collections::BTreeMap::new();
@@ -142,10 +187,11 @@ fn rejects_bad_arguments(name: &str) {
     let bin = built(name).bin.unwrap();
     let taken = TcpListener::bind("127.0.0.1:0").unwrap();
     let taken_port = taken.local_addr().unwrap().port().to_string();
-    let cases: [&[&str]; 5] = [
+    let cases: [&[&str]; 6] = [
         &["--port", "http"],
         &["--port", "0", "--frobnicate"],
         &["--port", "0", "--workers", "0"],
+        &["--port", "0", "--backlog", "0"],
         &["--workers", "2"],
         &["--port", &taken_port],
     ];

@@ -3,6 +3,7 @@
 
 mod baseline_cli;
 mod bench_run;
+mod conditions;
 mod contract;
 mod fake_sampler;
 mod faults;

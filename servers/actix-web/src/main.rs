@@ -38,6 +38,10 @@ fn main() {
         if args.nodelay {
             server = server.tcp_nodelay(true);
         }
+        if let Some(backlog) = args.backlog {
+            // Read by `bind`, so set before it (actix-web's default: 1024).
+            server = server.backlog(backlog.get());
+        }
         let server = server.bind(args.addr()).unwrap_or_else(|err| {
             exit_with_error(NAME, &format!("cannot bind {}: {err}", args.addr()), 1)
         });

@@ -39,11 +39,9 @@ async fn serve(args: Args) {
     let app = Router::new()
         .route("/hello/{name}", get(hello))
         .route("/json", get(json));
-    let listener = tokio::net::TcpListener::bind(args.addr())
-        .await
-        .unwrap_or_else(|err| {
-            exit_with_error(NAME, &format!("cannot bind {}: {err}", args.addr()), 1)
-        });
+    let listener = bind(&args).await.unwrap_or_else(|err| {
+        exit_with_error(NAME, &format!("cannot bind {}: {err}", args.addr()), 1)
+    });
     let addr = listener
         .local_addr()
         .unwrap_or_else(|err| exit_with_error(NAME, &err, 1));
@@ -59,6 +57,19 @@ async fn serve(args: Args) {
         .with_graceful_shutdown(shutdown_signal())
         .await
         .unwrap_or_else(|err| exit_with_error(NAME, &err, 1));
+}
+
+/// Without `--backlog`: tokio's `TcpListener::bind`, as axum's docs use it
+/// (mio's backlog, 128). With it: the same socket (SO_REUSEADDR, bind) made
+/// through `TcpSocket`, which takes a backlog.
+async fn bind(args: &Args) -> std::io::Result<tokio::net::TcpListener> {
+    let Some(backlog) = args.backlog else {
+        return tokio::net::TcpListener::bind(args.addr()).await;
+    };
+    let socket = tokio::net::TcpSocket::new_v4()?;
+    socket.set_reuseaddr(true)?;
+    socket.bind(args.addr())?;
+    socket.listen(backlog.get())
 }
 
 /// Resolves on SIGTERM or SIGINT, and exits the process if in-flight requests

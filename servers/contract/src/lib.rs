@@ -5,7 +5,7 @@
 use std::fmt;
 use std::io::Write;
 use std::net::{Ipv4Addr, SocketAddr};
-use std::num::NonZeroUsize;
+use std::num::{NonZeroU32, NonZeroUsize};
 use std::time::Duration;
 
 /// The body of `GET /json`, byte for byte.
@@ -23,7 +23,7 @@ pub fn greeting(name: &str) -> String {
     format!("Hello, {name}!")
 }
 
-/// The parsed command line: `--port N [--workers W] [--nodelay]`.
+/// The parsed command line: `--port N [--workers W] [--nodelay] [--backlog B]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Args {
     /// The port to bind on 127.0.0.1; 0 asks the OS for a free one.
@@ -32,6 +32,9 @@ pub struct Args {
     pub workers: Option<NonZeroUsize>,
     /// Set TCP_NODELAY on accepted connections.
     pub nodelay: bool,
+    /// The listen(2) backlog; `None` keeps the framework's default. Linux
+    /// caps it at `net.core.somaxconn`.
+    pub backlog: Option<NonZeroU32>,
 }
 
 /// A command line that breaks the contract.
@@ -65,12 +68,14 @@ impl Args {
         let mut port = None;
         let mut workers = None;
         let mut nodelay = false;
+        let mut backlog = None;
         let mut args = args.into_iter().map(Into::into);
         while let Some(arg) = args.next() {
             match arg.as_str() {
                 "--port" => port = Some(parse_value(&arg, args.next())?),
                 "--workers" => workers = Some(parse_value(&arg, args.next())?),
                 "--nodelay" => nodelay = true,
+                "--backlog" => backlog = Some(parse_value(&arg, args.next())?),
                 other => return Err(ArgsError(format!("unknown argument `{other}`"))),
             }
         }
@@ -79,12 +84,18 @@ impl Args {
             port,
             workers,
             nodelay,
+            backlog,
         })
     }
 
     /// The address to bind: always loopback.
     pub fn addr(&self) -> SocketAddr {
         SocketAddr::from((Ipv4Addr::LOCALHOST, self.port))
+    }
+
+    /// The backlog as listen(2) takes it.
+    pub fn backlog_or(&self, default: u32) -> u32 {
+        self.backlog.map_or(default, NonZeroU32::get)
     }
 
     /// The worker count, or `default` when `--workers` was not given.
@@ -128,10 +139,20 @@ mod tests {
 
     #[test]
     fn parses_all_flags() {
-        let args = parse(&["--port", "0", "--workers", "3", "--nodelay"]).unwrap();
+        let args = parse(&[
+            "--port",
+            "0",
+            "--workers",
+            "3",
+            "--nodelay",
+            "--backlog",
+            "2000",
+        ])
+        .unwrap();
         assert_eq!(args.port, 0);
         assert_eq!(args.workers, NonZeroUsize::new(3));
         assert!(args.nodelay);
+        assert_eq!(args.backlog_or(128), 2000);
         assert_eq!(args.addr().to_string(), "127.0.0.1:0");
     }
 
@@ -141,6 +162,8 @@ mod tests {
         assert_eq!(args.workers, None);
         assert_eq!(args.workers_or(7), 7);
         assert!(!args.nodelay);
+        assert_eq!(args.backlog, None);
+        assert_eq!(args.backlog_or(128), 128);
     }
 
     #[test]
@@ -151,6 +174,11 @@ mod tests {
             (&["--port", "http"], "invalid value `http` for `--port`"),
             (&["--port", "70000"], "invalid value `70000` for `--port`"),
             (&["--port", "1", "--workers", "0"], "invalid value `0`"),
+            (
+                &["--port", "1", "--backlog", "0"],
+                "invalid value `0` for `--backlog`",
+            ),
+            (&["--port", "1", "--backlog"], "`--backlog` needs a value"),
             (
                 &["--port", "1", "--verbose"],
                 "unknown argument `--verbose`",

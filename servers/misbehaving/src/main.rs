@@ -1,16 +1,20 @@
 //! A tiny std-only HTTP/1.1 server that follows the contract until told to
 //! break it. The harness's fault tests start it; it is never benchmarked.
 //!
-//! `server-misbehaving --port N [--workers W] [--nodelay] --mode MODE [--after K]`
+//! `server-misbehaving --port N [--workers W] [--nodelay] [--backlog B] --mode MODE [--after K]`
 //!
 //! Modes: `ok`, `exit-at-start`, `never-ready` (binds, prints nothing),
 //! `mute` (prints the ready line, never answers), `crash-after` (aborts on
 //! request K+1), `ignore-sigterm`, `wrong-body` and `status-500` (from
 //! request K+1 on), `with-child` (serves like `ok`, after starting a
-//! `sleep 600` in its own process group, as a multi-process server would).
+//! `sleep 600` in its own process group, as a multi-process server would),
+//! `stall-accept` (accepts K connections, then never accepts again: later
+//! connections wait in the listen queue until it is full, and then the
+//! kernel drops their SYNs).
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{Ipv4Addr, TcpListener, TcpStream};
+use std::os::fd::AsRawFd;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -26,12 +30,14 @@ enum Mode {
     WrongBody,
     Status500,
     WithChild,
+    StallAccept,
 }
 
 struct Options {
     port: u16,
     mode: Mode,
     after: usize,
+    backlog: Option<i32>,
 }
 
 fn fail(message: &str) -> ! {
@@ -44,6 +50,7 @@ fn parse_args() -> Options {
         port: 0,
         mode: Mode::Ok,
         after: 0,
+        backlog: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -56,6 +63,10 @@ fn parse_args() -> Options {
             "--after" => options.after = value().parse().unwrap_or_else(|_| fail("bad --after")),
             "--workers" => drop(value()),
             "--nodelay" => {}
+            "--backlog" => {
+                let backlog = value().parse().unwrap_or_else(|_| fail("bad --backlog"));
+                options.backlog = Some(backlog);
+            }
             "--mode" => {
                 options.mode = match value().as_str() {
                     "ok" => Mode::Ok,
@@ -67,6 +78,7 @@ fn parse_args() -> Options {
                     "wrong-body" => Mode::WrongBody,
                     "status-500" => Mode::Status500,
                     "with-child" => Mode::WithChild,
+                    "stall-accept" => Mode::StallAccept,
                     other => fail(&format!("unknown mode `{other}`")),
                 }
             }
@@ -101,6 +113,16 @@ fn main() {
     }
     let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, options.port))
         .unwrap_or_else(|err| fail(&format!("cannot bind port {}: {err}", options.port)));
+    if let Some(backlog) = options.backlog {
+        // SAFETY: listen(2) on the socket `listener` owns; on a socket that
+        // already listens, Linux only updates the backlog.
+        if unsafe { libc::listen(listener.as_raw_fd(), backlog) } != 0 {
+            fail(&format!(
+                "cannot set backlog {backlog}: {}",
+                std::io::Error::last_os_error()
+            ));
+        }
+    }
     if options.mode == Mode::NeverReady {
         loop {
             std::thread::sleep(Duration::from_secs(60));
@@ -112,7 +134,14 @@ fn main() {
     );
     std::io::stdout().flush().expect("stdout is open");
     let served = Arc::new(AtomicUsize::new(0));
-    for stream in listener.incoming().flatten() {
+    let accepted = listener.incoming().flatten().enumerate();
+    for (n, stream) in accepted {
+        if options.mode == Mode::StallAccept && n >= options.after {
+            drop(stream);
+            loop {
+                std::thread::sleep(Duration::from_secs(60));
+            }
+        }
         let served = Arc::clone(&served);
         let (mode, after) = (options.mode, options.after);
         std::thread::spawn(move || serve_connection(stream, mode, after, &served));

@@ -1,5 +1,7 @@
 //! framework-bench server for rocket: see `servers/README.md` for the contract.
 
+use std::net::SocketAddr;
+
 use rocket::config::{Config, LogLevel, Shutdown};
 use rocket::fairing::AdHoc;
 use rocket::http::ContentType;
@@ -7,6 +9,33 @@ use rocket::{get, routes};
 use server_contract::{Args, JSON_MESSAGE, announce, exit_with_error, greeting};
 
 const NAME: &str = "server-rocket";
+
+/// Rocket 0.5 binds its own socket (tokio's `TcpListener::bind`, backlog
+/// 128) and takes no bound listener, so `--backlog` finds that socket among
+/// the process's descriptors and calls listen(2) on it again: on a socket
+/// that already listens, Linux only updates the backlog. Called at liftoff:
+/// bound, not yet accepting.
+fn relisten(addr: SocketAddr, backlog: u32) -> std::io::Result<()> {
+    use std::os::fd::{BorrowedFd, RawFd};
+    let backlog = i32::try_from(backlog).unwrap_or(i32::MAX);
+    for entry in std::fs::read_dir("/proc/self/fd")? {
+        let name = entry?.file_name();
+        let Some(fd) = name.to_str().and_then(|n| n.parse::<RawFd>().ok()) else {
+            continue;
+        };
+        // SAFETY: borrowed only for these calls; nothing closes descriptors
+        // during liftoff, and a stale or non-socket descriptor only makes the
+        // calls fail.
+        let fd = unsafe { BorrowedFd::borrow_raw(fd) };
+        let socket = socket2::SockRef::from(&fd);
+        let bound_here = socket.local_addr().ok().and_then(|a| a.as_socket()) == Some(addr);
+        if bound_here && socket.is_listener().unwrap_or(false) {
+            return socket.listen(backlog);
+        }
+    }
+    let message = format!("no listening socket on {addr}");
+    Err(std::io::Error::new(std::io::ErrorKind::NotFound, message))
+}
 
 #[get("/hello/<name>")]
 fn hello(name: &str) -> String {
@@ -52,13 +81,23 @@ fn main() {
         .enable_all()
         .build()
         .unwrap_or_else(|err| exit_with_error(NAME, &err, 1));
+    let backlog = args.backlog;
     let result = runtime.block_on(
         rocket::custom(figment)
             .mount("/", routes![hello, json])
-            .attach(AdHoc::on_liftoff("ready line", |rocket| {
+            // One fairing for both: liftoff fairings run concurrently, and
+            // the ready line must come after the backlog is set.
+            .attach(AdHoc::on_liftoff("backlog and ready line", move |rocket| {
                 Box::pin(async move {
                     let config = rocket.config();
-                    announce((config.address, config.port).into());
+                    let addr = SocketAddr::from((config.address, config.port));
+                    if let Some(backlog) = backlog {
+                        relisten(addr, backlog.get()).unwrap_or_else(|err| {
+                            let message = format!("cannot set backlog {backlog} on {addr}: {err}");
+                            exit_with_error(NAME, &message, 1)
+                        });
+                    }
+                    announce(addr);
                 })
             }))
             .launch(),

@@ -39,6 +39,18 @@ fn main() {
     task::block_on(serve(args));
 }
 
+/// async-std binds with std's backlog, 128, and cannot choose another; on a
+/// socket that already listens, Linux's listen(2) only updates the backlog.
+fn set_backlog(listener: &impl std::os::fd::AsRawFd, backlog: u32) -> std::io::Result<()> {
+    let backlog = libc::c_int::try_from(backlog).unwrap_or(libc::c_int::MAX);
+    // SAFETY: listen(2) on a socket that `listener` owns and keeps open.
+    if unsafe { libc::listen(listener.as_raw_fd(), backlog) } == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
 fn app() -> tide::Server<()> {
     let mut app = tide::new();
     app.at("/hello/:name").get(|req: Request<()>| async move {
@@ -62,6 +74,12 @@ async fn serve(args: Args) {
     let listener = TcpListener::bind(args.addr()).await.unwrap_or_else(|err| {
         exit_with_error(NAME, &format!("cannot bind {}: {err}", args.addr()), 1)
     });
+    if let Some(backlog) = args.backlog {
+        set_backlog(&listener, backlog.get()).unwrap_or_else(|err| {
+            let message = format!("cannot set backlog {backlog} on {}: {err}", args.addr());
+            exit_with_error(NAME, &message, 1)
+        });
+    }
     let addr = listener
         .local_addr()
         .unwrap_or_else(|err| exit_with_error(NAME, &err, 1));

@@ -47,6 +47,10 @@ async fn serve(args: Args) {
         .await;
 }
 
+/// The backlog warp's own `bind` listens with (tokio's `TcpListener::bind`,
+/// through mio), kept when `--backlog` is not given.
+const WARP_DEFAULT_BACKLOG: u32 = 128;
+
 /// warp's acceptor trait is private, so `--nodelay` is set on the listening
 /// socket: Linux copies TCP_NODELAY to every socket it accepts.
 fn bind(args: &Args) -> std::io::Result<tokio::net::TcpListener> {
@@ -56,7 +60,7 @@ fn bind(args: &Args) -> std::io::Result<tokio::net::TcpListener> {
         socket.set_nodelay(true)?;
     }
     socket.bind(args.addr())?;
-    socket.listen(1024)
+    socket.listen(args.backlog_or(WARP_DEFAULT_BACKLOG))
 }
 
 /// Resolves on SIGTERM or SIGINT, and exits the process if in-flight requests
