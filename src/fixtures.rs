@@ -123,6 +123,21 @@ pub fn server() -> ServerRecord {
     }
 }
 
+/// A server with one round, as the report tests draw them.
+pub fn server_with(
+    name: &str,
+    version: &str,
+    round: RoundRecord,
+    error: Option<&str>,
+) -> ServerRecord {
+    ServerRecord {
+        version: Some(version.into()),
+        rounds: vec![round],
+        error: error.map(str::to_owned),
+        ..ServerRecord::new(name, "", 2)
+    }
+}
+
 /// A benchmark-mode run of [`server`].
 pub fn run() -> RunRecord {
     RunRecord {

@@ -18,6 +18,7 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use serde::Serialize;
 
+use crate::compare::figures::MemoryFigure;
 use crate::compare::verdict::{Comparison, Verdict};
 use crate::error::{Error, Result};
 use crate::measure::memory::MemorySnapshot;
@@ -315,10 +316,10 @@ fn memory_section(run: &RunRecord) -> String {
 }
 
 fn charts_section(run: &RunRecord) -> String {
-    let charts: [(&str, SnapshotFigure); 3] = [
-        ("RSS: resident set size", |s| Some(s.rss_bytes)),
-        ("USS: unique set size (private pages)", |s| s.uss_bytes),
-        ("Anonymous memory (heap, stacks)", |s| s.anonymous_bytes),
+    let charts = [
+        ("RSS: resident set size", MemoryFigure::Rss),
+        ("USS: unique set size (private pages)", MemoryFigure::Uss),
+        ("Anonymous memory (heap, stacks)", MemoryFigure::Anonymous),
     ];
     let mut html = String::from("<section>\n<h2>Charts</h2>\n");
     for (title, figure) in charts {
@@ -407,78 +408,71 @@ fn memory_card(
         "<table>\n<thead><tr><th></th><th class=\"num\">before</th>\
          <th class=\"num\">after</th><th class=\"num\">change</th></tr></thead>\n<tbody>\n",
     );
-    for figure in CARD_FIGURES {
-        html.push_str(&figure_row(&figure, before, after));
+    for figure in CardRow::all() {
+        html.push_str(&figure_row(figure, before, after));
     }
     html.push_str("</tbody>\n</table>\n</div>\n");
     html
 }
 
-/// Reads one figure of a snapshot, if the platform gives it.
-type SnapshotFigure = fn(&MemorySnapshot) -> Option<u64>;
-
-/// A row of a memory card: a figure in MiB, or a count.
-struct CardFigure {
-    name: &'static str,
-    value: SnapshotFigure,
-    is_bytes: bool,
+/// A row of a memory card: one of the memory figures the comparison
+/// judges, or the thread count.
+#[derive(Debug, Clone, Copy)]
+enum CardRow {
+    Memory(MemoryFigure),
+    Threads,
 }
 
-const CARD_FIGURES: [CardFigure; 6] = [
-    CardFigure {
-        name: "RSS",
-        value: |s| Some(s.rss_bytes),
-        is_bytes: true,
-    },
-    CardFigure {
-        name: "VMS",
-        value: |s| Some(s.vms_bytes),
-        is_bytes: true,
-    },
-    CardFigure {
-        name: "USS",
-        value: |s| s.uss_bytes,
-        is_bytes: true,
-    },
-    CardFigure {
-        name: "PSS",
-        value: |s| s.pss_bytes,
-        is_bytes: true,
-    },
-    CardFigure {
-        name: "anon",
-        value: |s| s.anonymous_bytes,
-        is_bytes: true,
-    },
-    CardFigure {
-        name: "threads",
-        value: |s| s.threads,
-        is_bytes: false,
-    },
-];
+impl CardRow {
+    fn all() -> impl Iterator<Item = CardRow> {
+        MemoryFigure::ALL
+            .into_iter()
+            .map(CardRow::Memory)
+            .chain([CardRow::Threads])
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            CardRow::Memory(MemoryFigure::Anonymous) => "anon",
+            CardRow::Memory(figure) => figure.label(),
+            CardRow::Threads => "threads",
+        }
+    }
+
+    fn value(self, snapshot: &MemorySnapshot) -> Option<u64> {
+        match self {
+            CardRow::Memory(figure) => figure.of(snapshot),
+            CardRow::Threads => snapshot.threads,
+        }
+    }
+
+    fn is_bytes(self) -> bool {
+        matches!(self, CardRow::Memory(_))
+    }
+}
 
 fn figure_row(
-    figure: &CardFigure,
+    figure: CardRow,
     before: Option<&MemorySnapshot>,
     after: Option<&MemorySnapshot>,
 ) -> String {
-    let before_value = before.and_then(figure.value);
-    let after_value = after.and_then(figure.value);
+    let before_value = before.and_then(|s| figure.value(s));
+    let after_value = after.and_then(|s| figure.value(s));
     let show = |value: Option<u64>, snapshot: Option<&MemorySnapshot>| match (value, snapshot) {
-        (Some(v), _) if figure.is_bytes => format!("{:.2}", mib(v)),
+        (Some(v), _) if figure.is_bytes() => format!("{:.2}", mib(v)),
         (Some(v), _) => v.to_string(),
         (None, Some(_)) => "n/a".to_owned(),
         (None, None) => "–".to_owned(),
     };
     let change = match (before_value, after_value) {
-        (Some(b), Some(a)) if figure.is_bytes => percent_change(b as f64, a as f64),
+        (Some(b), Some(a)) if figure.is_bytes() => percent_change(b as f64, a as f64),
         (Some(b), Some(a)) => format!("{:+}", a as i64 - b as i64),
         _ => "–".to_owned(),
     };
     format!(
         "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>\
          <td class=\"num muted\">{change}</td></tr>\n",
-        figure.name,
+        figure.name(),
         show(before_value, before),
         show(after_value, after),
     )
@@ -540,7 +534,7 @@ struct ServerBars {
 type BarValue = fn(&ServerBars) -> Option<f64>;
 
 /// The servers with at least one snapshot giving `figure`.
-fn chart_bars(run: &RunRecord, figure: SnapshotFigure) -> Vec<ServerBars> {
+fn chart_bars(run: &RunRecord, figure: MemoryFigure) -> Vec<ServerBars> {
     run.servers
         .iter()
         .map(|s| ServerBars {
@@ -548,12 +542,12 @@ fn chart_bars(run: &RunRecord, figure: SnapshotFigure) -> Vec<ServerBars> {
             before_mib: s
                 .first_round()
                 .and_then(|r| r.before.as_ref())
-                .and_then(figure)
+                .and_then(|s| figure.of(s))
                 .map(mib),
             after_mib: s
                 .first_round()
                 .and_then(|r| r.after.as_ref())
-                .and_then(figure)
+                .and_then(|s| figure.of(s))
                 .map(mib),
         })
         .filter(|bars| bars.before_mib.is_some() || bars.after_mib.is_some())
@@ -877,12 +871,7 @@ mod tests {
             after: (ok && snapshots).then(|| snapshot(12.5)),
             ..RoundRecord::started(42, Duration::from_millis(4))
         };
-        ServerRecord {
-            version: Some("1.<2>".into()),
-            rounds: vec![round],
-            error: error.map(str::to_owned),
-            ..ServerRecord::new(name, "", 2)
-        }
+        crate::fixtures::server_with(name, "1.<2>", round, error)
     }
 
     fn run(servers: Vec<ServerRecord>) -> RunRecord {

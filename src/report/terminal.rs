@@ -320,12 +320,7 @@ mod tests {
             after: error.is_none().then(|| snapshot(42, 3.3)),
             ..RoundRecord::started(42, Duration::from_micros(4100))
         };
-        ServerRecord {
-            version: Some("0.8.9".into()),
-            rounds: vec![round],
-            error: error.map(str::to_owned),
-            ..ServerRecord::new(name, "", 2)
-        }
+        crate::fixtures::server_with(name, "0.8.9", round, error)
     }
 
     #[test]

@@ -18,7 +18,9 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::compare::figures::{MemoryFigure, Phase};
-use crate::conditions::{Conditions, Placement, pin_current_thread, somaxconn};
+use crate::conditions::{
+    Conditions, CpuList, Placement, allowed_cpus, pin_current_thread, somaxconn,
+};
 use crate::config::BenchConfig;
 use crate::error::{Error, Result};
 use crate::load::Route;
@@ -80,7 +82,7 @@ pub struct Suite {
     estimates: EstimateSettings,
     specs: Vec<ServerSpec>,
     builder: Builder,
-    runtime: tokio::runtime::Runtime,
+    runtime: ClientRuntime,
     sampler: Box<dyn Sampler>,
     slots: BTreeMap<String, Slot>,
     harness: HarnessRecord,
@@ -657,7 +659,7 @@ fn settle_and_read(
 
 /// The seed's burst against `process`; a crash during it is the error.
 fn run_burst(
-    runtime: &tokio::runtime::Runtime,
+    runtime: &ClientRuntime,
     config: &BenchConfig,
     process: &mut ServerProcess,
 ) -> Result<BurstRecord> {
@@ -689,14 +691,40 @@ fn run_burst(
     Ok(burst)
 }
 
-/// The runtime the load and latency clients run on; on a pinned run each of
-/// its threads, and the calling thread (which drives `block_on`), runs on
-/// the client CPUs only.
-fn client_runtime(placement: &Placement) -> Result<tokio::runtime::Runtime> {
+/// The runtime the load and latency clients run on. On a pinned run its
+/// threads run on the client CPUs only, and so does the calling thread while
+/// it drives a timed phase (`block_on`); between phases the calling thread
+/// gets every CPU back, so that Criterion's analysis (and the threads it
+/// starts) is not confined to the client's share.
+struct ClientRuntime {
+    runtime: tokio::runtime::Runtime,
+    /// The client CPUs while a phase runs, and every CPU after; `None` when
+    /// nothing is pinned.
+    pins: Option<(CpuList, CpuList)>,
+}
+
+impl ClientRuntime {
+    fn block_on<F: std::future::Future>(&self, future: F) -> F::Output {
+        // Best effort: an unpinned phase still measures, and the pinning
+        // test checks the affinity.
+        if let Some((client, _)) = &self.pins {
+            let _ = pin_current_thread(client);
+        }
+        let output = self.runtime.block_on(future);
+        if let Some((_, all)) = &self.pins {
+            let _ = pin_current_thread(all);
+        }
+        output
+    }
+}
+
+fn client_runtime(placement: &Placement) -> Result<ClientRuntime> {
     let mut builder = tokio::runtime::Builder::new_multi_thread();
     builder.worker_threads(placement.client_cpus.len().max(1));
+    let pins = placement
+        .pinned
+        .then(|| (placement.client_cpus.clone(), allowed_cpus()));
     if placement.pinned {
-        pin_current_thread(&placement.client_cpus).map_err(Error::Runtime)?;
         let cpus = placement.client_cpus.clone();
         builder.on_thread_start(move || {
             // Best effort: a thread that cannot be pinned still works, and
@@ -704,7 +732,8 @@ fn client_runtime(placement: &Placement) -> Result<tokio::runtime::Runtime> {
             let _ = pin_current_thread(&cpus);
         });
     }
-    builder.enable_all().build().map_err(Error::Runtime)
+    let runtime = builder.enable_all().build().map_err(Error::Runtime)?;
+    Ok(ClientRuntime { runtime, pins })
 }
 
 /// Says once where servers and client run and which backlog they get.
@@ -801,9 +830,11 @@ mod tests {
             line.unwrap().split_whitespace().nth(1).unwrap().to_owned()
         };
         let client = placement.client_cpus.to_string();
-        assert_eq!(affinity(), client, "the thread that drives block_on");
+        let on_caller = runtime.block_on(async { affinity() });
+        assert_eq!(on_caller, client, "the thread that drives block_on");
         let on_worker = runtime.block_on(async { tokio::spawn(async move { affinity() }).await });
         assert_eq!(on_worker.unwrap(), client, "a runtime worker");
+        assert_eq!(affinity(), allowed.to_string(), "the caller between phases");
     }
 
     #[test]
