@@ -7,6 +7,7 @@
 pub mod comparison;
 pub mod export;
 pub mod format;
+pub mod latency;
 pub mod page;
 pub mod table;
 pub mod terminal;

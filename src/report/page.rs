@@ -23,6 +23,7 @@ use crate::compare::verdict::{Comparison, Verdict};
 use crate::error::{Error, Result};
 use crate::measure::memory::MemorySnapshot;
 use crate::report::comparison::ComparisonView;
+use crate::report::latency::latency_table;
 use crate::report::table::escape_html as escape;
 use crate::run::args::RunMode;
 use crate::run::record::{RunRecord, ServerRecord, is_client_bound};
@@ -110,6 +111,7 @@ pub fn render(run: &RunRecord, comparison: Option<&Comparison>) -> String {
     html.push_str(&charts_section(run));
     html.push_str(&memory_section(run));
     html.push_str(&burst_section(run));
+    html.push_str(&latency_section(run));
     html.push_str("</main>\n</body>\n</html>\n");
     html
 }
@@ -337,6 +339,21 @@ fn charts_section(run: &RunRecord) -> String {
         }
         html.push_str("</div>\n");
     }
+    html.push_str("</section>\n");
+    html
+}
+
+fn latency_section(run: &RunRecord) -> String {
+    if run.servers.iter().all(|s| s.latency.is_empty()) {
+        return String::new();
+    }
+    let mut html = String::from("<section>\n<h2>Latency</h2>\n");
+    html.push_str(
+        "<p class=\"note\">Criterion's estimate per request, the server's CPU time per \
+         request, and how busy the client CPUs were; above 90 % the figure measured \
+         the client (client-bound).</p>\n",
+    );
+    html.push_str(&latency_table(run).to_html("wide latency"));
     html.push_str("</section>\n");
     html
 }
@@ -1032,6 +1049,17 @@ mod tests {
         );
         assert!(page.contains("<td class=\"num\">3.00 MiB</td><td class=\"num\">5.00 MiB</td>"));
         assert!(page.contains("+66.7%"));
+    }
+
+    #[test]
+    fn shows_each_latency_benchmark_with_its_cpu_and_client_load() {
+        let page = render(&crate::fixtures::run(), None);
+        let latency = &page[page.find("<h2>Latency</h2>").expect("a latency section")..];
+        assert!(
+            latency.contains("<td>axum</td><td>hello</td><td class=\"num\">52.3 µs</td>"),
+            "{latency}"
+        );
+        assert!(latency.contains("60.0%"), "client busy: {latency}");
     }
 
     #[test]

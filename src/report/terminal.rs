@@ -7,7 +7,7 @@ use std::fmt::Write;
 use crate::compare::verdict::Comparison;
 use crate::measure::memory::MemorySnapshot;
 use crate::report::comparison::ComparisonView;
-use crate::report::format;
+use crate::report::latency::latency_table;
 use crate::report::table::{Align, Table};
 use crate::run::record::{BurstRecord, RunRecord, ServerRecord, is_client_bound};
 use crate::units::BYTES_PER_MIB as MIB;
@@ -63,7 +63,7 @@ pub fn render(run: &RunRecord) -> String {
             out,
             "\nLatency (Criterion's estimate; server CPU per request)"
         );
-        out.push_str(&latency_table(run));
+        out.push_str(&latency_table(run).to_terminal());
     }
     let failed: Vec<&ServerRecord> = run.servers.iter().filter(|s| s.error.is_some()).collect();
     if !failed.is_empty() {
@@ -97,41 +97,6 @@ fn conditions_line(run: &RunRecord) -> String {
         .backlog
         .map_or("each framework's own".to_owned(), |b| b.to_string());
     format!("Conditions: {cpus}; listen backlog {backlog}")
-}
-
-fn latency_table(run: &RunRecord) -> String {
-    let headers = [
-        "server",
-        "route",
-        "estimate",
-        "cpu/req",
-        "client busy",
-        "note",
-    ];
-    let mut table = Table::new(&headers)
-        .aligned(1, Align::Left)
-        .aligned(5, Align::Left);
-    for s in &run.servers {
-        for (route, latency) in &s.latency {
-            let estimate = latency.estimate.map(|e| format::duration_ns(e.point_ns));
-            let cpu = latency.server_cpu_per_request_ns().map(format::duration_ns);
-            let busy = latency.client_busy.map(format::percent);
-            let note = if is_client_bound(latency.client_busy) {
-                "client-bound"
-            } else {
-                ""
-            };
-            table.push(vec![
-                s.name.clone(),
-                route.to_string(),
-                estimate.unwrap_or_else(|| "-".into()),
-                cpu.unwrap_or_else(|| "n/a".into()),
-                busy.unwrap_or_else(|| "n/a".into()),
-                note.to_owned(),
-            ]);
-        }
-    }
-    table.to_terminal()
 }
 
 fn before_table(run: &RunRecord) -> String {
