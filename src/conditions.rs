@@ -73,10 +73,20 @@ impl FromStr for CpuList {
     }
 }
 
+/// CPUs a `cpu_set_t` can name; a larger number cannot exist here.
+const MAX_CPUS: usize = 1024;
+
 fn cpu_number(text: &str) -> Result<usize, String> {
-    text.trim()
+    let cpu: usize = text
+        .trim()
         .parse()
-        .map_err(|_| format!("`{text}` is not a CPU number"))
+        .map_err(|_| format!("`{text}` is not a CPU number"))?;
+    if cpu >= MAX_CPUS {
+        return Err(format!(
+            "CPU {cpu} is beyond the {MAX_CPUS} a CPU set can hold"
+        ));
+    }
+    Ok(cpu)
 }
 
 impl fmt::Display for CpuList {
@@ -331,7 +341,7 @@ mod tests {
         assert_eq!(list("0,2").cpus(), [0, 2]);
         assert_eq!(list("3,0-1,1").cpus(), [0, 1, 3]);
         assert_eq!(list("0-3,6").to_string(), "0-3,6");
-        for bad in ["", "x", "1-", "3-1", "1,,2", "-1"] {
+        for bad in ["", "x", "1-", "3-1", "1,,2", "-1", "0-4000000000", "1024"] {
             assert!(bad.parse::<CpuList>().is_err(), "{bad}");
         }
     }

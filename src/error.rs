@@ -44,9 +44,6 @@ pub enum Error {
     #[error("cannot draw the chart `{title}`: {message}")]
     Chart { title: String, message: String },
 
-    #[error("invalid Criterion arguments: {0}")]
-    CriterionArgs(String),
-
     #[error("invalid server manifest {path}: {message}")]
     InvalidManifest { path: PathBuf, message: String },
 

@@ -226,8 +226,8 @@ impl Summary {
     }
 }
 
-/// Which of a server's phases were client-bound in its first round and its
-/// latency benchmarks.
+/// Which of a server's phases were client-bound: a burst in any round, and
+/// each latency benchmark.
 fn client_bound_phases(server: &crate::run::record::ServerRecord) -> Vec<String> {
     use crate::run::record::is_client_bound;
     let burst = server.rounds.iter().filter_map(|r| r.burst.as_ref());

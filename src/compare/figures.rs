@@ -156,7 +156,7 @@ impl Figure {
         }
     }
 
-    /// The name shown to people: `latency /hello/World`, `RSS before`, ...
+    /// The name shown to people: `latency hello`, `RSS before`, ...
     pub fn label(self) -> String {
         match self {
             Figure::Latency(route) => format!("latency {}", route.name()),
@@ -342,8 +342,8 @@ pub fn collect(run: &RunRecord) -> Vec<Metric> {
 
 fn latency_metrics(server: &ServerRecord) -> impl Iterator<Item = Metric> + '_ {
     server.latency.iter().flat_map(|(route, record)| {
-        // Only a benchmark Criterion completed has figures: its CPU time
-        // covers the same requests as its estimate.
+        // Only a benchmark Criterion completed has figures. Its CPU time
+        // per request is over every request it sent, warm-up included.
         let estimate = record.estimate;
         let latency = estimate.map(|estimate| Metric {
             lower: Some(estimate.lower_ns),

@@ -5,14 +5,14 @@
 //!   startup: one per round), the band is the largest of its floor (see
 //!   [`Thresholds`]), the spread (max - min) of the baseline's readings and
 //!   the spread of this run's;
-//! - for latency (Criterion's mean), the band is the largest of its
+//! - for latency (the estimate Criterion printed: slope or mean), the band is the largest of its
 //!   relative floor and the two 95 % confidence intervals' half-widths added.
 //!
 //! Every figure is smaller-is-better: above the band is "regressed", below
-//! it "improved". Relative floors are taken from the larger of the two
-//! values, so the band is symmetric in ratio: with a 100 % floor, a doubling
-//! is needed to regress and a halving to improve (a floor relative to the
-//! baseline alone would make any improvement of 100 % or more unreachable).
+//! it "improved". Relative floors are taken from the smaller of the two
+//! values, so the band is symmetric in ratio: with a 20 % floor, 100 to 121
+//! regresses and 121 to 100 improves (a floor relative to the baseline
+//! alone would make large improvements harder to reach than regressions).
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -50,7 +50,7 @@ impl fmt::Display for Verdict {
 /// default runs of unchanged code on the 2-core reference machine under the
 /// controlled conditions (server pinned to CPU 1, client to CPU 0, backlog
 /// 2000; runs of 2026-11-25, see the README), with a margin. A relative
-/// floor is taken of the larger value, so it is a bound on max/min - 1.
+/// floor is taken of the smaller value, so it is a bound on max/min - 1.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Thresholds {
     /// Relative floor of latency estimates. Measured: up to 16.8 % (rocket
@@ -218,7 +218,7 @@ fn one_sided(metric: &Metric, verdict: Verdict) -> Row {
 
 fn judged(base: &Metric, now: &Metric, thresholds: &Thresholds) -> Row {
     let delta = now.value - base.value;
-    // The floor is relative to the larger value: `now` when it went down.
+    // The floor is relative to the smaller value: `now` when it went down.
     let noise = if delta >= 0.0 {
         noise_band(base, now, thresholds)
     } else {

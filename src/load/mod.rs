@@ -1,6 +1,7 @@
 //! Load: one bounded request loop with policies (the seed's burst of new
 //! connections, keep-alive latency), each request's outcome kept as data and
-//! merged after the clock stops. Knows nothing of processes or servers.
+//! merged after the clock stops. Knows nothing of processes: it is given an
+//! address.
 
 pub mod hammer;
 pub mod route;

@@ -1,15 +1,46 @@
 //! Exact per-phase figures of a process, without polling: its CPU time in
-//! nanoseconds (`/proc/PID/task/*/schedstat`, not the 10 ms ticks of
-//! `/proc/PID/stat`) and the peak of its resident memory over a phase
+//! nanoseconds (the process's CPU-time clock, which counts every thread,
+//! exited ones included; not the 10 ms ticks of `/proc/PID/stat`) and the peak of its resident memory over a phase
 //! (`VmHWM`, reset through `/proc/PID/clear_refs`). A figure the kernel will
 //! not give is `None`, never zero.
 
 use std::time::Duration;
 
-/// On-CPU time of every live thread of `pid` so far. Threads that already
-/// exited are not counted: read it around a phase of a server whose threads
-/// live as long as it does.
+/// The CPU time `pid` has used so far, every thread counted, exited ones
+/// too (`clock_getcpuclockid`). Processes the server started are not its
+/// own: a multi-process server's children are not counted.
 pub fn cpu_time(pid: u32) -> Option<Duration> {
+    process_clock(pid).or_else(|| live_threads_cpu_time(pid))
+}
+
+#[cfg(target_os = "linux")]
+fn process_clock(pid: u32) -> Option<Duration> {
+    let pid = libc::pid_t::try_from(pid).ok()?;
+    let mut clock: libc::clockid_t = 0;
+    // SAFETY: both calls only write the out-parameters given.
+    if unsafe { libc::clock_getcpuclockid(pid, &mut clock) } != 0 {
+        return None;
+    }
+    let mut time = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    if unsafe { libc::clock_gettime(clock, &mut time) } != 0 {
+        return None;
+    }
+    let seconds = u64::try_from(time.tv_sec).ok()?;
+    let nanos = u32::try_from(time.tv_nsec).ok()?;
+    Some(Duration::new(seconds, nanos))
+}
+
+#[cfg(not(target_os = "linux"))]
+fn process_clock(_pid: u32) -> Option<Duration> {
+    None
+}
+
+/// The live threads' on-CPU time from schedstat, where the process clock
+/// cannot be read.
+fn live_threads_cpu_time(pid: u32) -> Option<Duration> {
     let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).ok()?;
     let mut total_ns: u64 = 0;
     for task in tasks.flatten() {
@@ -42,56 +73,6 @@ pub fn peak_rss_bytes(pid: u32) -> Option<u64> {
 /// CPU time per request, in nanoseconds.
 pub fn per_request_ns(cpu: Duration, requests: u64) -> Option<f64> {
     (requests > 0).then(|| cpu.as_nanos() as f64 / requests as f64)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parses_the_first_schedstat_field() {
-        assert_eq!(first_field("957475637 1234 56\n"), Some(957_475_637));
-        assert_eq!(first_field(""), None);
-    }
-
-    #[test]
-    fn reads_this_process_exactly() {
-        if !cfg!(target_os = "linux") {
-            return;
-        }
-        let me = std::process::id();
-        let before = cpu_time(me).unwrap();
-        let spin = std::time::Instant::now();
-        while spin.elapsed() < Duration::from_millis(30) {}
-        let spent = cpu_time(me).unwrap() - before;
-        // Not a speed check: spinning 30 ms of wall time is at least
-        // a few ms on a CPU, far finer than a 10 ms tick.
-        assert!(spent > Duration::ZERO, "{spent:?}");
-        reset_peak_rss(me).unwrap();
-        assert!(peak_rss_bytes(me).unwrap() > 0);
-        assert_eq!(per_request_ns(Duration::from_micros(10), 4), Some(2500.0));
-        assert_eq!(per_request_ns(Duration::from_micros(10), 0), None);
-    }
-
-    #[test]
-    fn a_busy_client_is_told_from_an_idle_one() {
-        let cost = |harness_ms: u64, wall_ms: u64| PhaseCost {
-            server_cpu: Some(Duration::from_millis(1)),
-            harness_cpu: Some(Duration::from_millis(harness_ms)),
-            wall: Duration::from_millis(wall_ms),
-        };
-        assert_eq!(cost(95, 100).client_busy(1), Some(0.95));
-        assert_eq!(cost(95, 100).client_busy(2), Some(0.475));
-        assert_eq!(cost(0, 0).client_busy(1), None);
-        let both = cost(10, 100).plus(cost(30, 100));
-        assert!((both.client_busy(1).unwrap() - 0.2).abs() < 1e-12);
-        assert_eq!(both.server_cpu, Some(Duration::from_millis(2)));
-        let unknown = PhaseCost {
-            harness_cpu: None,
-            ..cost(1, 1)
-        };
-        assert_eq!(unknown.client_busy(1), None);
-    }
 }
 
 /// What one timed phase cost: the server's CPU time, the harness's (the
@@ -154,5 +135,55 @@ impl PhaseCost {
         let capacity = self.wall.as_secs_f64() * client_cpus.max(1) as f64;
         let harness = self.harness_cpu?.as_secs_f64();
         (capacity > 0.0).then(|| harness / capacity)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_first_schedstat_field() {
+        assert_eq!(first_field("957475637 1234 56\n"), Some(957_475_637));
+        assert_eq!(first_field(""), None);
+    }
+
+    #[test]
+    fn reads_this_process_exactly() {
+        if !cfg!(target_os = "linux") {
+            return;
+        }
+        let me = std::process::id();
+        let before = cpu_time(me).unwrap();
+        let spin = std::time::Instant::now();
+        while spin.elapsed() < Duration::from_millis(30) {}
+        let spent = cpu_time(me).unwrap() - before;
+        // Not a speed check: spinning 30 ms of wall time is at least
+        // a few ms on a CPU, far finer than a 10 ms tick.
+        assert!(spent > Duration::ZERO, "{spent:?}");
+        reset_peak_rss(me).unwrap();
+        assert!(peak_rss_bytes(me).unwrap() > 0);
+        assert_eq!(per_request_ns(Duration::from_micros(10), 4), Some(2500.0));
+        assert_eq!(per_request_ns(Duration::from_micros(10), 0), None);
+    }
+
+    #[test]
+    fn a_busy_client_is_told_from_an_idle_one() {
+        let cost = |harness_ms: u64, wall_ms: u64| PhaseCost {
+            server_cpu: Some(Duration::from_millis(1)),
+            harness_cpu: Some(Duration::from_millis(harness_ms)),
+            wall: Duration::from_millis(wall_ms),
+        };
+        assert_eq!(cost(95, 100).client_busy(1), Some(0.95));
+        assert_eq!(cost(95, 100).client_busy(2), Some(0.475));
+        assert_eq!(cost(0, 0).client_busy(1), None);
+        let both = cost(10, 100).plus(cost(30, 100));
+        assert!((both.client_busy(1).unwrap() - 0.2).abs() < 1e-12);
+        assert_eq!(both.server_cpu, Some(Duration::from_millis(2)));
+        let unknown = PhaseCost {
+            harness_cpu: None,
+            ..cost(1, 1)
+        };
+        assert_eq!(unknown.client_busy(1), None);
     }
 }

@@ -28,7 +28,8 @@ pub struct MemorySnapshot {
     /// Anonymous memory: heap, stacks, and other memory not backed by a file.
     pub anonymous_bytes: Option<u64>,
     pub swap_bytes: Option<u64>,
-    /// Peak resident set size so far (VmHWM).
+    /// Peak resident set size (VmHWM) since the process started, or since
+    /// the reset just before its last burst.
     pub peak_rss_bytes: Option<u64>,
     pub threads: Option<u64>,
     /// User plus system CPU time the process has used so far.

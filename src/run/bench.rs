@@ -50,7 +50,19 @@ pub const MEMORY_BENCHES: [(&str, Phase, MemoryFigure); 4] = [
 /// could not start.
 pub fn main(workspace_root: &str) -> i32 {
     let workspace = Workspace::at(workspace_root);
-    let (args, mut suite) = match prepare(&workspace) {
+    let args = match CriterionArgs::from_env() {
+        Ok(args) => args,
+        Err(err) if err.is_help_request() => {
+            // Criterion prints its help and exits 0, as it always did.
+            let _ = Criterion::default().configure_from_args();
+            return 0;
+        }
+        Err(err) => {
+            eprintln!("framework-bench: error: invalid Criterion arguments: {err}");
+            return 2;
+        }
+    };
+    let (args, mut suite) = match prepare(&workspace, args) {
         Ok(prepared) => prepared,
         Err(err) => {
             eprintln!("framework-bench: error: {err}");
@@ -110,9 +122,7 @@ fn latency_defaults(criterion: Criterion) -> Criterion {
 
 /// Reads Criterion's arguments and the knobs, and makes the suite; any
 /// error here stops the run before a server starts.
-fn prepare(workspace: &Workspace) -> crate::Result<(CriterionArgs, Suite)> {
-    let args =
-        CriterionArgs::from_env().map_err(|err| crate::Error::CriterionArgs(err.to_string()))?;
+fn prepare(workspace: &Workspace, args: CriterionArgs) -> crate::Result<(CriterionArgs, Suite)> {
     validate_baseline_names(&args.baselines)?;
     let config = BenchConfig::from_env()?;
     let mut suite = Suite::new(workspace.clone(), config, args.mode)?;

@@ -131,9 +131,10 @@ impl Suite {
             before: sampler.snapshot(std::process::id())?,
             after: None,
         };
+        let cap = somaxconn();
         let conditions = Conditions {
-            backlog: config.backlog.resolve(config.n_requests, somaxconn()),
-            somaxconn: somaxconn(),
+            backlog: config.backlog.resolve(config.n_requests, cap),
+            somaxconn: cap,
         };
         announce_conditions(&config, &conditions);
         let runtime = client_runtime(&config.placement)?;
@@ -707,14 +708,21 @@ impl ClientRuntime {
     fn block_on<F: std::future::Future>(&self, future: F) -> F::Output {
         // Best effort: an unpinned phase still measures, and the pinning
         // test checks the affinity.
-        if let Some((client, _)) = &self.pins {
+        let _restore = self.pins.as_ref().map(|(client, all)| {
             let _ = pin_current_thread(client);
-        }
-        let output = self.runtime.block_on(future);
-        if let Some((_, all)) = &self.pins {
-            let _ = pin_current_thread(all);
-        }
-        output
+            RestoreCpus(all)
+        });
+        self.runtime.block_on(future)
+    }
+}
+
+/// Gives the calling thread every CPU back when a phase ends, also when it
+/// ends by a panic.
+struct RestoreCpus<'a>(&'a CpuList);
+
+impl Drop for RestoreCpus<'_> {
+    fn drop(&mut self) {
+        let _ = pin_current_thread(self.0);
     }
 }
 

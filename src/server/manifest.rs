@@ -16,6 +16,8 @@
 //! `{dir}` (the manifest's folder), `{port}` and `{workers}`. A server in
 //! another language needs only a manifest, e.g.
 //! `run = ["python3", "{dir}/app.py", "--port", "{port}", "--workers", "{workers}"]`.
+//! The harness appends `--backlog N` to every command line unless
+//! `FRAMEWORK_BENCH_BACKLOG=default`: a server must accept it (the contract).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

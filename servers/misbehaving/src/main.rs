@@ -134,17 +134,19 @@ fn main() {
     );
     std::io::stdout().flush().expect("stdout is open");
     let served = Arc::new(AtomicUsize::new(0));
-    let accepted = listener.incoming().flatten().enumerate();
-    for (n, stream) in accepted {
-        if options.mode == Mode::StallAccept && n >= options.after {
-            drop(stream);
-            loop {
-                std::thread::sleep(Duration::from_secs(60));
-            }
-        }
+    let limit = match options.mode {
+        Mode::StallAccept => options.after,
+        _ => usize::MAX,
+    };
+    for stream in listener.incoming().flatten().take(limit) {
         let served = Arc::clone(&served);
         let (mode, after) = (options.mode, options.after);
         std::thread::spawn(move || serve_connection(stream, mode, after, &served));
+    }
+    // `stall-accept`: never accept again; later connections wait in the
+    // listen queue until it is full, then the kernel drops their SYNs.
+    loop {
+        std::thread::sleep(Duration::from_secs(60));
     }
 }
 
