@@ -4,6 +4,7 @@
 //! address.
 
 pub mod hammer;
+pub mod http1;
 pub mod route;
 
 pub use route::Route;
