@@ -5,6 +5,7 @@
 
 pub mod hammer;
 pub mod http1;
+pub mod lean;
 pub mod route;
 
 pub use route::Route;
