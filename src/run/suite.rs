@@ -492,15 +492,12 @@ impl Suite {
         }
         slot.record.version = Some(built.version);
         slot.record.command = command;
-        let before = before.transpose();
-        let result = match before {
-            Ok(Some(reading)) => {
+        // A failed settle keeps the round (pid, startup) and is the error.
+        let result = before.transpose().map(|reading| {
+            if let Some(reading) = reading {
                 round.read_before(reading);
-                Ok(())
             }
-            Ok(None) => Ok(()),
-            Err(err) => Err(err),
-        };
+        });
         slot.record.rounds.push(round);
         result
     }
