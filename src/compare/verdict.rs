@@ -51,7 +51,7 @@ impl fmt::Display for Verdict {
 /// controlled conditions (server pinned to CPU 1, client to CPU 0, backlog
 /// 2000; runs of 2026-11-25, see the README), with a margin. A relative
 /// floor is taken of the smaller value, so it is a bound on max/min - 1.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Thresholds {
     /// Relative floor of latency estimates. Measured: up to 16.8 % (rocket
     /// hello), median 9.9 %.
@@ -66,31 +66,24 @@ pub struct Thresholds {
     /// Absolute floor of VMS, bytes. Measured: within 0.5 %; one more thread
     /// maps a 64 MiB malloc arena, a real change.
     pub vms_bytes: f64,
-    /// Relative floor of resident and anonymous memory after the burst.
-    /// Measured: up to 118 % (tide-nodelay anonymous), median 44 %: it
-    /// follows how many of the burst's connections the server held at once,
-    /// which the client (busy 90-100 % of the burst) decides.
-    pub after_burst_relative: f64,
+    /// Relative floor of the figures the burst shapes: memory after it
+    /// (resident, anonymous), its peak RSS and the server's CPU per request
+    /// in it. All follow how many of the burst's connections the server
+    /// held at once, which the client (busy 90-100 % of the burst, on one
+    /// CPU) decides. Measured over 9 default runs of unchanged code: up to
+    /// 158 % (axum anonymous memory after the burst, 5.9 to 15.3 MiB), peak
+    /// RSS 90 %, CPU per request 105 % (actix-web, one slow run). Floors set
+    /// from the first 5 runs alone (75 % after, 45 % peak, 50 % CPU) were
+    /// crossed by the later runs.
+    pub burst_shaped_relative: f64,
     /// Relative floor of burst time per call and startup time. Measured: up
     /// to 60 % (one slow run of actix-web), median 20 %.
     pub timing_relative: f64,
     /// Absolute floor of the burst's failure rate.
     pub failure_rate: f64,
-    /// Relative floor of the burst's peak RSS. Measured: up to 39 %.
-    #[serde(default = "default_burst_peak_relative")]
-    pub burst_peak_relative: f64,
-    /// Relative floor of server CPU time per request. Measured: up to 44 %
-    /// (burst), 32 % (latency benchmarks).
-    #[serde(default = "default_cpu_per_request_relative")]
+    /// Relative floor of server CPU time per request of a latency
+    /// benchmark. Measured: up to 32 %.
     pub cpu_per_request_relative: f64,
-}
-
-fn default_burst_peak_relative() -> f64 {
-    Thresholds::default().burst_peak_relative
-}
-
-fn default_cpu_per_request_relative() -> f64 {
-    Thresholds::default().cpu_per_request_relative
 }
 
 impl Default for Thresholds {
@@ -101,10 +94,9 @@ impl Default for Thresholds {
             anonymous_bytes: 256.0 * 1024.0,
             memory_relative: 0.05,
             vms_bytes: 1024.0 * 1024.0,
-            after_burst_relative: 1.40,
+            burst_shaped_relative: 1.80,
             timing_relative: 0.70,
             failure_rate: 0.02,
-            burst_peak_relative: 0.45,
             cpu_per_request_relative: 0.50,
         }
     }
@@ -119,7 +111,9 @@ impl Thresholds {
             Figure::Memory(_, MemoryFigure::Vms) => {
                 self.vms_bytes.max(relative(self.memory_relative))
             }
-            Figure::Memory(Phase::After, _) => relative(self.after_burst_relative),
+            Figure::Memory(Phase::After, _) | Figure::BurstPeakRss | Figure::BurstCpuPerRequest => {
+                relative(self.burst_shaped_relative)
+            }
             Figure::Memory(Phase::Before, MemoryFigure::Anonymous) => {
                 self.anonymous_bytes.max(relative(self.memory_relative))
             }
@@ -127,10 +121,7 @@ impl Thresholds {
                 self.resident_bytes.max(relative(self.memory_relative))
             }
             Figure::BurstFailureRate => self.failure_rate,
-            Figure::BurstPeakRss => relative(self.burst_peak_relative),
-            Figure::BurstCpuPerRequest | Figure::LatencyCpuPerRequest(_) => {
-                relative(self.cpu_per_request_relative)
-            }
+            Figure::LatencyCpuPerRequest(_) => relative(self.cpu_per_request_relative),
             Figure::StartupTime | Figure::BurstTimePerCall => relative(self.timing_relative),
         }
     }
@@ -353,11 +344,22 @@ mod tests {
         );
         let after = |v: f64| [metric("rss-after", Unit::Bytes, v * MIB, &[])];
         assert_eq!(
-            compare(&after(15.0), &after(32.0), &t)[0].verdict,
+            compare(&after(15.0), &after(40.0), &t)[0].verdict,
             Verdict::WithinNoise
         );
         assert_eq!(
-            compare(&after(15.0), &after(40.0), &t)[0].verdict,
+            compare(&after(15.0), &after(45.0), &t)[0].verdict,
+            Verdict::Regressed
+        );
+        // The burst's peak moves with the same cause and has the same floor:
+        // axum's 12.0 -> 18.8 MiB between two runs of unchanged code.
+        let peak = |v: f64| [metric("burst-peak-rss", Unit::Bytes, v * MIB, &[])];
+        assert_eq!(
+            compare(&peak(12.0), &peak(18.8), &t)[0].verdict,
+            Verdict::WithinNoise
+        );
+        assert_eq!(
+            compare(&peak(12.0), &peak(36.0), &t)[0].verdict,
             Verdict::Regressed
         );
     }
