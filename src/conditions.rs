@@ -155,14 +155,22 @@ impl Placement {
         client: Option<CpuList>,
         allowed: &CpuList,
     ) -> Result<Placement, PlacementError> {
-        if !pin || allowed.len() < 2 || !cfg!(target_os = "linux") {
-            return Ok(Placement::unpinned(allowed));
-        }
+        // A bad list is refused even when nothing will be pinned: a typo
+        // must not pass silently because `PIN=off` was set too.
         for (which, list) in [("SERVER_CPUS", &server), ("CLIENT_CPUS", &client)] {
             if let Some(list) = list {
                 check_list(which, list, allowed)?;
             }
         }
+        if !pin || allowed.len() < 2 || !cfg!(target_os = "linux") {
+            return Ok(Placement::unpinned(allowed));
+        }
+        // The variable to name: the one set by hand, the server's if both.
+        let named = if server.is_none() && client.is_some() {
+            "CLIENT_CPUS"
+        } else {
+            "SERVER_CPUS"
+        };
         let (server, client) = match (server, client) {
             (Some(s), Some(c)) => (s, c),
             (Some(s), None) => (s.clone(), allowed.without(&s)),
@@ -174,14 +182,14 @@ impl Placement {
             }
         };
         if server.is_empty() || client.is_empty() {
-            return Err(PlacementError::Bad(
-                "SERVER_CPUS",
-                "servers and client each need a CPU".into(),
-            ));
+            let message = format!(
+                "servers and client each need a CPU (server CPUs: {server}, client CPUs: {client})"
+            );
+            return Err(PlacementError::Bad(named, message));
         }
         if server.overlaps(&client) {
             let message = format!("server CPUs {server} overlap client CPUs {client}");
-            return Err(PlacementError::Bad("SERVER_CPUS", message));
+            return Err(PlacementError::Bad(named, message));
         }
         Ok(Placement {
             pinned: true,
@@ -391,6 +399,25 @@ mod tests {
         assert_eq!(err(None, Some("5")).0, "CLIENT_CPUS");
         assert!(err(Some("0-1"), Some("1")).1.contains("overlap"));
         assert!(err(Some("0-1"), None).1.contains("each need a CPU"));
+        // Only the client list set by hand: the error names it, not the
+        // server's list the user never wrote.
+        let (which, message) = err(None, Some("0-1"));
+        assert_eq!(which, "CLIENT_CPUS");
+        assert!(message.contains("each need a CPU"), "{message}");
+    }
+
+    #[test]
+    fn a_bad_list_is_refused_even_when_nothing_is_pinned() {
+        let refused = Placement::choose(false, Some(list("7")), None, &list("0-1"));
+        assert!(
+            matches!(refused, Err(PlacementError::Bad("SERVER_CPUS", ref m)) if m.contains("CPU 7")),
+            "{refused:?}"
+        );
+        let one_cpu = Placement::choose(true, None, Some(list("3")), &list("0"));
+        assert!(matches!(
+            one_cpu,
+            Err(PlacementError::Bad("CLIENT_CPUS", _))
+        ));
     }
 
     #[test]

@@ -110,6 +110,9 @@ pub enum Error {
         addr: std::net::SocketAddr,
     },
 
+    #[error("the load client only sends to loopback addresses, not {addr}")]
+    LoadBeyondLoopback { addr: std::net::SocketAddr },
+
     #[error("{server} crashed ({status}) {during}; log {log}:\n{tail}")]
     Crashed {
         server: String,

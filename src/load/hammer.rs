@@ -357,7 +357,7 @@ pub async fn send_one(client: &reqwest::Client, url: &str, expected_body: &str) 
 /// [`LoadPlan::time_bound`].
 pub async fn hammer(addr: SocketAddr, plan: &LoadPlan) -> Result<HammerReport> {
     let client = http_client(plan.connections, plan.timeout)?;
-    Ok(hammer_with(&client, addr, plan).await)
+    hammer_with(&client, addr, plan).await
 }
 
 /// Runs the plan with `client`, whose pool (for keep-alive plans) outlives
@@ -368,8 +368,10 @@ pub async fn hammer_with(
     client: &reqwest::Client,
     addr: SocketAddr,
     plan: &LoadPlan,
-) -> HammerReport {
-    assert!(addr.ip().is_loopback(), "the hammer only targets loopback");
+) -> Result<HammerReport> {
+    if !addr.ip().is_loopback() {
+        return Err(Error::LoadBeyondLoopback { addr });
+    }
     let target = Target {
         url: format!("http://{addr}{}", plan.path).into(),
         expected_body: plan.expected_body.as_str().into(),
@@ -412,7 +414,7 @@ pub async fn hammer_with(
     results
         .into_iter()
         .for_each(|result| collector.record(result));
-    collector.finish(wall_time)
+    Ok(collector.finish(wall_time))
 }
 
 /// What every worker shares: where to send, what to expect, how many.

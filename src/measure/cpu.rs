@@ -42,15 +42,16 @@ fn process_clock(_pid: u32) -> Option<Duration> {
 /// cannot be read.
 fn live_threads_cpu_time(pid: u32) -> Option<Duration> {
     let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).ok()?;
-    let mut total_ns: u64 = 0;
+    let mut total_ns: Option<u64> = None;
     for task in tasks.flatten() {
         let schedstat = std::fs::read_to_string(task.path().join("schedstat")).ok();
         let Some(ns) = schedstat.as_deref().and_then(first_field) else {
             continue; // the thread ended while we read
         };
-        total_ns = total_ns.saturating_add(ns);
+        total_ns = Some(total_ns.unwrap_or(0).saturating_add(ns));
     }
-    Some(Duration::from_nanos(total_ns))
+    // No thread read (schedstat off in this kernel): absent, not zero.
+    total_ns.map(Duration::from_nanos)
 }
 
 fn first_field(schedstat: &str) -> Option<u64> {

@@ -185,28 +185,49 @@ impl BurstRecord {
         per_request_ns(self.server_cpu_time?, self.n_requests as u64)
     }
 
-    /// The seed's counter with each failure's cause where the kernel gave
-    /// one: `200: 1157, timeout: 843 (843 SYNs dropped: listen queue full)`.
+    /// The seed's counter with each failure's cause as the kernel counted
+    /// it: `200: 1157, timeout: 843 (843 SYNs dropped: listen queue full)`.
+    /// A failed burst always names a cause, including that the kernel
+    /// dropped and reset nothing (the server answered too late).
     pub fn outcome_text(&self) -> String {
         let counter = crate::load::hammer::counter_text(&self.counts);
-        let Some(network) = &self.network else {
-            return counter;
-        };
-        let mut causes = Vec::new();
-        if network.listen_overflows > 0 {
-            causes.push(format!(
-                "{} SYNs dropped: listen queue full",
-                network.listen_overflows
-            ));
+        match &self.network {
+            Some(network) if self.success_rate < 1.0 => {
+                format!("{counter} ({})", failure_causes(network))
+            }
+            _ => counter,
         }
-        if network.resets_sent > 0 {
-            causes.push(format!("{} resets sent", network.resets_sent));
-        }
-        if causes.is_empty() || self.success_rate >= 1.0 {
-            counter
-        } else {
-            format!("{counter} ({})", causes.join(", "))
-        }
+    }
+}
+
+/// What the kernel's TCP counters say about a burst's failures, in words.
+fn failure_causes(network: &TcpCounters) -> String {
+    let mut causes = Vec::new();
+    if network.listen_overflows > 0 {
+        causes.push(format!(
+            "{} SYNs dropped: listen queue full",
+            network.listen_overflows
+        ));
+    }
+    let other_drops = network
+        .listen_drops
+        .saturating_sub(network.listen_overflows);
+    if other_drops > 0 {
+        causes.push(format!("{other_drops} SYNs dropped by the listener"));
+    }
+    if network.syn_retransmits > 0 {
+        causes.push(format!("{} SYNs sent again", network.syn_retransmits));
+    }
+    if network.resets_sent > 0 {
+        causes.push(format!("{} resets sent", network.resets_sent));
+    }
+    if network.established_resets > 0 {
+        causes.push(format!("{} connections reset", network.established_resets));
+    }
+    if causes.is_empty() {
+        "no SYN dropped and no reset: the server answered too late".to_owned()
+    } else {
+        causes.join(", ")
     }
 }
 
@@ -315,6 +336,42 @@ mod tests {
         std::fs::write(&old, "{").unwrap();
         let err = RunRecord::load(&old).unwrap_err().to_string();
         assert!(err.contains("not JSON"), "{err}");
+    }
+
+    #[test]
+    fn a_failed_burst_names_its_cause() {
+        let burst = |ok: usize, timeouts: usize, network: Option<TcpCounters>| {
+            let mut counts = BTreeMap::from([("200".to_owned(), ok)]);
+            if timeouts > 0 {
+                counts.insert("timeout".to_owned(), timeouts);
+            }
+            BurstRecord {
+                counts,
+                success_rate: ok as f64 / (ok + timeouts) as f64,
+                network,
+                ..fixtures::burst()
+            }
+        };
+        let overflowed = TcpCounters {
+            listen_overflows: 843,
+            listen_drops: 843,
+            syn_retransmits: 843,
+            ..TcpCounters::default()
+        };
+        assert_eq!(
+            burst(1157, 843, Some(overflowed)).outcome_text(),
+            "200: 1157, timeout: 843 (843 SYNs dropped: listen queue full, 843 SYNs sent again)"
+        );
+        assert_eq!(
+            burst(1990, 10, Some(TcpCounters::default())).outcome_text(),
+            "200: 1990, timeout: 10 (no SYN dropped and no reset: the server answered too late)"
+        );
+        // A whole burst needs no cause; without the counters none is given.
+        assert_eq!(burst(2000, 0, Some(overflowed)).outcome_text(), "200: 2000");
+        assert_eq!(
+            burst(1990, 10, None).outcome_text(),
+            "200: 1990, timeout: 10"
+        );
     }
 
     #[test]

@@ -385,7 +385,10 @@ impl Suite {
 
     fn latency_sample(&mut self, name: &str, route: Route, iters: u64) -> Result<Duration> {
         let plan = latency_plan(route, iters, &self.config);
-        let addr = self.running(name)?.addr();
+        let (addr, pid) = {
+            let process = self.running(name)?;
+            (process.addr(), process.pid())
+        };
         let slot = self.slots.get_mut(name).ok_or_else(|| Error::NotRunning {
             server: name.to_owned(),
         })?;
@@ -393,9 +396,8 @@ impl Suite {
             Some(client) => client.clone(),
             None => http_client(Connections::KeepAlive, plan.timeout)?,
         };
-        let pid = slot.process.as_ref().map_or(0, ServerProcess::pid);
         let meter = PhaseMeter::start(pid);
-        let report = self.runtime.block_on(hammer_with(&client, addr, &plan));
+        let report = self.runtime.block_on(hammer_with(&client, addr, &plan))?;
         let cost = meter.stop();
         slot.client = Some(client);
         let total = slot.latency_cost.get(&route).copied();

@@ -97,7 +97,9 @@ pub struct ServerProcess {
     name: String,
     child: Option<Child>,
     pid: u32,
-    addr: Option<SocketAddr>,
+    /// From the ready line; port 0 only inside [`ServerProcess::start`],
+    /// which returns no process until the ready line has given it.
+    addr: SocketAddr,
     log_path: PathBuf,
     startup_time: Duration,
     stop_timeout: Duration,
@@ -158,14 +160,14 @@ impl ServerProcess {
             name,
             pid: child.id(),
             child: Some(child),
-            addr: None,
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             log_path,
             startup_time: Duration::ZERO,
             stop_timeout: options.stop_timeout,
             stdout_events: spawn_stdout_reader(stdout, log),
         };
         let addr = process.wait_for_ready_line(options.ready_timeout)?;
-        process.addr = Some(addr);
+        process.addr = addr;
         process.wait_for_first_200(addr, options.ready_timeout)?;
         process.startup_time = spawned_at.elapsed();
         process.check_loopback_only()?;
@@ -182,7 +184,7 @@ impl ServerProcess {
 
     /// The address from the ready line.
     pub fn addr(&self) -> SocketAddr {
-        self.addr.expect("a started server has an address")
+        self.addr
     }
 
     /// `http://127.0.0.1:PORT{path}`.
