@@ -64,6 +64,7 @@ pub fn burst() -> BurstRecord {
         peak_rss_bytes: Some(20 * MIB as u64),
         server_cpu_time: Some(Duration::from_millis(200)),
         client_busy: Some(0.5),
+        client_bound: false,
     }
 }
 
@@ -101,6 +102,7 @@ pub fn server() -> ServerRecord {
                     estimate: Some(estimate),
                     server_cpu_time: Some(Duration::from_millis(150)),
                     client_busy: Some(0.6),
+                    client_bound: false,
                 },
             ),
             (
@@ -110,6 +112,7 @@ pub fn server() -> ServerRecord {
                     estimate: None,
                     server_cpu_time: None,
                     client_busy: None,
+                    client_bound: false,
                 },
             ),
         ]),

@@ -12,12 +12,12 @@
 //! compare` compares. Files are pretty JSON with sorted metrics, so they
 //! diff well, and are written atomically.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::compare::figures::Metric;
+use crate::compare::figures::{Metric, Stage};
 use crate::compare::verdict::{Comparison, Thresholds, compare};
 use crate::conditions::Conditions;
 use crate::config::BenchConfig;
@@ -146,11 +146,35 @@ impl Summary {
     }
 
     /// Compares `now` against this baseline.
+    ///
+    /// Only what `now` set out to measure is judged: a baseline figure
+    /// whose server and stage (rounds, or one route's latency) this run did
+    /// not measure at all, as with a filter (`cargo bench -- axum`), is left
+    /// out and counted in a warning, not called missing. A server that
+    /// failed in this run keeps its figures in scope, so they show as
+    /// missing.
     pub fn compare(&self, now: &Summary, thresholds: &Thresholds) -> Comparison {
+        let measured: BTreeSet<(&str, Stage)> = now
+            .metrics
+            .iter()
+            .map(|m| (m.server.as_str(), m.figure.stage()))
+            .collect();
+        let failed = |server: &str| now.servers.get(server).is_some_and(|s| s.error.is_some());
+        let (in_scope, out_of_scope): (Vec<Metric>, Vec<Metric>) =
+            self.metrics.iter().cloned().partition(|m| {
+                failed(&m.server) || measured.contains(&(m.server.as_str(), m.figure.stage()))
+            });
+        let mut warnings = self.warnings(now);
+        if !out_of_scope.is_empty() {
+            warnings.push(format!(
+                "{} figures of the baseline were not measured in this run (a filter?) and are not compared",
+                out_of_scope.len()
+            ));
+        }
         Comparison {
             baseline_name: self.name.clone(),
-            rows: compare(&self.metrics, &now.metrics, thresholds),
-            warnings: self.warnings(now),
+            rows: compare(&in_scope, &now.metrics, thresholds),
+            warnings,
         }
     }
 
@@ -177,13 +201,21 @@ impl Summary {
             ));
         }
         for (server, info) in &now.servers {
-            if let Some(base) = self.servers.get(server)
-                && base.version != info.version
-            {
+            let Some(base) = self.servers.get(server) else {
+                continue;
+            };
+            if base.version != info.version {
                 warnings.push(format!(
                     "{server} version differs: baseline {}, now {}",
                     base.version.as_deref().unwrap_or("?"),
                     info.version.as_deref().unwrap_or("?")
+                ));
+            }
+            if base.client_bound != info.client_bound {
+                warnings.push(format!(
+                    "{server}: the client-bound phases differ: baseline {}, now {}",
+                    phases_text(&base.client_bound),
+                    phases_text(&info.client_bound)
                 ));
             }
         }
@@ -226,18 +258,20 @@ impl Summary {
     }
 }
 
+fn phases_text(phases: &[String]) -> String {
+    if phases.is_empty() {
+        "none".to_owned()
+    } else {
+        phases.join(", ")
+    }
+}
+
 /// Which of a server's phases were client-bound: a burst in any round, and
 /// each latency benchmark.
 fn client_bound_phases(server: &crate::run::record::ServerRecord) -> Vec<String> {
-    use crate::run::record::is_client_bound;
     let burst = server.rounds.iter().filter_map(|r| r.burst.as_ref());
-    let bursts = burst
-        .filter(|b| is_client_bound(b.client_busy))
-        .map(|_| "burst".to_owned());
-    let latency = server
-        .latency
-        .iter()
-        .filter(|(_, l)| is_client_bound(l.client_busy));
+    let bursts = burst.filter(|b| b.client_bound).map(|_| "burst".to_owned());
+    let latency = server.latency.iter().filter(|(_, l)| l.client_bound);
     let mut phases: Vec<String> = bursts.take(1).collect();
     phases.extend(latency.map(|(route, _)| format!("latency-{route}")));
     phases
@@ -424,6 +458,83 @@ mod tests {
             comparison.warnings[0].starts_with("parameters differ"),
             "{:?}",
             comparison.warnings
+        );
+    }
+
+    #[test]
+    fn a_filtered_run_is_compared_only_on_what_it_measured() {
+        let mib = 1024.0 * 1024.0;
+        let base = summary(vec![
+            metric("axum", "rss-before", 3.0 * mib),
+            metric("axum", "latency-hello", 40e3),
+            metric("warp", "rss-before", 4.0 * mib),
+        ]);
+        // `cargo bench -- latency-hello/axum`: warp and axum's rounds not run.
+        let now = summary(vec![metric("axum", "latency-hello", 41e3)]);
+        let comparison = base.compare(&now, &Thresholds::default());
+        let rows: Vec<_> = comparison.rows.iter().map(|r| r.figure.name()).collect();
+        assert_eq!(rows, ["latency-hello"]);
+        assert!(
+            comparison
+                .warnings
+                .iter()
+                .any(|w| w.starts_with("2 figures of the baseline were not measured")),
+            "{:?}",
+            comparison.warnings
+        );
+        // A server that failed in this run keeps its figures: missing.
+        let mut failed = now.clone();
+        failed.servers.get_mut("axum").unwrap().error = Some("crashed".into());
+        failed.metrics.clear();
+        let comparison = base.compare(&failed, &Thresholds::default());
+        let verdicts: Vec<_> = comparison.rows.iter().map(|r| r.verdict).collect();
+        assert_eq!(verdicts, [crate::compare::verdict::Verdict::Missing; 2]);
+    }
+
+    #[test]
+    fn a_change_in_client_bound_phases_is_warned_about() {
+        let base = summary(vec![metric("axum", "latency-hello", 40e3)]);
+        let mut now = base.clone();
+        now.servers.get_mut("axum").unwrap().client_bound = vec!["burst".into()];
+        let warnings = base.compare(&now, &Thresholds::default()).warnings;
+        assert!(
+            warnings.contains(
+                &"axum: the client-bound phases differ: baseline none, now burst".to_owned()
+            ),
+            "{warnings:?}"
+        );
+    }
+
+    #[test]
+    fn a_baseline_from_before_the_controlled_conditions_still_loads_and_compares() {
+        // reference-2core as committed on 2026-11-22 (e22a209): no
+        // conditions, placement, CPU or peak figures, latency as a mean.
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/baselines/reference-2core-2026-11-22.json");
+        let old = Summary::load(&path).unwrap();
+        assert_eq!(old.conditions, Conditions::default());
+        let rows = old.compare(&old, &Thresholds::default()).rows;
+        assert_eq!(rows.len(), old.metrics.len());
+        assert!(old.metrics.len() > 80, "{}", old.metrics.len());
+        let now_reference = load_named(
+            &committed_baseline_path(Path::new(env!("CARGO_MANIFEST_DIR")), "reference-2core"),
+            "reference-2core",
+        )
+        .unwrap();
+        let comparison = old.compare(&now_reference, &Thresholds::default());
+        assert!(
+            comparison
+                .warnings
+                .iter()
+                .any(|w| w.starts_with("parameters differ")),
+            "{:?}",
+            comparison.warnings
+        );
+        assert!(
+            comparison
+                .rows
+                .iter()
+                .any(|r| r.baseline.is_some() && r.now.is_some())
         );
     }
 

@@ -107,6 +107,13 @@ impl MemoryFigure {
     }
 }
 
+/// The part of a run a figure comes from; see [`Figure::stage`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Stage {
+    Rounds,
+    Latency(Route),
+}
+
 /// What a figure measures. The variant order is the order reports list
 /// figures in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -167,6 +174,16 @@ impl Figure {
             Figure::BurstFailureRate => "burst failures".to_owned(),
             Figure::BurstPeakRss => "burst peak RSS".to_owned(),
             Figure::BurstCpuPerRequest => "burst CPU/request".to_owned(),
+        }
+    }
+
+    /// The part of a run that measures this figure: a route's latency
+    /// benchmark, or the rounds (memory, startup, burst). A filter selects
+    /// stages, so a comparison judges only the stages a run measured.
+    pub fn stage(self) -> Stage {
+        match self {
+            Figure::Latency(route) | Figure::LatencyCpuPerRequest(route) => Stage::Latency(route),
+            _ => Stage::Rounds,
         }
     }
 

@@ -26,7 +26,7 @@ use crate::report::comparison::ComparisonView;
 use crate::report::latency::latency_table;
 use crate::report::table::escape_html as escape;
 use crate::run::args::RunMode;
-use crate::run::record::{RunRecord, ServerRecord, is_client_bound};
+use crate::run::record::{RunRecord, ServerRecord};
 
 /// The page's directory under Criterion's home, and its Criterion group id.
 pub const DIRECTORY_NAME: &str = "framework-bench-memory";
@@ -520,7 +520,7 @@ fn burst_row(server: &ServerRecord) -> String {
     let cpu = burst.server_cpu_per_request_ns();
     let cpu = cpu.map_or("n/a".into(), |ns| format!("{:.1}", ns / 1e3));
     let mut outcomes = burst.outcome_text();
-    if is_client_bound(burst.client_busy) {
+    if burst.client_bound {
         outcomes.push_str(" [client-bound: this measured the client]");
     }
     format!(
@@ -1056,7 +1056,7 @@ mod tests {
         let page = render(&crate::fixtures::run(), None);
         let latency = &page[page.find("<h2>Latency</h2>").expect("a latency section")..];
         assert!(
-            latency.contains("<td>axum</td><td>hello</td><td class=\"num\">52.3 µs</td>"),
+            latency.contains("<td>axum</td><td>hello</td><td>slope</td><td class=\"num\">52.3 µs</td>"),
             "{latency}"
         );
         assert!(latency.contains("60.0%"), "client busy: {latency}");

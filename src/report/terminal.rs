@@ -9,7 +9,7 @@ use crate::measure::memory::MemorySnapshot;
 use crate::report::comparison::ComparisonView;
 use crate::report::latency::latency_table;
 use crate::report::table::{Align, Table};
-use crate::run::record::{BurstRecord, RunRecord, ServerRecord, is_client_bound};
+use crate::run::record::{BurstRecord, RunRecord, ServerRecord};
 use crate::units::BYTES_PER_MIB as MIB;
 
 /// The comparison: what changed first, then the figures within noise.
@@ -61,7 +61,7 @@ pub fn render(run: &RunRecord) -> String {
     if run.servers.iter().any(|s| !s.latency.is_empty()) {
         let _ = writeln!(
             out,
-            "\nLatency (Criterion's estimate; server CPU per request)"
+            "\nLatency (the estimate Criterion printed, with its interval; percentiles of every request sent; server CPU per request)"
         );
         out.push_str(&latency_table(run).to_terminal());
     }
@@ -154,7 +154,7 @@ fn burst_cells(b: &BurstRecord) -> [String; 6] {
     let cpu = b.server_cpu_per_request_ns();
     let cpu = cpu.map_or("n/a".into(), |ns| format!("{:.1} µs", ns / 1e3));
     let mut outcomes = b.outcome_text();
-    if is_client_bound(b.client_busy) {
+    if b.client_bound {
         outcomes.push_str(" [client-bound]");
     }
     [

@@ -118,6 +118,10 @@ pub struct BurstRecord {
     pub server_cpu_time: Option<Duration>,
     /// The share of the client CPUs' time the harness used over the burst.
     pub client_busy: Option<f64>,
+    /// The client was busy above [`CLIENT_BOUND_BUSY`]: the burst measured
+    /// the client, not the server.
+    #[serde(default)]
+    pub client_bound: bool,
 }
 
 /// One route's latency benchmark on one server.
@@ -134,6 +138,10 @@ pub struct LatencyRecord {
     pub server_cpu_time: Option<Duration>,
     /// The share of the client CPUs' time the harness used.
     pub client_busy: Option<f64>,
+    /// The client was busy above [`CLIENT_BOUND_BUSY`]: the figure
+    /// measured the client, not the server.
+    #[serde(default)]
+    pub client_bound: bool,
 }
 
 impl LatencyRecord {
@@ -175,6 +183,7 @@ impl From<&HammerReport> for BurstRecord {
             peak_rss_bytes: None,
             server_cpu_time: None,
             client_busy: None,
+            client_bound: false,
         }
     }
 }

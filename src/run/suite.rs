@@ -34,7 +34,7 @@ use crate::measure::settle::{Settle, settle};
 use crate::run::args::RunMode;
 use crate::run::record::{
     BurstRecord, HarnessRecord, LatencyRecord, RUN_SCHEMA, RoundRecord, RunRecord, ServerRecord,
-    StopRecord,
+    StopRecord, is_client_bound,
 };
 use crate::server::build::{Builder, BuiltServer, Workspace};
 use crate::server::manifest::{RunValues, ServerSpec};
@@ -617,6 +617,11 @@ impl Slot {
                 estimate,
                 server_cpu_time: cost.and_then(|c| c.server_cpu),
                 client_busy: cost.and_then(|c| c.client_busy(client_cpus)),
+                client_bound: false,
+            };
+            let latency = LatencyRecord {
+                client_bound: is_client_bound(latency.client_busy),
+                ..latency
             };
             self.record.latency.insert(*route, latency);
         }
@@ -679,6 +684,10 @@ fn run_burst(
         server_cpu_time: cost.server_cpu,
         client_busy: cost.client_busy(config.placement.client_cpus.len()),
         ..BurstRecord::from(&report)
+    };
+    let burst = BurstRecord {
+        client_bound: is_client_bound(burst.client_busy),
+        ..burst
     };
     eprintln!(
         "framework-bench: {}: burst of {} requests in {:.3} s: {:.1}% success, {}",
