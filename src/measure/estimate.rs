@@ -413,6 +413,27 @@ mod tests {
     }
 
     #[test]
+    fn ten_thousand_resamples_give_the_interval_of_a_hundred_thousand() {
+        // 100 linear samples of a noisy ~1 µs request, as a latency
+        // benchmark takes them: the interval's bounds from 10,000 resamples
+        // (the suite's default) and from 100,000 (Criterion's) differ by a
+        // small part of the interval's own width.
+        let mut timings = Timings::default();
+        warm_up(&mut timings, 5, ns(50));
+        linear(&mut timings, 4, 100, |k| {
+            1000 + (k * 7919) % 211 + (k * k) % 37
+        });
+        let few = timings.estimate(100, CL, 10_000).unwrap();
+        let many = timings.estimate(100, CL, 100_000).unwrap();
+        assert_eq!(few.point_ns, many.point_ns);
+        let width = many.upper_ns - many.lower_ns;
+        assert!(width > 0.0);
+        for (a, b) in [(few.lower_ns, many.lower_ns), (few.upper_ns, many.upper_ns)] {
+            assert!((a - b).abs() < 0.05 * width, "{few:?} vs {many:?}");
+        }
+    }
+
+    #[test]
     fn slope_matches_criterion_formula_on_noise() {
         let mut timings = Timings::default();
         warm_up(&mut timings, 3, ns(5));

@@ -1056,7 +1056,9 @@ mod tests {
         let page = render(&crate::fixtures::run(), None);
         let latency = &page[page.find("<h2>Latency</h2>").expect("a latency section")..];
         assert!(
-            latency.contains("<td>axum</td><td>hello</td><td>slope</td><td class=\"num\">52.3 µs</td>"),
+            latency.contains(
+                "<td>axum</td><td>hello</td><td>slope</td><td class=\"num\">52.3 µs</td>"
+            ),
             "{latency}"
         );
         assert!(latency.contains("60.0%"), "client busy: {latency}");
