@@ -46,11 +46,12 @@ impl fmt::Display for Verdict {
     }
 }
 
-/// The noise floors: the largest move of each kind of figure between five
+/// The noise floors: the largest move of each kind of figure between nine
 /// default runs of unchanged code on the 2-core reference machine under the
 /// controlled conditions (server pinned to CPU 1, client to CPU 0, backlog
-/// 2000; runs of 2026-11-25, see the README), with a margin. A relative
-/// floor is taken of the smaller value, so it is a bound on max/min - 1.
+/// 2000; runs of 2026-11-25, see the README), with a margin; five more runs
+/// of 2026-12-01 stayed inside them. A relative floor is taken of the
+/// smaller value, so it is a bound on max/min - 1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Thresholds {
     /// Relative floor of latency estimates. Measured: up to 16.8 % (rocket

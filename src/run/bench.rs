@@ -45,9 +45,11 @@ pub const MEMORY_BENCHES: [(&str, Phase, MemoryFigure); 4] = [
     ("vms-after", Phase::After, MemoryFigure::Vms),
 ];
 
-/// Runs the whole job; returns the process exit code: 0, 1 if any server
-/// failed or a figure regressed against a strict baseline, 2 if the run
-/// could not start.
+/// Runs the whole job; returns the process exit code: 0; 1 if any server
+/// failed, a strict `--baseline NAME` could not be compared with, or the
+/// outputs could not be written; 2 if the run could not start. A regressed
+/// figure is reported, not an exit code, as Criterion does; `framework-bench
+/// baseline compare` exits 1 on one.
 pub fn main(workspace_root: &str) -> i32 {
     let workspace = Workspace::at(workspace_root);
     let args = match CriterionArgs::from_env() {
