@@ -158,9 +158,6 @@ pub enum Error {
     #[error("cannot change the open-files limit: {0}")]
     Rlimit(#[source] std::io::Error),
 
-    #[error("cannot build the HTTP client: {0}")]
-    HttpClient(#[source] reqwest::Error),
-
     #[error("cannot start the async runtime: {0}")]
     Runtime(#[source] std::io::Error),
 

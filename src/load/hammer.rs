@@ -1,23 +1,15 @@
-//! The hammer: a bounded number of HTTP requests to a loopback server.
-//!
-//! One loop serves every policy: `concurrency` workers take request numbers
-//! from a shared counter until `n_requests` are taken, each request on a new
-//! connection ([`Connections::PerRequest`], the seed's burst) or on pooled
-//! keep-alive connections. Each request's outcome is a value the worker
-//! keeps; after the clock stops, a [`Collector`] merges them all into a
-//! [`HammerReport`].
+//! What load is and what it comes to: the plan (how many requests, how
+//! many at once, which connection policy, the timeout), each request's
+//! [`Outcome`] as a value, and the [`Collector`] that merges them into a
+//! [`HammerReport`] after the clock stops. The client that sends the
+//! requests is [`crate::load::client`].
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::net::SocketAddr;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
-
-use crate::error::{Error, Result};
 
 /// How requests use connections.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -25,7 +17,7 @@ use crate::error::{Error, Result};
 pub enum Connections {
     /// Every request opens (and closes) its own connection, as the seed did.
     PerRequest,
-    /// Requests reuse pooled keep-alive connections, one per worker.
+    /// Requests reuse keep-alive connections, `concurrency` of them.
     KeepAlive,
 }
 
@@ -89,6 +81,8 @@ pub enum ErrorKind {
     Reset,
     /// Any other failure to connect.
     Connect,
+    /// Bytes that are not an HTTP/1.1 response, or more than it announced.
+    BadResponse,
     Other,
 }
 
@@ -99,27 +93,8 @@ impl ErrorKind {
             ErrorKind::Refused => "refused",
             ErrorKind::Reset => "reset",
             ErrorKind::Connect => "connect-error",
+            ErrorKind::BadResponse => "bad-response",
             ErrorKind::Other => "error",
-        }
-    }
-
-    fn of(err: &reqwest::Error) -> ErrorKind {
-        if err.is_timeout() {
-            return ErrorKind::Timeout;
-        }
-        let io_kind = std::iter::successors(Some(err as &(dyn std::error::Error + 'static)), |e| {
-            e.source()
-        })
-        .find_map(|e| e.downcast_ref::<std::io::Error>().map(std::io::Error::kind));
-        use std::io::ErrorKind as Io;
-        match io_kind {
-            Some(Io::ConnectionRefused) => ErrorKind::Refused,
-            Some(
-                Io::ConnectionReset | Io::ConnectionAborted | Io::BrokenPipe | Io::UnexpectedEof,
-            ) => ErrorKind::Reset,
-            Some(Io::TimedOut) => ErrorKind::Timeout,
-            _ if err.is_connect() => ErrorKind::Connect,
-            _ => ErrorKind::Other,
         }
     }
 }
@@ -288,6 +263,15 @@ impl Collector {
         }
     }
 
+    /// Adds another collector's results (another client thread's).
+    pub fn merge(&mut self, other: Collector) {
+        for (outcome, n) in other.counts {
+            *self.counts.entry(outcome).or_default() += n;
+        }
+        // Same bounds on both sides, so adding cannot fail.
+        let _ = self.latency.add(&other.latency);
+    }
+
     /// The report; requests that were never sent or never finished (the
     /// time bound cut them off) are counted as `unfinished`.
     pub fn finish(self, wall_time: Duration) -> HammerReport {
@@ -312,136 +296,6 @@ impl Collector {
             counts,
             successes,
             latency: self.latency,
-        }
-    }
-}
-
-/// An HTTP client for loopback servers, set up for a connection policy.
-pub fn http_client(connections: Connections, timeout: Duration) -> Result<reqwest::Client> {
-    let builder = reqwest::Client::builder()
-        .no_proxy()
-        .timeout(timeout)
-        .connect_timeout(timeout)
-        .tcp_nodelay(true);
-    let builder = match connections {
-        Connections::PerRequest => builder.pool_max_idle_per_host(0),
-        Connections::KeepAlive => builder.pool_idle_timeout(None),
-    };
-    builder.build().map_err(Error::HttpClient)
-}
-
-/// Sends one GET and classifies the answer.
-pub async fn send_one(client: &reqwest::Client, url: &str, expected_body: &str) -> RequestResult {
-    let start = Instant::now();
-    let outcome = match client.get(url).send().await {
-        Ok(response) => {
-            let code = response.status().as_u16();
-            match response.bytes().await {
-                Ok(body) => Outcome::Status {
-                    code,
-                    body_ok: body == expected_body.as_bytes(),
-                },
-                Err(err) => Outcome::Failed(ErrorKind::of(&err)),
-            }
-        }
-        Err(err) => Outcome::Failed(ErrorKind::of(&err)),
-    };
-    RequestResult {
-        latency: start.elapsed(),
-        outcome,
-    }
-}
-
-/// Runs the plan against a loopback server with a client of its own.
-/// Never sends more than `n_requests`, never runs past
-/// [`LoadPlan::time_bound`].
-pub async fn hammer(addr: SocketAddr, plan: &LoadPlan) -> Result<HammerReport> {
-    let client = http_client(plan.connections, plan.timeout)?;
-    hammer_with(&client, addr, plan).await
-}
-
-/// Runs the plan with `client`, whose pool (for keep-alive plans) outlives
-/// the call. With one worker the loop runs on the calling task: no spawn, no
-/// cross-thread wake-up per request. Workers only push plain results; the
-/// histogram is filled after the clock has stopped.
-pub async fn hammer_with(
-    client: &reqwest::Client,
-    addr: SocketAddr,
-    plan: &LoadPlan,
-) -> Result<HammerReport> {
-    if !addr.ip().is_loopback() {
-        return Err(Error::LoadBeyondLoopback { addr });
-    }
-    let target = Target {
-        url: format!("http://{addr}{}", plan.path).into(),
-        expected_body: plan.expected_body.as_str().into(),
-        n_requests: plan.n_requests,
-        taken: Arc::new(AtomicUsize::new(0)),
-        failed: Arc::new(AtomicBool::new(false)),
-        stop_on_failure: plan.stop_on_failure,
-        // Stop taking requests early enough that the last can time out.
-        stop_taking_at: Instant::now() + plan.time_bound().saturating_sub(plan.timeout),
-    };
-    let workers = plan.concurrency.clamp(1, plan.n_requests.max(1));
-    let mut results = Vec::with_capacity(plan.n_requests.min(1 << 20));
-    let started = Instant::now();
-    if workers == 1 {
-        target.work(client, &mut results).await;
-    } else {
-        let share = plan.n_requests.div_ceil(workers);
-        let mut set = tokio::task::JoinSet::new();
-        for _ in 0..workers {
-            let (target, client) = (target.clone(), client.clone());
-            set.spawn(async move {
-                let mut own = Vec::with_capacity(share);
-                target.work(&client, &mut own).await;
-                own
-            });
-        }
-        let join_all = async {
-            while let Some(done) = set.join_next().await {
-                if let Ok(own) = done {
-                    results.extend(own);
-                }
-            }
-        };
-        // Workers stop by themselves; this only guards against a stuck one.
-        let _ = tokio::time::timeout(plan.time_bound(), join_all).await;
-        set.abort_all();
-    }
-    let wall_time = started.elapsed();
-    let mut collector = Collector::new(plan);
-    results
-        .into_iter()
-        .for_each(|result| collector.record(result));
-    Ok(collector.finish(wall_time))
-}
-
-/// What every worker shares: where to send, what to expect, how many.
-#[derive(Clone)]
-struct Target {
-    url: Arc<str>,
-    expected_body: Arc<str>,
-    n_requests: usize,
-    taken: Arc<AtomicUsize>,
-    /// Set by the first failure when `stop_on_failure`; every worker stops.
-    failed: Arc<AtomicBool>,
-    stop_on_failure: bool,
-    stop_taking_at: Instant,
-}
-
-impl Target {
-    /// The one request loop: take a request number, send, keep the result.
-    async fn work(&self, client: &reqwest::Client, results: &mut Vec<RequestResult>) {
-        while Instant::now() < self.stop_taking_at
-            && !self.failed.load(Ordering::Relaxed)
-            && self.taken.fetch_add(1, Ordering::Relaxed) < self.n_requests
-        {
-            let result = send_one(client, &self.url, &self.expected_body).await;
-            if self.stop_on_failure && !result.outcome.is_success() {
-                self.failed.store(true, Ordering::Relaxed);
-            }
-            results.push(result);
         }
     }
 }
@@ -512,32 +366,5 @@ mod tests {
             LoadPlan::keep_alive(3, 8, Duration::from_secs(1)).concurrency,
             3
         );
-    }
-
-    #[tokio::test]
-    async fn stop_on_failure_sends_no_more_after_the_first_failure() {
-        let addr = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap();
-        let mut plan = LoadPlan::keep_alive(50, 1, Duration::from_secs(1));
-        plan.stop_on_failure = true;
-        let report = hammer(addr, &plan).await.unwrap();
-        assert_eq!(report.counts.get("refused"), Some(&1), "{report}");
-        assert_eq!(report.counts.get("unfinished"), Some(&49), "{report}");
-        assert_eq!(report.requests_per_second(), 0.0);
-    }
-
-    #[tokio::test]
-    async fn a_closed_port_gives_refused_not_a_hang() {
-        // Bind then drop: the port is (almost certainly) closed now.
-        let addr = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap();
-        let plan = LoadPlan::keep_alive(3, 1, Duration::from_secs(1));
-        let report = hammer(addr, &plan).await.unwrap();
-        assert_eq!(report.successes, 0);
-        assert_eq!(report.counts.get("refused"), Some(&3), "{report}");
     }
 }

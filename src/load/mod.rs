@@ -1,12 +1,13 @@
-//! Load: one bounded request loop with policies (the seed's burst of new
-//! connections, keep-alive latency), each request's outcome kept as data and
-//! merged after the clock stops ([`hammer`], on reqwest). [`lean`] and
-//! [`http1`] are the wrk-class client that is to replace it in the timed
-//! phases. Knows nothing of processes: it is given an address.
+//! Load: the load client every timed request goes through ([`client`]: one
+//! pinned event loop per client CPU, or one blocking keep-alive
+//! connection), a lean HTTP/1.1 response reader ([`http1`]), and what load
+//! is and comes to ([`hammer`]: the plan, each request's outcome as data,
+//! merged after the clock stops). Knows nothing of processes: it is given
+//! an address.
 
+pub mod client;
 pub mod hammer;
 pub mod http1;
-pub mod lean;
 pub mod route;
 
 pub use route::Route;

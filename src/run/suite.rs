@@ -24,7 +24,8 @@ use crate::conditions::{
 use crate::config::BenchConfig;
 use crate::error::{Error, Result};
 use crate::load::Route;
-use crate::load::hammer::{Connections, LoadPlan, hammer, hammer_with, http_client};
+use crate::load::client::{KeepAlive, LoadClient};
+use crate::load::hammer::LoadPlan;
 use crate::measure::cpu::{PhaseCost, PhaseMeter, peak_rss_bytes, reset_peak_rss};
 use crate::measure::environment::Environment;
 use crate::measure::estimate::Timings;
@@ -65,7 +66,8 @@ struct Slot {
     record: ServerRecord,
     /// The one process of this server that runs now, if any.
     process: Option<ServerProcess>,
-    client: Option<reqwest::Client>,
+    /// The sequential latency client's connection, kept across samples.
+    connection: Option<(Route, KeepAlive)>,
     histograms: BTreeMap<Route, hdrhistogram::Histogram<u64>>,
     /// Every sample Criterion took of each route, for the estimate.
     timings: BTreeMap<Route, Timings>,
@@ -82,7 +84,7 @@ pub struct Suite {
     estimates: EstimateSettings,
     specs: Vec<ServerSpec>,
     builder: Builder,
-    runtime: ClientRuntime,
+    client: Client,
     sampler: Box<dyn Sampler>,
     slots: BTreeMap<String, Slot>,
     harness: HarnessRecord,
@@ -137,7 +139,7 @@ impl Suite {
             somaxconn: cap,
         };
         announce_conditions(&config, &conditions);
-        let runtime = client_runtime(&config.placement)?;
+        let client = Client::new(&config.placement);
         Ok(Suite {
             environment: Environment::capture(&workspace.root),
             builder: Builder::new(&workspace),
@@ -146,7 +148,7 @@ impl Suite {
             mode,
             estimates: EstimateSettings::CRITERION_DEFAULT,
             specs,
-            runtime,
+            client,
             sampler,
             slots: BTreeMap::new(),
             harness,
@@ -287,7 +289,7 @@ impl Suite {
         let Some(mut process) = slot.process.take() else {
             return;
         };
-        slot.client = None;
+        slot.connection = None;
         let first = slot.record.rounds.first().map(|r| r.pid) == Some(process.pid());
         if first && process.check_alive("before it was stopped").is_ok() {
             slot.record.end = self.sampler.snapshot(process.pid()).ok();
@@ -392,14 +394,18 @@ impl Suite {
         let slot = self.slots.get_mut(name).ok_or_else(|| Error::NotRunning {
             server: name.to_owned(),
         })?;
-        let client = match &slot.client {
-            Some(client) => client.clone(),
-            None => http_client(Connections::KeepAlive, plan.timeout)?,
-        };
         let meter = PhaseMeter::start(pid);
-        let report = self.runtime.block_on(hammer_with(&client, addr, &plan))?;
+        let report = if plan.concurrency == 1 {
+            let connection = match slot.connection.take() {
+                Some((r, connection)) if r == route => connection,
+                _ => KeepAlive::new(addr, &plan.path, &plan.expected_body, plan.timeout)?,
+            };
+            let connection = &mut slot.connection.insert((route, connection)).1;
+            self.client.sequential(|| connection.run(&plan))
+        } else {
+            self.client.load.run(addr, &plan)?
+        };
         let cost = meter.stop();
-        slot.client = Some(client);
         let total = slot.latency_cost.get(&route).copied();
         slot.latency_cost
             .insert(route, total.map_or(cost, |t| t.plus(cost)));
@@ -530,7 +536,7 @@ impl Suite {
                 server: name.to_owned(),
             });
         };
-        round.burst = Some(run_burst(&self.runtime, &self.config, process)?);
+        round.burst = Some(run_burst(&self.client, &self.config, process)?);
         let sampler = self.sampler.as_mut();
         round.read_after(settle_and_read(
             sampler,
@@ -554,7 +560,7 @@ impl Suite {
                 settle,
                 "while it settled",
             )?);
-            round.burst = Some(run_burst(&self.runtime, &self.config, &mut process)?);
+            round.burst = Some(run_burst(&self.client, &self.config, &mut process)?);
             round.read_after(settle_and_read(
                 sampler,
                 &mut process,
@@ -634,7 +640,7 @@ fn new_slot(spec: ServerSpec, workers: usize) -> Slot {
         record: ServerRecord::new(&spec.name, &spec.description, workers),
         spec,
         process: None,
-        client: None,
+        connection: None,
         histograms: BTreeMap::new(),
         timings: BTreeMap::new(),
         latency_cost: BTreeMap::new(),
@@ -664,7 +670,7 @@ fn settle_and_read(
 
 /// The seed's burst against `process`; a crash during it is the error.
 fn run_burst(
-    runtime: &ClientRuntime,
+    client: &Client,
     config: &BenchConfig,
     process: &mut ServerProcess,
 ) -> Result<BurstRecord> {
@@ -674,7 +680,7 @@ fn run_burst(
     let peak_reset = reset_peak_rss(pid).is_ok();
     let counters = TcpCounters::read();
     let meter = PhaseMeter::start(pid);
-    let report = runtime.block_on(hammer(process.addr(), &plan))?;
+    let report = client.load.run(process.addr(), &plan)?;
     let cost = meter.stop();
     let network = counters.zip(TcpCounters::read()).map(|(b, a)| a.since(&b));
     process.check_alive("during the burst")?;
@@ -700,27 +706,40 @@ fn run_burst(
     Ok(burst)
 }
 
-/// The runtime the load and latency clients run on. On a pinned run its
-/// threads run on the client CPUs only, and so does the calling thread while
-/// it drives a timed phase (`block_on`); between phases the calling thread
+/// The client side of a run: the load client (one pinned thread and event
+/// loop per client CPU) and the pinning of the calling thread while it
+/// drives the sequential latency client. Between phases the calling thread
 /// gets every CPU back, so that Criterion's analysis (and the threads it
 /// starts) is not confined to the client's share.
-struct ClientRuntime {
-    runtime: tokio::runtime::Runtime,
+struct Client {
+    load: LoadClient,
     /// The client CPUs while a phase runs, and every CPU after; `None` when
     /// nothing is pinned.
     pins: Option<(CpuList, CpuList)>,
 }
 
-impl ClientRuntime {
-    fn block_on<F: std::future::Future>(&self, future: F) -> F::Output {
+impl Client {
+    fn new(placement: &Placement) -> Client {
+        let load = if placement.pinned {
+            LoadClient::pinned(placement.client_cpus.clone())
+        } else {
+            LoadClient::unpinned(placement.client_cpus.len())
+        };
+        let pins = placement
+            .pinned
+            .then(|| (placement.client_cpus.clone(), allowed_cpus()));
+        Client { load, pins }
+    }
+
+    /// Runs `phase` on the calling thread, pinned to the client CPUs.
+    fn sequential<T>(&self, phase: impl FnOnce() -> T) -> T {
         // Best effort: an unpinned phase still measures, and the pinning
         // test checks the affinity.
         let _restore = self.pins.as_ref().map(|(client, all)| {
             let _ = pin_current_thread(client);
             RestoreCpus(all)
         });
-        self.runtime.block_on(future)
+        phase()
     }
 }
 
@@ -732,24 +751,6 @@ impl Drop for RestoreCpus<'_> {
     fn drop(&mut self) {
         let _ = pin_current_thread(self.0);
     }
-}
-
-fn client_runtime(placement: &Placement) -> Result<ClientRuntime> {
-    let mut builder = tokio::runtime::Builder::new_multi_thread();
-    builder.worker_threads(placement.client_cpus.len().max(1));
-    let pins = placement
-        .pinned
-        .then(|| (placement.client_cpus.clone(), allowed_cpus()));
-    if placement.pinned {
-        let cpus = placement.client_cpus.clone();
-        builder.on_thread_start(move || {
-            // Best effort: a thread that cannot be pinned still works, and
-            // its affinity is what the pinning test checks.
-            let _ = pin_current_thread(&cpus);
-        });
-    }
-    let runtime = builder.enable_all().build().map_err(Error::Runtime)?;
-    Ok(ClientRuntime { runtime, pins })
 }
 
 /// Says once where servers and client run and which backlog they get.
@@ -833,24 +834,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_client_runtime_runs_on_the_client_cpus_only() {
+    fn the_sequential_client_runs_on_the_client_cpus_only() {
         let allowed = crate::conditions::allowed_cpus();
         if allowed.len() < 2 {
             return;
         }
         let placement = Placement::choose(true, None, None, &allowed).unwrap();
-        let runtime = client_runtime(&placement).unwrap();
+        let client = Client::new(&placement);
         let affinity = || {
             let status = std::fs::read_to_string("/proc/thread-self/status").unwrap();
             let line = status.lines().find(|l| l.starts_with("Cpus_allowed_list:"));
             line.unwrap().split_whitespace().nth(1).unwrap().to_owned()
         };
-        let client = placement.client_cpus.to_string();
-        let on_caller = runtime.block_on(async { affinity() });
-        assert_eq!(on_caller, client, "the thread that drives block_on");
-        let on_worker = runtime.block_on(async { tokio::spawn(async move { affinity() }).await });
-        assert_eq!(on_worker.unwrap(), client, "a runtime worker");
+        let during = client.sequential(affinity);
+        assert_eq!(during, placement.client_cpus.to_string(), "during a phase");
         assert_eq!(affinity(), allowed.to_string(), "the caller between phases");
+        assert_eq!(client.load.threads(), placement.client_cpus.len());
     }
 
     #[test]
@@ -860,7 +859,10 @@ mod tests {
             ..BenchConfig::default()
         };
         let plan = latency_plan(Route::Json, 10, &config);
-        assert_eq!(plan.connections, Connections::KeepAlive);
+        assert_eq!(
+            plan.connections,
+            crate::load::hammer::Connections::KeepAlive
+        );
         assert_eq!((plan.n_requests, plan.concurrency), (10, 2));
         assert_eq!(plan.path, "/json");
         assert_eq!(plan.expected_body, server_contract::JSON_BODY);

@@ -9,7 +9,8 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use framework_bench::load::hammer::{HammerReport, LoadPlan, hammer};
+use framework_bench::load::client::LoadClient;
+use framework_bench::load::hammer::{HammerReport, LoadPlan};
 use framework_bench::server::build::{BuiltServer, Workspace, build_servers};
 use framework_bench::server::manifest::ServerSpec;
 use framework_bench::server::process::LaunchOptions;
@@ -59,13 +60,9 @@ pub fn options(workers: usize) -> LaunchOptions {
     LaunchOptions::new(workspace().log_dir().join("tests").join(dir), workers)
 }
 
+/// The plan through the suite's load client, on two unpinned threads.
 pub fn run_hammer(addr: SocketAddr, plan: &LoadPlan) -> HammerReport {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(hammer(addr, plan))
-        .unwrap()
+    LoadClient::unpinned(2).run(addr, plan).unwrap()
 }
 
 /// A parsed HTTP/1.1 response.
