@@ -148,7 +148,7 @@ impl Target {
         Target {
             addr,
             plan: plan.clone(),
-            request: request_bytes(addr, &plan.path, plan.connections),
+            request: request_bytes(addr, &plan.path),
             failed: AtomicBool::new(false),
             stop_taking_at: Instant::now() + plan.time_bound().saturating_sub(plan.timeout),
         }
@@ -166,13 +166,13 @@ impl Target {
     }
 }
 
-/// A GET of `path` as bytes, built once per run.
-fn request_bytes(addr: SocketAddr, path: &str, connections: Connections) -> Vec<u8> {
-    let close = match connections {
-        Connections::PerRequest => "Connection: close\r\n",
-        Connections::KeepAlive => "",
-    };
-    format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n{close}\r\n").into_bytes()
+/// A GET of `path` as bytes, built once per run. The same request for both
+/// connection policies: with [`Connections::PerRequest`] the client closes
+/// the connection after the answer, as the seed's `requests.get` and the
+/// reqwest client before this one did, rather than asking the server to
+/// (`Connection: close`), which would change what the server holds.
+fn request_bytes(addr: SocketAddr, path: &str) -> Vec<u8> {
+    format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n\r\n").into_bytes()
 }
 
 /// One client thread: pinned to its CPU, one event loop over its
@@ -345,7 +345,7 @@ impl KeepAlive {
         check_loopback(addr)?;
         Ok(KeepAlive {
             addr,
-            request: request_bytes(addr, path, Connections::KeepAlive),
+            request: request_bytes(addr, path),
             expected_body: expected_body.to_owned(),
             timeout,
             stream: None,
