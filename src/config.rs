@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 pub const ENV_PREFIX: &str = "FRAMEWORK_BENCH_";
 
 /// Every knob: (suffix, what it means, default shown to users).
-pub const KNOBS: [(&str, &str, &str); 12] = [
+pub const KNOBS: [(&str, &str, &str); 13] = [
     ("REQUESTS", "requests in the burst (the seed's N)", "2000"),
     (
         "TIMEOUT",
@@ -61,6 +61,11 @@ pub const KNOBS: [(&str, &str, &str); 12] = [
     ),
     ("PIN", "`off`: pin nothing", "on"),
     (
+        "SWEEP",
+        "the throughput sweep's connection counts (`1,16,64,256`), `on` for those, `off` for none",
+        "off (on in test mode)",
+    ),
+    (
         "TEST_REQUESTS",
         "requests in the burst in Criterion's test mode",
         "50",
@@ -87,7 +92,19 @@ pub struct BenchConfig {
     pub backlog: BacklogSetting,
     #[serde(default)]
     pub placement: Placement,
+    /// The connection counts of the throughput sweep; empty: no sweep.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sweep: Vec<usize>,
 }
+
+/// The sweep's connection counts by default: one connection (latency's
+/// inverse), a few per CPU, and the loads at which servers differ most in
+/// published sweeps.
+pub const DEFAULT_SWEEP: [usize; 4] = [1, 16, 64, 256];
+
+/// The most connections a sweep may ask for: each is an open file in the
+/// harness and in the server.
+pub const MAX_SWEEP_CONNECTIONS: usize = 4096;
 
 impl Default for BenchConfig {
     fn default() -> Self {
@@ -105,6 +122,7 @@ impl Default for BenchConfig {
             test_n_requests: 50,
             backlog: BacklogSetting::Burst,
             placement,
+            sweep: Vec::new(),
         }
     }
 }
@@ -140,6 +158,7 @@ impl BenchConfig {
             rounds: count(var("ROUNDS"))?.unwrap_or(defaults.rounds),
             ready_timeout: seconds(var("READY_TIMEOUT"), false)?.unwrap_or(defaults.ready_timeout),
             test_n_requests: count(var("TEST_REQUESTS"))?.unwrap_or(defaults.test_n_requests),
+            sweep: sweep(var("SWEEP"))?.unwrap_or(defaults.sweep),
         })
     }
 
@@ -150,6 +169,12 @@ impl BenchConfig {
             n_requests: self.n_requests.min(self.test_n_requests),
             settle: Duration::ZERO,
             rounds: 1,
+            // Test mode runs every group once, the sweep's too.
+            sweep: if self.sweep.is_empty() {
+                DEFAULT_SWEEP.to_vec()
+            } else {
+                self.sweep.clone()
+            },
             ..self.clone()
         }
     }
@@ -157,7 +182,8 @@ impl BenchConfig {
     /// The open files one burst needs (client and server each hold one per
     /// connection), with room for everything else.
     pub fn open_files_needed(&self) -> u64 {
-        self.n_requests as u64 + 256
+        let connections = self.sweep.iter().copied().max().unwrap_or(0);
+        self.n_requests.max(connections) as u64 + 256
     }
 }
 
@@ -244,6 +270,36 @@ fn backlog(var: Option<(String, String)>) -> Result<Option<BacklogSetting>> {
         value,
         allowed: "a whole number of at least 1, or `default`".into(),
     })
+}
+
+/// `off`, `on` (the default counts) or a comma list of connection counts.
+fn sweep(var: Option<(String, String)>) -> Result<Option<Vec<usize>>> {
+    let Some((name, value)) = var else {
+        return Ok(None);
+    };
+    let list = match value.trim() {
+        "off" => Some(Vec::new()),
+        "on" => Some(DEFAULT_SWEEP.to_vec()),
+        list => list
+            .split(',')
+            .map(|c| c.trim().parse::<usize>().ok())
+            .map(|c| c.filter(|&c| (1..=MAX_SWEEP_CONNECTIONS).contains(&c)))
+            .collect::<Option<Vec<usize>>>(),
+    };
+    match list {
+        Some(mut list) => {
+            list.sort_unstable();
+            list.dedup();
+            Ok(Some(list))
+        }
+        None => Err(Error::InvalidSetting {
+            name,
+            value,
+            allowed: format!(
+                "`on`, `off`, or connection counts from 1 to {MAX_SWEEP_CONNECTIONS} separated by commas, e.g. `1,16,64,256`"
+            ),
+        }),
+    }
 }
 
 /// A whole number of at least 1.
@@ -337,6 +393,15 @@ mod tests {
     }
 
     #[test]
+    fn the_sweep_is_opt_in_except_in_test_mode() {
+        assert_eq!(config(&[]).unwrap().sweep, Vec::<usize>::new());
+        assert_eq!(config(&[]).unwrap().for_test_mode().sweep, DEFAULT_SWEEP);
+        assert_eq!(config(&[("SWEEP", "on")]).unwrap().sweep, DEFAULT_SWEEP);
+        assert_eq!(config(&[("SWEEP", "64, 1,64")]).unwrap().sweep, vec![1, 64]);
+        assert!(config(&[("SWEEP", "off")]).unwrap().sweep.is_empty());
+    }
+
+    #[test]
     fn bad_values_name_the_variable_the_value_and_the_rule() {
         let cases = [
             ("REQUESTS", "0", "a whole number of at least 1"),
@@ -348,6 +413,10 @@ mod tests {
             ("TIMEOUT", "1e-12", "from 0.001"),
             ("SETTLE", "inf", "0.001 to 3600"),
             ("WORKERS", "0", "at least 1"),
+            ("SWEEP", "0,16", "connection counts from 1 to 4096"),
+            ("SWEEP", "16,,64", "connection counts"),
+            ("SWEEP", "9000", "connection counts"),
+            ("SWEEP", "", "connection counts"),
         ];
         for (knob, value, rule) in cases {
             let err = config(&[(knob, value)]).unwrap_err().to_string();

@@ -110,6 +110,9 @@ pub enum Error {
         addr: std::net::SocketAddr,
     },
 
+    #[error("cannot start the client-ceiling responder: {0}")]
+    Responder(#[source] std::io::Error),
+
     #[error("the load client only sends to loopback addresses, not {addr}")]
     LoadBeyondLoopback { addr: std::net::SocketAddr },
 

@@ -173,5 +173,6 @@ pub fn run() -> RunRecord {
             after: Some(snapshot(1, 20.0)),
         },
         servers: vec![server()],
+        client_ceiling: BTreeMap::new(),
     }
 }

@@ -112,7 +112,11 @@ impl MemoryFigure {
 pub enum Stage {
     Rounds,
     Latency(Route),
+    Sweep(usize),
 }
+
+/// The name of a sweep figure on disk, before its connection count.
+const SWEEP_PREFIX: &str = "time-per-request-c";
 
 /// What a figure measures. The variant order is the order reports list
 /// figures in.
@@ -134,6 +138,9 @@ pub enum Figure {
     BurstPeakRss,
     /// The server's CPU time per request of the burst.
     BurstCpuPerRequest,
+    /// Time per request of the throughput sweep at this many connections:
+    /// the inverse of its requests per second.
+    SweepTimePerRequest(usize),
 }
 
 impl Figure {
@@ -143,7 +150,8 @@ impl Figure {
             | Figure::LatencyCpuPerRequest(_)
             | Figure::StartupTime
             | Figure::BurstTimePerCall
-            | Figure::BurstCpuPerRequest => Unit::Nanoseconds,
+            | Figure::BurstCpuPerRequest
+            | Figure::SweepTimePerRequest(_) => Unit::Nanoseconds,
             Figure::Memory(..) | Figure::BurstPeakRss => Unit::Bytes,
             Figure::BurstFailureRate => Unit::Ratio,
         }
@@ -160,6 +168,7 @@ impl Figure {
             Figure::BurstFailureRate => "burst-failure-rate".to_owned(),
             Figure::BurstPeakRss => "burst-peak-rss".to_owned(),
             Figure::BurstCpuPerRequest => "burst-cpu-per-request".to_owned(),
+            Figure::SweepTimePerRequest(c) => format!("{SWEEP_PREFIX}{c}"),
         }
     }
 
@@ -174,6 +183,7 @@ impl Figure {
             Figure::BurstFailureRate => "burst failures".to_owned(),
             Figure::BurstPeakRss => "burst peak RSS".to_owned(),
             Figure::BurstCpuPerRequest => "burst CPU/request".to_owned(),
+            Figure::SweepTimePerRequest(c) => format!("time/request at c{c}"),
         }
     }
 
@@ -183,6 +193,7 @@ impl Figure {
     pub fn stage(self) -> Stage {
         match self {
             Figure::Latency(route) | Figure::LatencyCpuPerRequest(route) => Stage::Latency(route),
+            Figure::SweepTimePerRequest(c) => Stage::Sweep(c),
             _ => Stage::Rounds,
         }
     }
@@ -237,6 +248,13 @@ impl FromStr for Figure {
     type Err = UnknownFigure;
 
     fn from_str(name: &str) -> Result<Figure, UnknownFigure> {
+        if let Some(c) = name.strip_prefix(SWEEP_PREFIX) {
+            return match c.parse::<usize>() {
+                // One spelling per figure: `c16`, never `c016`.
+                Ok(n) if n.to_string() == c => Ok(Figure::SweepTimePerRequest(n)),
+                _ => Err(UnknownFigure(name.to_owned())),
+            };
+        }
         Figure::all()
             .into_iter()
             .find(|figure| figure.name() == name)
@@ -351,7 +369,11 @@ pub fn collect(run: &RunRecord) -> Vec<Metric> {
     let mut metrics: Vec<Metric> = run
         .servers
         .iter()
-        .flat_map(|server| latency_metrics(server).chain(round_metrics(server)))
+        .flat_map(|server| {
+            latency_metrics(server)
+                .chain(sweep_metrics(server))
+                .chain(round_metrics(server))
+        })
         .collect();
     metrics.sort_by(|a, b| (&a.server, a.figure).cmp(&(&b.server, b.figure)));
     metrics
@@ -372,6 +394,24 @@ fn latency_metrics(server: &ServerRecord) -> impl Iterator<Item = Metric> + '_ {
             .and(record.server_cpu_per_request_ns())
             .map(|ns| Metric::point(&server.name, Figure::LatencyCpuPerRequest(*route), ns));
         latency.into_iter().chain(cpu)
+    })
+}
+
+/// The throughput sweep's time per request, from the estimates this run
+/// computed.
+fn sweep_metrics(server: &ServerRecord) -> impl Iterator<Item = Metric> + '_ {
+    server.throughput.iter().filter_map(|(&c, record)| {
+        let estimate = record.estimate?;
+        Some(Metric {
+            lower: Some(estimate.lower_ns),
+            upper: Some(estimate.upper_ns),
+            statistic: Some(estimate.statistic),
+            ..Metric::point(
+                &server.name,
+                Figure::SweepTimePerRequest(c),
+                estimate.point_ns,
+            )
+        })
     })
 }
 
@@ -463,6 +503,18 @@ mod tests {
             assert!(names.iter().any(|n| n == old), "{old}");
         }
         assert!("anon-after".parse::<Figure>().is_err());
+        for c in [1, 16, 256] {
+            let sweep = Figure::SweepTimePerRequest(c);
+            assert_eq!(sweep.name(), format!("time-per-request-c{c}"));
+            assert_eq!(sweep.name().parse::<Figure>(), Ok(sweep));
+        }
+        for bad in [
+            "time-per-request-c",
+            "time-per-request-c016",
+            "time-per-request-cx",
+        ] {
+            assert!(bad.parse::<Figure>().is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -85,6 +85,9 @@ pub struct Thresholds {
     /// Relative floor of server CPU time per request of a latency
     /// benchmark. Measured: up to 32 %.
     pub cpu_per_request_relative: f64,
+    /// Relative floor of the throughput sweep's time per request; see the
+    /// README for the runs it was set from.
+    pub sweep_relative: f64,
 }
 
 impl Default for Thresholds {
@@ -99,6 +102,7 @@ impl Default for Thresholds {
             timing_relative: 0.70,
             failure_rate: 0.02,
             cpu_per_request_relative: 0.50,
+            sweep_relative: 0.25,
         }
     }
 }
@@ -109,6 +113,7 @@ impl Thresholds {
         let relative = |r: f64| r * base.abs();
         match figure {
             Figure::Latency(_) => relative(self.latency_relative),
+            Figure::SweepTimePerRequest(_) => relative(self.sweep_relative),
             Figure::Memory(_, MemoryFigure::Vms) => {
                 self.vms_bytes.max(relative(self.memory_relative))
             }

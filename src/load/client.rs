@@ -191,6 +191,15 @@ fn client_thread(
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build();
+    // Keep-alive connections are opened before the clock starts: what is
+    // timed is the requests, not the handshakes.
+    let connections = share.connections.max(1);
+    let streams = match (&runtime, target.plan.connections) {
+        (Ok(runtime), Connections::KeepAlive) => {
+            runtime.block_on(open_connections(target.addr, connections))
+        }
+        _ => (0..connections).map(|_| None).collect(),
+    };
     ready.wait();
     let collector = Rc::new(RefCell::new(Collector::new(&target.plan)));
     let Ok(runtime) = runtime else {
@@ -198,11 +207,10 @@ fn client_thread(
         return Collector::new(&target.plan);
     };
     let local = tokio::task::LocalSet::new();
-    let connections = share.connections.max(1);
-    for c in 0..connections {
+    for (c, stream) in streams.into_iter().enumerate() {
         let n = part(share.requests, connections, c);
         let (target, collector) = (Arc::clone(&target), Rc::clone(&collector));
-        local.spawn_local(async move { connection(&target, &collector, n).await });
+        local.spawn_local(async move { connection(&target, &collector, stream, n).await });
     }
     runtime.block_on(local);
     collector.replace(Collector::new(&target.plan))
@@ -211,8 +219,12 @@ fn client_thread(
 /// One connection's closed loop: each request is sent when the answer to
 /// the last has arrived. With [`Connections::PerRequest`] each request has
 /// a new connection.
-async fn connection(target: &Target, collector: &RefCell<Collector>, n_requests: usize) {
-    let mut stream: Option<tokio::net::TcpStream> = None;
+async fn connection(
+    target: &Target,
+    collector: &RefCell<Collector>,
+    mut stream: Option<tokio::net::TcpStream>,
+    n_requests: usize,
+) {
     let mut buf = Vec::with_capacity(READ_CHUNK);
     for _ in 0..n_requests {
         if !target.may_send() {
@@ -234,6 +246,20 @@ async fn connection(target: &Target, collector: &RefCell<Collector>, n_requests:
         let latency = sent_at.elapsed();
         target.keep(collector, RequestResult { latency, outcome });
     }
+}
+
+/// `n` connections to `addr`, opened one after another; one that fails is
+/// `None`, and its first request connects again and counts the failure.
+async fn open_connections(addr: SocketAddr, n: usize) -> Vec<Option<tokio::net::TcpStream>> {
+    let mut streams = Vec::with_capacity(n);
+    for _ in 0..n {
+        let stream = tokio::net::TcpStream::connect(addr).await.ok();
+        if let Some(stream) = &stream {
+            let _ = stream.set_nodelay(true);
+        }
+        streams.push(stream);
+    }
+    streams
 }
 
 /// Connects if needed, writes the request, reads the response.

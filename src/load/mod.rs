@@ -2,12 +2,14 @@
 //! pinned event loop per client CPU, or one blocking keep-alive
 //! connection), a lean HTTP/1.1 response reader ([`http1`]), and what load
 //! is and comes to ([`hammer`]: the plan, each request's outcome as data,
-//! merged after the clock stops). Knows nothing of processes: it is given
-//! an address.
+//! merged after the clock stops), and the responder the client's own
+//! ceiling is measured against ([`responder`]). Knows nothing of
+//! processes: it is given an address.
 
 pub mod client;
 pub mod hammer;
 pub mod http1;
+pub mod responder;
 pub mod route;
 
 pub use route::Route;

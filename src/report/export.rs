@@ -161,6 +161,10 @@ fn bencher_place(metric: &Metric) -> (String, String) {
         Figure::BurstFailureRate => (format!("{server}/burst"), "failure-rate".to_owned()),
         Figure::StartupTime => (format!("{server}/startup"), name),
         Figure::Memory(..) => (format!("{server}/memory"), name),
+        Figure::SweepTimePerRequest(c) => (
+            format!("{server}/hello/c{c}"),
+            "time-per-request".to_owned(),
+        ),
     }
 }
 

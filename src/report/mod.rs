@@ -11,6 +11,7 @@ pub mod latency;
 pub mod page;
 pub mod table;
 pub mod terminal;
+pub mod throughput;
 
 #[cfg(test)]
 mod tests {

@@ -355,6 +355,23 @@ fn latency_section(run: &RunRecord) -> String {
     );
     html.push_str(&latency_table(run).to_html("wide latency"));
     html.push_str("</section>\n");
+    html.push_str(&throughput_section(run));
+    html
+}
+
+fn throughput_section(run: &RunRecord) -> String {
+    if run.client_ceiling.is_empty() && run.servers.iter().all(|s| s.throughput.is_empty()) {
+        return String::new();
+    }
+    let mut html = String::from("<section>\n<h2>Throughput</h2>\n");
+    html.push_str(
+        "<p class=\"note\">Requests per second to <code>/hello/World</code> over C keep-alive \
+         connections, beside the client's own ceiling: the same client against a responder \
+         in the harness, on the server CPUs. Within 80 % of the ceiling, or with the client \
+         CPUs busy above 90 %, the figure is client-bound.</p>\n",
+    );
+    html.push_str(&crate::report::throughput::throughput_table(run).to_html("wide throughput"));
+    html.push_str("</section>\n");
     html
 }
 

@@ -65,6 +65,13 @@ pub fn render(run: &RunRecord) -> String {
         );
         out.push_str(&latency_table(run).to_terminal());
     }
+    if !run.client_ceiling.is_empty() || run.servers.iter().any(|s| !s.throughput.is_empty()) {
+        let _ = writeln!(
+            out,
+            "\nThroughput: /hello/World over C keep-alive connections, beside the client's own ceiling (a responder in the harness)"
+        );
+        out.push_str(&crate::report::throughput::throughput_table(run).to_terminal());
+    }
     let failed: Vec<&ServerRecord> = run.servers.iter().filter(|s| s.error.is_some()).collect();
     if !failed.is_empty() {
         let _ = writeln!(out, "\nFailed");

@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use criterion::measurement::Measurement;
-use criterion::{Bencher, BenchmarkGroup, Criterion, SamplingMode, Throughput};
+use criterion::{Bencher, BenchmarkGroup, BenchmarkId, Criterion, SamplingMode, Throughput};
 
 use crate::compare::baseline::{self, Summary, criterion_baseline_path, validate_name};
 use crate::compare::figures::{self, MemoryFigure, Phase};
@@ -81,6 +81,7 @@ pub fn main(workspace_root: &str) -> i32 {
     let mut time = latency_defaults(Criterion::default()).configure_from_args();
     memory_benches(&mut bytes, &mut suite);
     latency_benches(&mut time, &mut suite);
+    throughput_benches(&mut time, &mut suite);
     suite.stop_all();
     let code = finish(suite, &criterion_home(&workspace), &args.baselines);
     // The HTML index lists every benchmark on disk, memory ones included, and
@@ -198,6 +199,47 @@ fn latency_benches(criterion: &mut Criterion, suite: &mut Suite) {
     }
 }
 
+/// The concurrency sweep, `throughput-hello/<server>/c<C>` (opt-in with
+/// `FRAMEWORK_BENCH_SWEEP`, always in test mode): each iteration is one
+/// request to `/hello/World` over C keep-alive connections, so Criterion
+/// reports requests per second. The client's own ceiling,
+/// `throughput-hello/client-ceiling/c<C>`, is measured first, with the same
+/// client and connections against a responder in the harness.
+fn throughput_benches(criterion: &mut Criterion, suite: &mut Suite) {
+    let sweep = suite.config().sweep.clone();
+    if sweep.is_empty() {
+        return;
+    }
+    let mut group = criterion.benchmark_group("throughput-hello");
+    group.throughput(Throughput::Elements(1));
+    for &connections in &sweep {
+        let id = BenchmarkId::new("client-ceiling", format!("c{connections}"));
+        bench_or_skip(&mut group, id, |b| {
+            b.iter_custom(|iters| {
+                suite
+                    .measure_ceiling(connections, iters)
+                    .unwrap_or_else(skip)
+            });
+        });
+    }
+    suite.stop_ceiling();
+    for name in suite.server_names() {
+        for &connections in &sweep {
+            let id = BenchmarkId::new(&name, format!("c{connections}"));
+            bench_or_skip(&mut group, id, |b| {
+                suite.ensure_running(&name).unwrap_or_else(skip);
+                b.iter_custom(|iters| {
+                    suite
+                        .measure_throughput(&name, connections, iters)
+                        .unwrap_or_else(skip)
+                });
+            });
+        }
+        suite.stop(&name);
+    }
+    group.finish();
+}
+
 /// Ends a benchmark whose server failed. `resume_unwind` does not run the
 /// panic hook, so nothing is printed; [`bench_or_skip`] catches it.
 fn skip<T>(_: Skipped) -> T {
@@ -209,16 +251,46 @@ fn skip<T>(_: Skipped) -> T {
 /// a skipped one is left in the group.
 fn bench_or_skip<M: Measurement>(
     group: &mut BenchmarkGroup<'_, M>,
-    id: &str,
+    id: impl Into<BenchId>,
     f: impl FnMut(&mut Bencher<'_, M>),
 ) {
-    let ran = catch_unwind(AssertUnwindSafe(|| {
-        group.bench_function(id, f);
+    let ran = catch_unwind(AssertUnwindSafe(|| match id.into() {
+        BenchId::Name(name) => {
+            group.bench_function(name, f);
+        }
+        BenchId::Parameter(id) => {
+            group.bench_function(id, f);
+        }
     }));
     if let Err(payload) = ran
         && !payload.is::<Skipped>()
     {
         resume_unwind(payload);
+    }
+}
+
+/// A benchmark's id in its group: a name, or a function and a parameter
+/// (Criterion's own conversion trait is sealed).
+enum BenchId {
+    Name(String),
+    Parameter(BenchmarkId),
+}
+
+impl From<&str> for BenchId {
+    fn from(name: &str) -> BenchId {
+        BenchId::Name(name.to_owned())
+    }
+}
+
+impl From<&String> for BenchId {
+    fn from(name: &String) -> BenchId {
+        BenchId::Name(name.clone())
+    }
+}
+
+impl From<BenchmarkId> for BenchId {
+    fn from(id: BenchmarkId) -> BenchId {
+        BenchId::Parameter(id)
     }
 }
 

@@ -44,6 +44,11 @@ pub struct RunRecord {
     pub environment: Environment,
     pub harness: HarnessRecord,
     pub servers: Vec<ServerRecord>,
+    /// The client's own ceiling at each connection count of the sweep: the
+    /// same client against a trivial responder in the harness, on the
+    /// server CPUs. Empty when no sweep ran.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub client_ceiling: BTreeMap<usize, LatencyRecord>,
 }
 
 /// The harness's own memory, as the seed's `main` row.
@@ -70,6 +75,11 @@ pub struct ServerRecord {
     pub end: Option<MemorySnapshot>,
     /// What each route's latency benchmark measured in this run.
     pub latency: BTreeMap<Route, LatencyRecord>,
+    /// The concurrency sweep on `/hello/World`: connections -> what the
+    /// closed loop over that many keep-alive connections measured (its
+    /// estimate is time per request, the inverse of throughput).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub throughput: BTreeMap<usize, LatencyRecord>,
     /// Every process of this server that was stopped, in order.
     pub stops: Vec<StopRecord>,
     pub error: Option<String>,
@@ -124,7 +134,8 @@ pub struct BurstRecord {
     pub client_bound: bool,
 }
 
-/// One route's latency benchmark on one server.
+/// One timed Criterion benchmark on one server: a route's latency, or one
+/// connection count of the throughput sweep.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LatencyRecord {
     /// Percentiles of every request the benchmark sent (warm-up included).
@@ -145,6 +156,12 @@ pub struct LatencyRecord {
 }
 
 impl LatencyRecord {
+    /// Requests per second from the estimate of time per request.
+    pub fn requests_per_second(&self) -> Option<f64> {
+        let ns = self.estimate?.point_ns;
+        (ns > 0.0).then(|| 1e9 / ns)
+    }
+
     /// The server's CPU time per request, in nanoseconds.
     pub fn server_cpu_per_request_ns(&self) -> Option<f64> {
         per_request_ns(self.server_cpu_time?, self.requests.count)
@@ -252,6 +269,7 @@ impl ServerRecord {
             rounds: Vec::new(),
             end: None,
             latency: BTreeMap::new(),
+            throughput: BTreeMap::new(),
             stops: Vec::new(),
             error: None,
         }

@@ -25,7 +25,8 @@ use crate::config::BenchConfig;
 use crate::error::{Error, Result};
 use crate::load::Route;
 use crate::load::client::{KeepAlive, LoadClient};
-use crate::load::hammer::LoadPlan;
+use crate::load::hammer::{HammerReport, LoadPlan};
+use crate::load::responder::Responder;
 use crate::measure::cpu::{PhaseCost, PhaseMeter, peak_rss_bytes, reset_peak_rss};
 use crate::measure::environment::Environment;
 use crate::measure::estimate::Timings;
@@ -68,11 +69,8 @@ struct Slot {
     process: Option<ServerProcess>,
     /// The sequential latency client's connection, kept across samples.
     connection: Option<(Route, KeepAlive)>,
-    histograms: BTreeMap<Route, hdrhistogram::Histogram<u64>>,
-    /// Every sample Criterion took of each route, for the estimate.
-    timings: BTreeMap<Route, Timings>,
-    /// What each route's requests cost, over all its samples.
-    latency_cost: BTreeMap<Route, PhaseCost>,
+    /// What each timed benchmark of this server measured so far.
+    timed: BTreeMap<Timed, TimedSamples>,
     failed: bool,
 }
 
@@ -92,8 +90,13 @@ pub struct Suite {
     started_at: SystemTime,
     clock: Instant,
     conditions: Conditions,
-    /// (server, route) pairs whose latency benchmark was announced.
-    announced: BTreeSet<(String, Route)>,
+    /// (server, benchmark) pairs whose start was announced.
+    announced: BTreeSet<(String, Timed)>,
+    /// The responder the client's ceiling is measured against, while the
+    /// sweep's ceiling benchmarks run.
+    responder: Option<Responder>,
+    /// What each ceiling benchmark measured.
+    ceiling: BTreeMap<usize, TimedSamples>,
 }
 
 impl Suite {
@@ -156,6 +159,8 @@ impl Suite {
             clock: Instant::now(),
             conditions,
             announced: BTreeSet::new(),
+            responder: None,
+            ceiling: BTreeMap::new(),
         })
     }
 
@@ -239,18 +244,81 @@ impl Suite {
         route: Route,
         iters: u64,
     ) -> Result<Duration, Skipped> {
-        if self.announced.insert((name.to_owned(), route)) {
-            self.progress(name, &format!("latency {route}"));
+        let plan = latency_plan(route, iters, &self.config);
+        self.measure_timed(name, Timed::Latency(route), &plan)
+    }
+
+    /// Sends `iters` requests to `/hello/World` over `connections`
+    /// keep-alive connections (one step of the throughput sweep) and
+    /// returns the wall time they took.
+    pub fn measure_throughput(
+        &mut self,
+        name: &str,
+        connections: usize,
+        iters: u64,
+    ) -> Result<Duration, Skipped> {
+        let plan = throughput_plan(connections, iters, &self.config);
+        self.measure_timed(name, Timed::Throughput(connections), &plan)
+    }
+
+    /// The same as [`Suite::measure_throughput`] against the harness's own
+    /// responder, on the server CPUs: the client's ceiling.
+    pub fn measure_ceiling(&mut self, connections: usize, iters: u64) -> Result<Duration, Skipped> {
+        if self.responder.is_none() {
+            let placement = &self.config.placement;
+            let cpus = placement.pinned.then_some(&placement.server_cpus);
+            let started = Responder::start(cpus).map_err(|err| {
+                eprintln!("framework-bench: client ceiling: {err}");
+                Skipped
+            })?;
+            eprintln!("framework-bench: client ceiling: c{connections}");
+            self.responder = Some(started);
+        }
+        let addr = self
+            .responder
+            .as_ref()
+            .map(Responder::addr)
+            .ok_or(Skipped)?;
+        let plan = throughput_plan(connections, iters, &self.config);
+        let started = Instant::now();
+        let report = self.client.load.run(addr, &plan).map_err(|_| Skipped)?;
+        // The responder runs in the harness: no CPU figure of either side
+        // would mean anything here.
+        let cost = PhaseCost {
+            wall: started.elapsed(),
+            ..PhaseCost::default()
+        };
+        if report.successes != plan.n_requests {
+            eprintln!("framework-bench: client ceiling: {report}");
+            self.ceiling.remove(&connections);
+            return Err(Skipped);
+        }
+        let samples = self.ceiling.entry(connections).or_default();
+        samples.add(&report, iters, cost);
+        Ok(report.wall_time)
+    }
+
+    /// Stops the responder once the ceiling benchmarks are done.
+    pub fn stop_ceiling(&mut self) {
+        self.responder = None;
+    }
+
+    fn measure_timed(
+        &mut self,
+        name: &str,
+        timed: Timed,
+        plan: &LoadPlan,
+    ) -> Result<Duration, Skipped> {
+        if self.announced.insert((name.to_owned(), timed)) {
+            self.progress(name, &timed.to_string());
         }
         self.ensure_running(name)?;
-        let result = self.latency_sample(name, route, iters);
+        let result = self.timed_sample(name, timed, plan);
         let slot = self.slots.get_mut(name).ok_or(Skipped)?;
         if result.is_err() {
-            // Criterion abandons the benchmark: no figure of this route may
-            // be reported as if it had been measured.
-            slot.histograms.remove(&route);
-            slot.timings.remove(&route);
-            slot.latency_cost.remove(&route);
+            // Criterion abandons the benchmark: no figure of it may be
+            // reported as if it had been measured.
+            slot.timed.remove(&timed);
         }
         self.or_fail(name, result)
     }
@@ -320,10 +388,15 @@ impl Suite {
         let estimated = self.mode == RunMode::Benchmark;
         let settings = self.estimates;
         let client_cpus = self.config.placement.client_cpus.len();
+        let settings = estimated.then_some(settings);
         let servers = self
             .slots
             .into_values()
-            .map(|slot| slot.into_record(estimated.then_some(settings), client_cpus))
+            .map(|slot| slot.into_record(settings, client_cpus))
+            .collect();
+        let client_ceiling = std::mem::take(&mut self.ceiling)
+            .into_iter()
+            .map(|(c, samples)| (c, samples.into_record(settings, client_cpus)))
             .collect();
         RunRecord {
             schema: RUN_SCHEMA.to_owned(),
@@ -336,6 +409,7 @@ impl Suite {
             environment: self.environment,
             harness: self.harness,
             servers,
+            client_ceiling,
         }
     }
 
@@ -385,8 +459,9 @@ impl Suite {
         reading.map_err(|err| crash_or(Some(process), err, during))
     }
 
-    fn latency_sample(&mut self, name: &str, route: Route, iters: u64) -> Result<Duration> {
-        let plan = latency_plan(route, iters, &self.config);
+    /// One sample of a timed benchmark: the plan's requests, their cost on
+    /// both sides, kept with the benchmark's other samples.
+    fn timed_sample(&mut self, name: &str, timed: Timed, plan: &LoadPlan) -> Result<Duration> {
         let (addr, pid) = {
             let process = self.running(name)?;
             (process.addr(), process.pid())
@@ -395,45 +470,35 @@ impl Suite {
             server: name.to_owned(),
         })?;
         let meter = PhaseMeter::start(pid);
-        let report = if plan.concurrency == 1 {
-            let connection = match slot.connection.take() {
-                Some((r, connection)) if r == route => connection,
-                _ => KeepAlive::new(addr, &plan.path, &plan.expected_body, plan.timeout)?,
-            };
-            let connection = &mut slot.connection.insert((route, connection)).1;
-            self.client.sequential(|| connection.run(&plan))
-        } else {
-            self.client.load.run(addr, &plan)?
+        let report = match timed {
+            Timed::Latency(route) if plan.concurrency == 1 => {
+                let connection = match slot.connection.take() {
+                    Some((r, connection)) if r == route => connection,
+                    _ => KeepAlive::new(addr, &plan.path, &plan.expected_body, plan.timeout)?,
+                };
+                let connection = &mut slot.connection.insert((route, connection)).1;
+                self.client.sequential(|| connection.run(plan))
+            }
+            _ => self.client.load.run(addr, plan)?,
         };
         let cost = meter.stop();
-        let total = slot.latency_cost.get(&route).copied();
-        slot.latency_cost
-            .insert(route, total.map_or(cost, |t| t.plus(cost)));
-        if report.successes as u64 != iters {
+        if report.successes != plan.n_requests {
+            let during = format!("during the {timed} benchmark");
             let failed = Error::RequestsFailed {
                 server: name.to_owned(),
-                failed: iters as usize - report.successes,
-                sent: iters as usize,
-                path: route.path().to_owned(),
-                during: "during the latency benchmark".into(),
+                failed: plan.n_requests - report.successes,
+                sent: plan.n_requests,
+                path: plan.path.clone(),
+                during: during.clone(),
                 outcomes: report.counter_text(),
             };
-            return Err(crash_or(
-                slot.process.as_mut(),
-                failed,
-                "during the latency benchmark",
-            ));
+            return Err(crash_or(slot.process.as_mut(), failed, &during));
         }
-        // Same bounds on both sides, so adding cannot fail.
-        let _ = slot
-            .histograms
-            .entry(route)
-            .or_insert_with(crate::load::hammer::latency_histogram)
-            .add(&report.latency);
-        slot.timings
-            .entry(route)
+        let iters = plan.n_requests as u64;
+        slot.timed
+            .entry(timed)
             .or_default()
-            .push(iters, report.wall_time);
+            .add(&report, iters, cost);
         Ok(report.wall_time)
     }
 
@@ -604,34 +669,80 @@ impl EstimateSettings {
 }
 
 impl Slot {
-    /// The server's record with its latency made from what was timed:
-    /// percentiles always, the estimate only when `settings` is given (a
-    /// full benchmark run) and Criterion completed the measurement.
+    /// The server's record with its timed benchmarks made from what was
+    /// timed: percentiles always, the estimate only when `settings` is
+    /// given (a full benchmark run) and Criterion completed the measurement.
     fn into_record(
         mut self,
         settings: Option<EstimateSettings>,
         client_cpus: usize,
     ) -> ServerRecord {
-        for (route, histogram) in &self.histograms {
-            let estimate = settings.and_then(|s| {
-                let timings = self.timings.get(route)?;
-                timings.estimate(s.sample_size, s.confidence_level, s.n_resamples)
-            });
-            let cost = self.latency_cost.get(route);
-            let latency = LatencyRecord {
-                requests: crate::load::hammer::summarize(histogram),
-                estimate,
-                server_cpu_time: cost.and_then(|c| c.server_cpu),
-                client_busy: cost.and_then(|c| c.client_busy(client_cpus)),
-                client_bound: false,
+        for (timed, samples) in self.timed {
+            let record = samples.into_record(settings, client_cpus);
+            match timed {
+                Timed::Latency(route) => self.record.latency.insert(route, record),
+                Timed::Throughput(c) => self.record.throughput.insert(c, record),
             };
-            let latency = LatencyRecord {
-                client_bound: is_client_bound(latency.client_busy),
-                ..latency
-            };
-            self.record.latency.insert(*route, latency);
         }
         self.record
+    }
+}
+
+/// A timed Criterion benchmark of a server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Timed {
+    /// A route's latency.
+    Latency(Route),
+    /// The throughput sweep at this many connections.
+    Throughput(usize),
+}
+
+impl std::fmt::Display for Timed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Timed::Latency(route) => write!(f, "latency {route}"),
+            Timed::Throughput(c) => write!(f, "throughput c{c}"),
+        }
+    }
+}
+
+/// Everything one timed benchmark measured over its samples: the latency
+/// of every request, Criterion's samples for the estimate, and the cost.
+#[derive(Default)]
+struct TimedSamples {
+    histogram: Option<hdrhistogram::Histogram<u64>>,
+    timings: Timings,
+    cost: Option<PhaseCost>,
+}
+
+impl TimedSamples {
+    fn add(&mut self, report: &HammerReport, iters: u64, cost: PhaseCost) {
+        let histogram = self
+            .histogram
+            .get_or_insert_with(crate::load::hammer::latency_histogram);
+        // Same bounds on both sides, so adding cannot fail.
+        let _ = histogram.add(&report.latency);
+        self.timings.push(iters, report.wall_time);
+        self.cost = Some(self.cost.map_or(cost, |total| total.plus(cost)));
+    }
+
+    fn into_record(self, settings: Option<EstimateSettings>, client_cpus: usize) -> LatencyRecord {
+        let estimate = settings.and_then(|s| {
+            self.timings
+                .estimate(s.sample_size, s.confidence_level, s.n_resamples)
+        });
+        let requests = self.histogram.as_ref().map_or_else(
+            || crate::load::hammer::summarize(&crate::load::hammer::latency_histogram()),
+            crate::load::hammer::summarize,
+        );
+        let client_busy = self.cost.and_then(|c| c.client_busy(client_cpus));
+        LatencyRecord {
+            requests,
+            estimate,
+            server_cpu_time: self.cost.and_then(|c| c.server_cpu),
+            client_busy,
+            client_bound: is_client_bound(client_busy),
+        }
     }
 }
 
@@ -641,9 +752,7 @@ fn new_slot(spec: ServerSpec, workers: usize) -> Slot {
         spec,
         process: None,
         connection: None,
-        histograms: BTreeMap::new(),
-        timings: BTreeMap::new(),
-        latency_cost: BTreeMap::new(),
+        timed: BTreeMap::new(),
         failed: false,
     }
 }
@@ -818,6 +927,14 @@ fn latency_plan(route: Route, iters: u64, config: &BenchConfig) -> LoadPlan {
     plan.expected_body = route.expected_body();
     // One failure already fails the server; don't wait out the rest.
     plan.stop_on_failure = true;
+    plan
+}
+
+/// One sample of the throughput sweep: `iters` requests to `/hello/World`
+/// over `connections` keep-alive connections.
+fn throughput_plan(connections: usize, iters: u64, config: &BenchConfig) -> LoadPlan {
+    let mut plan = latency_plan(Route::Hello, iters, config);
+    plan.concurrency = connections.clamp(1, plan.n_requests.max(1));
     plan
 }
 

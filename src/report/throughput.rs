@@ -1,0 +1,145 @@
+//! The throughput sweep as one table, for the terminal and the page: each
+//! server's requests per second at each connection count, beside the
+//! client's own ceiling at the same count.
+
+use crate::report::format;
+use crate::report::table::{Align, Table};
+use crate::run::record::{LatencyRecord, RunRecord};
+
+/// Above this share of the client's ceiling, a server's throughput measured
+/// the client as much as the server.
+pub const CEILING_SHARE_BOUND: f64 = 0.8;
+
+/// Whether a sweep figure is client-bound: its client CPUs were busy above
+/// the bound, or it came within [`CEILING_SHARE_BOUND`] of the ceiling.
+pub fn sweep_client_bound(record: &LatencyRecord, ceiling: Option<&LatencyRecord>) -> bool {
+    let share = share_of_ceiling(record, ceiling);
+    record.client_bound || share.is_some_and(|s| s > CEILING_SHARE_BOUND)
+}
+
+fn share_of_ceiling(record: &LatencyRecord, ceiling: Option<&LatencyRecord>) -> Option<f64> {
+    let ceiling = ceiling?.requests_per_second()?;
+    Some(record.requests_per_second()? / ceiling)
+}
+
+/// `118.2k req/s`.
+pub fn rate(per_second: f64) -> String {
+    if per_second >= 1000.0 {
+        format!("{:.1}k req/s", per_second / 1000.0)
+    } else {
+        format!("{per_second:.0} req/s")
+    }
+}
+
+/// Every sweep benchmark of the run, the client's ceiling first.
+pub fn throughput_table(run: &RunRecord) -> Table {
+    let headers = [
+        "server",
+        "connections",
+        "throughput",
+        "p50",
+        "p99",
+        "max",
+        "cpu/req",
+        "client ceiling",
+        "of ceiling",
+        "note",
+    ];
+    let mut table = Table::new(&headers).aligned(9, Align::Left);
+    for (&c, record) in &run.client_ceiling {
+        table.push(row("client-ceiling", c, record, None));
+    }
+    for s in &run.servers {
+        for (&c, record) in &s.throughput {
+            table.push(row(&s.name, c, record, run.client_ceiling.get(&c)));
+        }
+    }
+    table
+}
+
+fn row(
+    name: &str,
+    connections: usize,
+    record: &LatencyRecord,
+    ceiling: Option<&LatencyRecord>,
+) -> Vec<String> {
+    let percentile = |ns: u64| match record.requests.count {
+        0 => "-".to_owned(),
+        _ => format::duration_ns(ns as f64),
+    };
+    let note = if sweep_client_bound(record, ceiling) {
+        "client-bound"
+    } else {
+        ""
+    };
+    vec![
+        name.to_owned(),
+        connections.to_string(),
+        record
+            .requests_per_second()
+            .map_or_else(|| "-".into(), rate),
+        percentile(record.requests.p50_ns),
+        percentile(record.requests.p99_ns),
+        percentile(record.requests.max_ns),
+        record
+            .server_cpu_per_request_ns()
+            .map_or_else(|| "n/a".into(), format::duration_ns),
+        ceiling
+            .and_then(LatencyRecord::requests_per_second)
+            .map_or_else(|| "-".into(), rate),
+        share_of_ceiling(record, ceiling).map_or_else(|| "-".into(), format::percent),
+        note.to_owned(),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::measure::estimate::{Estimate, Statistic};
+
+    fn at(ns_per_request: f64) -> LatencyRecord {
+        LatencyRecord {
+            estimate: Some(Estimate {
+                statistic: Statistic::Slope,
+                point_ns: ns_per_request,
+                lower_ns: ns_per_request * 0.99,
+                upper_ns: ns_per_request * 1.01,
+                confidence_level: 0.95,
+                n_samples: 100,
+            }),
+            ..crate::fixtures::run().servers[0]
+                .latency
+                .values()
+                .next()
+                .cloned()
+                .unwrap()
+        }
+    }
+
+    #[test]
+    fn a_server_near_the_ceiling_is_client_bound() {
+        let mut run = crate::fixtures::run();
+        run.client_ceiling.insert(16, at(4_000.0)); // 250k req/s
+        run.servers[0].throughput.insert(16, at(8_000.0)); // 125k: half
+        run.servers[0].throughput.insert(64, at(8_000.0)); // no ceiling measured
+        let mut near = run.servers[0].clone();
+        near.name = "near".into();
+        near.throughput = [(16, at(4_500.0))].into(); // 222k: 89 %
+        run.servers.push(near);
+        let text = throughput_table(&run).to_terminal();
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines[1].starts_with("client-ceiling"), "{text}");
+        assert!(lines[1].contains("250.0k req/s"), "{text}");
+        let axum16 = lines.iter().find(|l| l.contains("125.0k req/s")).unwrap();
+        assert!(
+            axum16.contains("50.0%") && !axum16.contains("client-bound"),
+            "{text}"
+        );
+        let near = lines.iter().find(|l| l.starts_with("near")).unwrap();
+        assert!(
+            near.contains("88.9%") && near.contains("client-bound"),
+            "{text}"
+        );
+        assert_eq!(rate(950.0), "950 req/s");
+    }
+}
