@@ -43,6 +43,7 @@ pub fn latency(count: u64) -> LatencySummary {
         p50_ns: 51_000,
         p90_ns: 60_000,
         p99_ns: 80_000,
+        p999_ns: 80_000,
         max_ns: 200_000,
     }
 }

@@ -12,6 +12,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 use crate::load::Route;
+use crate::load::hammer::LatencySummary;
 use crate::measure::estimate::Statistic;
 use crate::measure::memory::MemorySnapshot;
 use crate::run::record::{RunRecord, ServerRecord};
@@ -107,6 +108,50 @@ impl MemoryFigure {
     }
 }
 
+/// A percentile of every request a latency benchmark sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Percentile {
+    P50,
+    P90,
+    P99,
+    P999,
+    Max,
+}
+
+impl Percentile {
+    pub const ALL: [Percentile; 5] = [
+        Percentile::P50,
+        Percentile::P90,
+        Percentile::P99,
+        Percentile::P999,
+        Percentile::Max,
+    ];
+
+    /// `p50`, `p90`, `p99`, `p99.9`, `max`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Percentile::P50 => "p50",
+            Percentile::P90 => "p90",
+            Percentile::P99 => "p99",
+            Percentile::P999 => "p99.9",
+            Percentile::Max => "max",
+        }
+    }
+
+    /// This percentile of `summary`, in nanoseconds; `None` where the
+    /// summary has none (no requests, or p99.9 in an older run file).
+    pub fn of(self, summary: &LatencySummary) -> Option<u64> {
+        let ns = match self {
+            Percentile::P50 => summary.p50_ns,
+            Percentile::P90 => summary.p90_ns,
+            Percentile::P99 => summary.p99_ns,
+            Percentile::P999 => summary.p999_ns,
+            Percentile::Max => summary.max_ns,
+        };
+        (summary.count > 0 && ns > 0).then_some(ns)
+    }
+}
+
 /// The part of a run a figure comes from; see [`Figure::stage`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Stage {
@@ -126,6 +171,8 @@ pub enum Figure {
     Latency(Route),
     /// The server's CPU time per request of a route's latency benchmark.
     LatencyCpuPerRequest(Route),
+    /// A percentile of every request of a route's latency benchmark.
+    LatencyPercentile(Route, Percentile),
     /// A memory figure of an idle server before or after the burst.
     Memory(Phase, MemoryFigure),
     /// Spawn to the first 200.
@@ -148,6 +195,7 @@ impl Figure {
         match self {
             Figure::Latency(_)
             | Figure::LatencyCpuPerRequest(_)
+            | Figure::LatencyPercentile(..)
             | Figure::StartupTime
             | Figure::BurstTimePerCall
             | Figure::BurstCpuPerRequest
@@ -162,6 +210,7 @@ impl Figure {
         match self {
             Figure::Latency(route) => format!("latency-{}", route.name()),
             Figure::LatencyCpuPerRequest(route) => format!("cpu-per-request-{}", route.name()),
+            Figure::LatencyPercentile(route, p) => format!("latency-{}-{}", route.name(), p.name()),
             Figure::Memory(phase, memory) => format!("{}-{}", memory.name(), phase.name()),
             Figure::StartupTime => "startup-time".to_owned(),
             Figure::BurstTimePerCall => "burst-time-per-call".to_owned(),
@@ -177,6 +226,7 @@ impl Figure {
         match self {
             Figure::Latency(route) => format!("latency {}", route.name()),
             Figure::LatencyCpuPerRequest(route) => format!("CPU/request {}", route.name()),
+            Figure::LatencyPercentile(route, p) => format!("latency {} {}", route.name(), p.name()),
             Figure::Memory(phase, memory) => format!("{} {}", memory.label(), phase.name()),
             Figure::StartupTime => "startup time".to_owned(),
             Figure::BurstTimePerCall => "burst time/call".to_owned(),
@@ -192,7 +242,9 @@ impl Figure {
     /// stages, so a comparison judges only the stages a run measured.
     pub fn stage(self) -> Stage {
         match self {
-            Figure::Latency(route) | Figure::LatencyCpuPerRequest(route) => Stage::Latency(route),
+            Figure::Latency(route)
+            | Figure::LatencyCpuPerRequest(route)
+            | Figure::LatencyPercentile(route, _) => Stage::Latency(route),
             Figure::SweepTimePerRequest(c) => Stage::Sweep(c),
             _ => Stage::Rounds,
         }
@@ -202,12 +254,16 @@ impl Figure {
     pub fn all() -> Vec<Figure> {
         let latency = Route::ALL.map(Figure::Latency);
         let latency_cpu = Route::ALL.map(Figure::LatencyCpuPerRequest);
+        let percentiles = Route::ALL
+            .into_iter()
+            .flat_map(|r| Percentile::ALL.map(|p| Figure::LatencyPercentile(r, p)));
         let memory = Phase::ALL
             .into_iter()
             .flat_map(|p| MemoryFigure::ALL.map(|m| Figure::Memory(p, m)));
         latency
             .into_iter()
             .chain(latency_cpu)
+            .chain(percentiles)
             .chain(memory)
             .chain([
                 Figure::StartupTime,
@@ -380,7 +436,7 @@ pub fn collect(run: &RunRecord) -> Vec<Metric> {
 }
 
 fn latency_metrics(server: &ServerRecord) -> impl Iterator<Item = Metric> + '_ {
-    server.latency.iter().flat_map(|(route, record)| {
+    server.latency.iter().flat_map(move |(route, record)| {
         // Only a benchmark Criterion completed has figures. Its CPU time
         // per request is over every request it sent, warm-up included.
         let estimate = record.estimate;
@@ -393,7 +449,12 @@ fn latency_metrics(server: &ServerRecord) -> impl Iterator<Item = Metric> + '_ {
         let cpu = estimate
             .and(record.server_cpu_per_request_ns())
             .map(|ns| Metric::point(&server.name, Figure::LatencyCpuPerRequest(*route), ns));
-        latency.into_iter().chain(cpu)
+        let percentiles = Percentile::ALL.into_iter().filter_map(move |p| {
+            let ns = estimate.and(p.of(&record.requests))?;
+            let figure = Figure::LatencyPercentile(*route, p);
+            Some(Metric::point(&server.name, figure, ns as f64))
+        });
+        latency.into_iter().chain(cpu).chain(percentiles)
     })
 }
 
@@ -473,6 +534,7 @@ pub fn median(values: &[f64]) -> f64 {
 mod tests {
     use super::*;
     use crate::fixtures;
+    use crate::run::record::LatencyRecord;
 
     #[test]
     fn median_of_odd_even_and_unsorted() {
@@ -569,5 +631,38 @@ mod tests {
         assert_eq!(failures.unit(), Unit::Ratio);
         // Sorted by server, then in figure order: latency first.
         assert_eq!(metrics[0].figure, Figure::Latency(Route::Hello));
+        // Every percentile of the requests of a benchmark with an estimate.
+        let requests = &fixtures::run().servers[0].latency[&Route::Hello].requests;
+        for p in Percentile::ALL {
+            let metric = find(Figure::LatencyPercentile(Route::Hello, p));
+            assert_eq!(Some(metric.value as u64), p.of(requests), "{p:?}");
+        }
+        assert!(
+            metrics
+                .iter()
+                .all(|m| m.figure != Figure::LatencyPercentile(Route::Json, Percentile::P50))
+        );
+    }
+
+    #[test]
+    fn the_sweep_gives_time_per_request_at_each_connection_count() {
+        let mut run = fixtures::run();
+        let hello = run.servers[0].latency[&Route::Hello].clone();
+        run.servers[0].throughput.insert(16, hello.clone());
+        run.servers[0].throughput.insert(
+            64,
+            LatencyRecord {
+                estimate: None,
+                ..hello
+            },
+        );
+        let metrics = collect(&run);
+        let sweep: Vec<Figure> = metrics
+            .iter()
+            .map(|m| m.figure)
+            .filter(|f| matches!(f, Figure::SweepTimePerRequest(_)))
+            .collect();
+        // c64 has no estimate (test mode): no figure.
+        assert_eq!(sweep, [Figure::SweepTimePerRequest(16)]);
     }
 }

@@ -19,7 +19,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::compare::figures::{Figure, MemoryFigure, Metric, Phase, Unit};
+use crate::compare::figures::{Figure, MemoryFigure, Metric, Percentile, Phase, Unit};
 
 /// What a change amounts to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -88,6 +88,11 @@ pub struct Thresholds {
     /// Relative floor of the throughput sweep's time per request; see the
     /// README for the runs it was set from.
     pub sweep_relative: f64,
+    /// Relative floor of a latency benchmark's p99.
+    pub tail_relative: f64,
+    /// Relative floor of a latency benchmark's p99.9 and maximum: a few
+    /// requests decide them, so only a large move is more than noise.
+    pub extreme_relative: f64,
 }
 
 impl Default for Thresholds {
@@ -103,6 +108,8 @@ impl Default for Thresholds {
             failure_rate: 0.02,
             cpu_per_request_relative: 0.50,
             sweep_relative: 0.25,
+            tail_relative: 0.50,
+            extreme_relative: 3.0,
         }
     }
 }
@@ -114,6 +121,13 @@ impl Thresholds {
         match figure {
             Figure::Latency(_) => relative(self.latency_relative),
             Figure::SweepTimePerRequest(_) => relative(self.sweep_relative),
+            Figure::LatencyPercentile(_, Percentile::P50 | Percentile::P90) => {
+                relative(self.latency_relative)
+            }
+            Figure::LatencyPercentile(_, Percentile::P99) => relative(self.tail_relative),
+            Figure::LatencyPercentile(_, Percentile::P999 | Percentile::Max) => {
+                relative(self.extreme_relative)
+            }
             Figure::Memory(_, MemoryFigure::Vms) => {
                 self.vms_bytes.max(relative(self.memory_relative))
             }

@@ -148,6 +148,9 @@ pub struct LatencySummary {
     pub p50_ns: u64,
     pub p90_ns: u64,
     pub p99_ns: u64,
+    /// Absent (0) in run files written before it was recorded.
+    #[serde(default)]
+    pub p999_ns: u64,
     pub max_ns: u64,
 }
 
@@ -221,6 +224,7 @@ pub fn summarize(h: &Histogram<u64>) -> LatencySummary {
         p50_ns: h.value_at_quantile(0.50),
         p90_ns: h.value_at_quantile(0.90),
         p99_ns: h.value_at_quantile(0.99),
+        p999_ns: h.value_at_quantile(0.999),
         max_ns: h.max(),
     }
 }

@@ -155,6 +155,11 @@ fn bencher_place(metric: &Metric) -> (String, String) {
         Figure::LatencyCpuPerRequest(route) => {
             (format!("{server}/{route}"), "cpu-per-request".to_owned())
         }
+        Figure::LatencyPercentile(route, p) => {
+            // Bencher's measure slugs take no dots: `latency-p99-9`.
+            let slug = format!("latency-{}", p.name()).replace('.', "-");
+            (format!("{server}/{route}"), slug)
+        }
         Figure::BurstPeakRss => (format!("{server}/burst"), "peak-rss".to_owned()),
         Figure::BurstCpuPerRequest => (format!("{server}/burst"), "cpu-per-request".to_owned()),
         Figure::BurstTimePerCall => (format!("{server}/burst"), "time-per-call".to_owned()),

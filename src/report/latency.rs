@@ -1,5 +1,6 @@
 //! The latency benchmarks as one table, for the terminal and the page.
 
+use crate::compare::figures::Percentile;
 use crate::report::format;
 use crate::report::table::{Align, Table};
 use crate::run::record::RunRecord;
@@ -16,7 +17,9 @@ pub fn latency_table(run: &RunRecord) -> Table {
         "estimate",
         "interval",
         "p50",
+        "p90",
         "p99",
+        "p99.9",
         "max",
         "cpu/req",
         "client busy",
@@ -25,7 +28,7 @@ pub fn latency_table(run: &RunRecord) -> Table {
     let mut table = Table::new(&headers)
         .aligned(1, Align::Left)
         .aligned(2, Align::Left)
-        .aligned(10, Align::Left);
+        .aligned(12, Align::Left);
     for s in &run.servers {
         for (route, latency) in &s.latency {
             let estimate = latency.estimate;
@@ -37,10 +40,9 @@ pub fn latency_table(run: &RunRecord) -> Table {
                     format::duration_ns(e.upper_ns)
                 )
             });
-            let requests = &latency.requests;
-            let percentile = |ns: u64| match requests.count {
-                0 => "-".to_owned(),
-                _ => format::duration_ns(ns as f64),
+            let percentile = |p: Percentile| {
+                p.of(&latency.requests)
+                    .map_or_else(|| "-".to_owned(), |ns| format::duration_ns(ns as f64))
             };
             let note = if latency.client_bound {
                 "client-bound"
@@ -53,9 +55,11 @@ pub fn latency_table(run: &RunRecord) -> Table {
                 estimate.map_or("-", |e| e.statistic.name()).to_owned(),
                 estimate.map_or_else(|| "-".into(), |e| format::duration_ns(e.point_ns)),
                 interval.unwrap_or_else(|| "-".into()),
-                percentile(requests.p50_ns),
-                percentile(requests.p99_ns),
-                percentile(requests.max_ns),
+                percentile(Percentile::P50),
+                percentile(Percentile::P90),
+                percentile(Percentile::P99),
+                percentile(Percentile::P999),
+                percentile(Percentile::Max),
                 latency
                     .server_cpu_per_request_ns()
                     .map_or_else(|| "n/a".into(), format::duration_ns),

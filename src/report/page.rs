@@ -891,6 +891,7 @@ mod tests {
                 p50_ns: 1_500_000,
                 p90_ns: 3_000_000,
                 p99_ns: 9_250_000,
+                p999_ns: 9_250_000,
                 max_ns: 20_000_000,
             },
             ..crate::fixtures::burst()

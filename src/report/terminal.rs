@@ -281,6 +281,7 @@ mod tests {
                     p50_ns: 2,
                     p90_ns: 3,
                     p99_ns: 4,
+                    p999_ns: 4,
                     max_ns: 5,
                 },
                 network: Some(TcpCounters {
