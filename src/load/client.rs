@@ -79,7 +79,7 @@ impl LoadClient {
         check_loopback(addr)?;
         let target = Arc::new(Target::new(addr, plan));
         let threads = self.threads.clamp(1, plan.concurrency.max(1));
-        let ready = std::sync::Barrier::new(threads + 1);
+        let start = StartLine::default();
         let (collectors, wall_time) = std::thread::scope(|scope| {
             let handles: Vec<_> = (0..threads)
                 .map(|t| {
@@ -88,13 +88,15 @@ impl LoadClient {
                         connections: part(plan.concurrency, threads, t),
                         requests: part(plan.n_requests, threads, t),
                     };
-                    let (target, ready) = (Arc::clone(&target), &ready);
+                    let (target, start) = (Arc::clone(&target), &start);
                     std::thread::Builder::new()
                         .name(format!("fb-client-{t}"))
-                        .spawn_scoped(scope, move || client_thread(target, share, cpu, ready))
+                        .spawn_scoped(scope, move || client_thread(target, share, cpu, start))
                 })
                 .collect();
-            ready.wait();
+            // A thread that could not be spawned never arrives; its share
+            // of the requests counts as unfinished.
+            start.open_when_ready(handles.iter().filter(|h| h.is_ok()).count());
             let started = Instant::now();
             let collectors: Vec<Collector> = handles
                 .into_iter()
@@ -107,6 +109,48 @@ impl LoadClient {
             merged.merge(collector);
         }
         Ok(merged.finish(wall_time))
+    }
+}
+
+/// Where client threads wait, set up (runtime built, keep-alive
+/// connections open), until every spawned thread is: then the clock starts
+/// and they all go.
+#[derive(Default)]
+struct StartLine {
+    /// (threads arrived, open)
+    state: std::sync::Mutex<(usize, bool)>,
+    changed: std::sync::Condvar,
+}
+
+impl StartLine {
+    /// A client thread is set up; returns when the line opens.
+    fn arrive(&self) {
+        let Ok(mut state) = self.state.lock() else {
+            return;
+        };
+        state.0 += 1;
+        self.changed.notify_all();
+        while !state.1 {
+            match self.changed.wait(state) {
+                Ok(next) => state = next,
+                Err(_) => return,
+            }
+        }
+    }
+
+    /// Waits until `threads` have arrived, then lets them all go.
+    fn open_when_ready(&self, threads: usize) {
+        let Ok(mut state) = self.state.lock() else {
+            return;
+        };
+        while state.0 < threads {
+            match self.changed.wait(state) {
+                Ok(next) => state = next,
+                Err(_) => return,
+            }
+        }
+        state.1 = true;
+        self.changed.notify_all();
     }
 }
 
@@ -181,7 +225,7 @@ fn client_thread(
     target: Arc<Target>,
     share: Share,
     cpu: Option<usize>,
-    ready: &std::sync::Barrier,
+    start: &StartLine,
 ) -> Collector {
     if let Some(cpu) = cpu {
         // Best effort: an unpinned thread still measures; the pinning test
@@ -200,7 +244,7 @@ fn client_thread(
         }
         _ => (0..connections).map(|_| None).collect(),
     };
-    ready.wait();
+    start.arrive();
     let collector = Rc::new(RefCell::new(Collector::new(&target.plan)));
     let Ok(runtime) = runtime else {
         // Its requests count as unfinished.

@@ -92,6 +92,9 @@ pub struct Suite {
     conditions: Conditions,
     /// (server, benchmark) pairs whose start was announced.
     announced: BTreeSet<(String, Timed)>,
+    /// Where each server's log goes: `<target>/framework-bench/logs`
+    /// unless set (tests give each suite its own).
+    log_dir: PathBuf,
     /// The responder the client's ceiling is measured against, while the
     /// sweep's ceiling benchmarks run.
     responder: Option<Responder>,
@@ -144,6 +147,7 @@ impl Suite {
         announce_conditions(&config, &conditions);
         let client = Client::new(&config.placement);
         Ok(Suite {
+            log_dir: workspace.log_dir(),
             environment: Environment::capture(&workspace.root),
             builder: Builder::new(&workspace),
             workspace,
@@ -162,6 +166,11 @@ impl Suite {
             responder: None,
             ceiling: BTreeMap::new(),
         })
+    }
+
+    /// Writes the servers' logs under `dir` instead of the workspace's.
+    pub fn set_log_dir(&mut self, dir: PathBuf) {
+        self.log_dir = dir;
     }
 
     /// How latency estimates are made; Criterion's defaults unless set.
@@ -503,7 +512,7 @@ impl Suite {
     }
 
     fn launch_options(&self) -> LaunchOptions {
-        let mut options = LaunchOptions::new(self.workspace.log_dir(), self.config.workers);
+        let mut options = LaunchOptions::new(&self.log_dir, self.config.workers);
         options.ready_timeout = self.config.ready_timeout;
         options.backlog = self.conditions.backlog;
         let placement = &self.config.placement;

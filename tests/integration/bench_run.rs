@@ -54,14 +54,21 @@ fn a_filtered_test_run_starts_only_that_server_and_records_everything() {
         "memory-warp/vms-after",
         "latency-hello/warp",
         "latency-json/warp",
+        "throughput-hello/warp/c1",
+        "throughput-hello/warp/c256",
     ] {
         assert!(stdout.contains(&format!("Testing {bench}")), "{stdout}");
     }
-    // One process for the memory phase, one per latency benchmark; no other
-    // server.
+    // One process for the memory phase, one per latency benchmark, one for
+    // the sweep (test mode always runs it); no other server. The client's
+    // ceiling is a benchmark of its own, which the filter leaves out.
+    assert!(
+        !stdout.contains("Testing throughput-hello/client-ceiling"),
+        "{stdout}"
+    );
     let started = |prefix: &str| stderr.matches(prefix).count();
-    assert_eq!(started("framework-bench: started warp"), 3, "{stderr}");
-    assert_eq!(started("framework-bench: started"), 3, "{stderr}");
+    assert_eq!(started("framework-bench: started warp"), 4, "{stderr}");
+    assert_eq!(started("framework-bench: started"), 4, "{stderr}");
 
     let latest = home.join("framework-bench").join("latest.json");
     let json = std::fs::read_to_string(&latest).unwrap();
@@ -107,13 +114,33 @@ fn a_filtered_test_run_starts_only_that_server_and_records_everything() {
     // drops SYNs on purpose), so only their presence is checked here.
     assert!(burst.network.is_some(), "Linux has TCP counters");
     assert_eq!(run.conditions.backlog, Some(run.config.n_requests as u32));
+    // The peak was reset to the RSS of the moment, then read after the
+    // burst: never below what the idle server held.
+    let before_rss = round.before.as_ref().map_or(0, |s| s.rss_bytes);
+    let peak = burst.peak_rss_bytes.unwrap_or(0);
+    assert!(
+        peak * 10 >= before_rss * 9,
+        "peak {peak} vs rss before {before_rss}"
+    );
     for route in Route::ALL {
         let latency = &warp.latency[&route];
         assert!(latency.requests.count >= 1, "{route}");
         // Test mode measures nothing Criterion would estimate.
         assert_eq!(latency.estimate, None, "{route}");
+        // The server's CPU time over the benchmark's requests, in ns.
+        assert!(
+            latency
+                .server_cpu_per_request_ns()
+                .is_some_and(|ns| ns > 0.0),
+            "{route}: {latency:?}"
+        );
     }
-    assert_eq!(warp.stops.len(), 3, "{:?}", warp.stops);
+    // The sweep at every default connection count.
+    let counts: Vec<usize> = warp.throughput.keys().copied().collect();
+    assert_eq!(counts, framework_bench::config::DEFAULT_SWEEP);
+    assert!(warp.throughput.values().all(|t| t.requests.count >= 1));
+    assert!(run.client_ceiling.is_empty());
+    assert_eq!(warp.stops.len(), 4, "{:?}", warp.stops);
     assert!(warp.stops.iter().all(|stop| stop.clean), "{:?}", warp.stops);
 
     // Every field of the file, not only those the typed record reads.

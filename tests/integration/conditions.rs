@@ -11,7 +11,7 @@ use framework_bench::run::suite::Suite;
 use framework_bench::server::manifest::ServerSpec;
 use framework_bench::server::process::ServerProcess;
 
-use crate::util::{built, fixtures_dir, options, workspace};
+use crate::util::{built, fixtures_dir, options, test_log_dir, workspace};
 
 /// `Cpus_allowed_list` of every thread of `pid`.
 fn thread_affinities(pid: u32) -> Vec<String> {
@@ -62,6 +62,7 @@ fn a_server_that_stops_accepting_has_its_dropped_syns_named() {
         ..BenchConfig::default()
     };
     let mut suite = Suite::with_specs(workspace(), config, RunMode::Test, specs).unwrap();
+    suite.set_log_dir(test_log_dir());
     suite
         .enter_phase("stall-accept-after-1", Phase::After)
         .unwrap();

@@ -15,7 +15,7 @@ use framework_bench::run::args::RunMode;
 use framework_bench::run::suite::{EstimateSettings, Suite};
 use framework_bench::server::manifest::ServerSpec;
 
-use crate::util::{built, fixtures_dir, workspace};
+use crate::util::{built, fixtures_dir, test_log_dir, workspace};
 
 const MIB: u64 = 1 << 20;
 
@@ -70,6 +70,7 @@ fn a_run_records_what_the_sampler_read_and_estimates_latency_from_its_samples() 
     let sampler = Box::new(Scripted { readings: 0 });
     let mut suite =
         Suite::with_sampler(workspace(), config, RunMode::Benchmark, specs, sampler).unwrap();
+    suite.set_log_dir(test_log_dir());
     suite.set_estimate_settings(EstimateSettings {
         sample_size: 10,
         confidence_level: 0.95,

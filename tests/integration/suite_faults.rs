@@ -9,7 +9,7 @@ use framework_bench::run::args::RunMode;
 use framework_bench::run::suite::Suite;
 use framework_bench::server::manifest::ServerSpec;
 
-use crate::util::{assert_gone, built, fixtures_dir, workspace};
+use crate::util::{assert_gone, built, fixtures_dir, test_log_dir, workspace};
 
 #[test]
 fn a_server_answering_500_mid_run_is_named_and_the_run_goes_on() {
@@ -25,6 +25,7 @@ fn a_server_answering_500_mid_run_is_named_and_the_run_goes_on() {
         ..BenchConfig::default()
     };
     let mut suite = Suite::with_specs(workspace(), config, RunMode::Test, specs).unwrap();
+    suite.set_log_dir(test_log_dir());
     let hello = Route::Hello;
 
     // Each process answers its readiness probe, then only 500: the burst
@@ -60,7 +61,7 @@ fn a_server_answering_500_mid_run_is_named_and_the_run_goes_on() {
     // The first 500 stops the sample: the other nine are never sent.
     let error = bad.error.as_deref().unwrap();
     assert!(
-        error.starts_with("status-500-after-1 failed 10 of 10 requests to /hello/World during the latency benchmark: unfinished: 9, 500: 1"),
+        error.starts_with("status-500-after-1 failed 10 of 10 requests to /hello/World during the latency hello benchmark: unfinished: 9, 500: 1"),
         "{error}"
     );
     let good = record

@@ -54,10 +54,15 @@ pub fn built(name: &str) -> BuiltServer {
 /// Launch options with a log directory of their own, so that tests running
 /// in parallel never truncate each other's server logs.
 pub fn options(workers: usize) -> LaunchOptions {
+    LaunchOptions::new(test_log_dir(), workers)
+}
+
+/// A log directory no other test of this launch uses.
+pub fn test_log_dir() -> PathBuf {
     static NEXT: AtomicUsize = AtomicUsize::new(0);
     let n = NEXT.fetch_add(1, Ordering::Relaxed);
     let dir = format!("{}-{n}", std::process::id());
-    LaunchOptions::new(workspace().log_dir().join("tests").join(dir), workers)
+    workspace().log_dir().join("tests").join(dir)
 }
 
 /// The plan through the suite's load client, on two unpinned threads.
