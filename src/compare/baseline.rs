@@ -164,7 +164,7 @@ impl Summary {
             self.metrics.iter().cloned().partition(|m| {
                 failed(&m.server) || measured.contains(&(m.server.as_str(), m.figure.stage()))
             });
-        let mut warnings = self.warnings(now);
+        let mut warnings = self.warnings(now, &measured);
         if !out_of_scope.is_empty() {
             warnings.push(format!(
                 "{} figures of the baseline were not measured in this run (a filter?) and are not compared",
@@ -178,7 +178,7 @@ impl Summary {
         }
     }
 
-    fn warnings(&self, now: &Summary) -> Vec<String> {
+    fn warnings(&self, now: &Summary, measured: &BTreeSet<(&str, Stage)>) -> Vec<String> {
         let mut warnings = self.environment.differences(&now.environment);
         if self.config.n_requests != now.config.n_requests
             || self.config.timeout != now.config.timeout
@@ -211,11 +211,24 @@ impl Summary {
                     info.version.as_deref().unwrap_or("?")
                 ));
             }
-            if base.client_bound != info.client_bound {
+            // Only phases this run measured: a filter leaves the rest out.
+            let phases: BTreeSet<String> = measured
+                .iter()
+                .filter(|(s, _)| s == server)
+                .filter_map(|(_, stage)| stage.phase_name())
+                .collect();
+            let bound = |list: &[String]| -> Vec<String> {
+                list.iter()
+                    .filter(|p| phases.contains(*p))
+                    .cloned()
+                    .collect()
+            };
+            let (was, is) = (bound(&base.client_bound), bound(&info.client_bound));
+            if was != is {
                 warnings.push(format!(
                     "{server}: the client-bound phases differ: baseline {}, now {}",
-                    phases_text(&base.client_bound),
-                    phases_text(&info.client_bound)
+                    phases_text(&was),
+                    phases_text(&is)
                 ));
             }
         }
@@ -482,18 +495,35 @@ mod tests {
             "{:?}",
             comparison.warnings
         );
+        // A latency run starts the server, so it reads the idle memory and
+        // the startup time, but it sends no burst: the burst's figures are
+        // out of scope, not missing.
+        let base = summary(vec![
+            metric("axum", "rss-before", 3.0 * mib),
+            metric("axum", "rss-after", 9.0 * mib),
+            metric("axum", "burst-time-per-call", 40e3),
+        ]);
+        let now = summary(vec![metric("axum", "rss-before", 3.1 * mib)]);
+        let rows = base.compare(&now, &Thresholds::default()).rows;
+        let names: Vec<_> = rows.iter().map(|r| r.figure.name()).collect();
+        assert_eq!(names, ["rss-before"]);
+        let base = summary(vec![metric("axum", "latency-hello", 40e3)]);
+        let now = summary(vec![metric("axum", "latency-hello", 41e3)]);
         // A server that failed in this run keeps its figures: missing.
         let mut failed = now.clone();
         failed.servers.get_mut("axum").unwrap().error = Some("crashed".into());
         failed.metrics.clear();
         let comparison = base.compare(&failed, &Thresholds::default());
         let verdicts: Vec<_> = comparison.rows.iter().map(|r| r.verdict).collect();
-        assert_eq!(verdicts, [crate::compare::verdict::Verdict::Missing; 2]);
+        assert_eq!(verdicts, [crate::compare::verdict::Verdict::Missing]);
     }
 
     #[test]
     fn a_change_in_client_bound_phases_is_warned_about() {
-        let base = summary(vec![metric("axum", "latency-hello", 40e3)]);
+        let base = summary(vec![
+            metric("axum", "latency-hello", 40e3),
+            metric("axum", "burst-time-per-call", 40e3),
+        ]);
         let mut now = base.clone();
         now.servers.get_mut("axum").unwrap().client_bound = vec!["burst".into()];
         let warnings = base.compare(&now, &Thresholds::default()).warnings;
@@ -501,6 +531,18 @@ mod tests {
             warnings.contains(
                 &"axum: the client-bound phases differ: baseline none, now burst".to_owned()
             ),
+            "{warnings:?}"
+        );
+        // A run that sent no burst says nothing of the burst's client.
+        let mut latency_only = summary(vec![metric("axum", "latency-hello", 41e3)]);
+        latency_only.servers.get_mut("axum").unwrap().client_bound = Vec::new();
+        let mut bound = base.clone();
+        bound.servers.get_mut("axum").unwrap().client_bound = vec!["burst".into()];
+        let warnings = bound
+            .compare(&latency_only, &Thresholds::default())
+            .warnings;
+        assert!(
+            !warnings.iter().any(|w| w.contains("client-bound")),
             "{warnings:?}"
         );
     }

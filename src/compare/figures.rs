@@ -155,9 +155,25 @@ impl Percentile {
 /// The part of a run a figure comes from; see [`Figure::stage`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Stage {
-    Rounds,
+    /// Start and the idle memory before the burst: every round, and any
+    /// first start (a latency benchmark's too) records them.
+    Before,
+    /// The burst and the memory after it.
+    Burst,
     Latency(Route),
     Sweep(usize),
+}
+
+impl Stage {
+    /// The phase name a summary lists a client-bound stage under (`burst`,
+    /// `latency-hello`); `None` for a stage that has no client-bound check.
+    pub fn phase_name(self) -> Option<String> {
+        match self {
+            Stage::Burst => Some("burst".to_owned()),
+            Stage::Latency(route) => Some(format!("latency-{route}")),
+            Stage::Before | Stage::Sweep(_) => None,
+        }
+    }
 }
 
 /// The name of a sweep figure on disk, before its connection count.
@@ -237,16 +253,22 @@ impl Figure {
         }
     }
 
-    /// The part of a run that measures this figure: a route's latency
-    /// benchmark, or the rounds (memory, startup, burst). A filter selects
-    /// stages, so a comparison judges only the stages a run measured.
+    /// The part of a run that measures this figure: the start and idle
+    /// memory, the burst, a route's latency benchmark, or a step of the
+    /// sweep. A filter selects stages, so a comparison judges only the
+    /// stages a run measured.
     pub fn stage(self) -> Stage {
         match self {
             Figure::Latency(route)
             | Figure::LatencyCpuPerRequest(route)
             | Figure::LatencyPercentile(route, _) => Stage::Latency(route),
             Figure::SweepTimePerRequest(c) => Stage::Sweep(c),
-            _ => Stage::Rounds,
+            Figure::StartupTime | Figure::Memory(Phase::Before, _) => Stage::Before,
+            Figure::Memory(Phase::After, _)
+            | Figure::BurstTimePerCall
+            | Figure::BurstFailureRate
+            | Figure::BurstPeakRss
+            | Figure::BurstCpuPerRequest => Stage::Burst,
         }
     }
 

@@ -96,8 +96,9 @@ pub struct Thresholds {
     /// Relative floor of server CPU time per request of a latency
     /// benchmark. Measured: up to 16.7 %.
     pub cpu_per_request_relative: f64,
-    /// Relative floor of the throughput sweep's time per request; see the
-    /// README for the runs it was set from.
+    /// Relative floor of the throughput sweep's time per request:
+    /// provisional, from wrk's run-to-run spread here (15-20 %), until it is
+    /// measured over repeated sweeps.
     pub sweep_relative: f64,
 }
 

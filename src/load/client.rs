@@ -73,8 +73,9 @@ impl LoadClient {
     }
 
     /// Sends the plan's requests to a loopback `addr` and waits for every
-    /// answer, failure or timeout. Never sends more than `n_requests`,
-    /// never runs past [`LoadPlan::time_bound`].
+    /// answer, failure or timeout. Never sends more than `n_requests`;
+    /// opening keep-alive connections takes at most one timeout each, and
+    /// sending stops within [`LoadPlan::time_bound`] of the call.
     pub fn run(&self, addr: SocketAddr, plan: &LoadPlan) -> Result<HammerReport> {
         check_loopback(addr)?;
         let target = Arc::new(Target::new(addr, plan));
@@ -239,9 +240,11 @@ fn client_thread(
     // timed is the requests, not the handshakes.
     let connections = share.connections.max(1);
     let streams = match (&runtime, target.plan.connections) {
-        (Ok(runtime), Connections::KeepAlive) => {
-            runtime.block_on(open_connections(target.addr, connections))
-        }
+        (Ok(runtime), Connections::KeepAlive) => runtime.block_on(open_connections(
+            target.addr,
+            connections,
+            target.plan.timeout,
+        )),
         _ => (0..connections).map(|_| None).collect(),
     };
     start.arrive();
@@ -280,6 +283,7 @@ async fn connection(
             exchange_async(target, &mut stream, &mut buf),
         )
         .await;
+        let latency = sent_at.elapsed();
         let outcome = match exchanged {
             Err(_elapsed) => Outcome::Failed(ErrorKind::Timeout),
             Ok(outcome) => outcome,
@@ -287,17 +291,22 @@ async fn connection(
         if !outcome.is_success() || target.plan.connections == Connections::PerRequest {
             stream = None;
         }
-        let latency = sent_at.elapsed();
         target.keep(collector, RequestResult { latency, outcome });
     }
 }
 
-/// `n` connections to `addr`, opened one after another; one that fails is
-/// `None`, and its first request connects again and counts the failure.
-async fn open_connections(addr: SocketAddr, n: usize) -> Vec<Option<tokio::net::TcpStream>> {
+/// `n` connections to `addr`, opened one after another, each within
+/// `timeout`; one that fails is `None`, and its first request connects
+/// again and counts the failure.
+async fn open_connections(
+    addr: SocketAddr,
+    n: usize,
+    timeout: Duration,
+) -> Vec<Option<tokio::net::TcpStream>> {
     let mut streams = Vec::with_capacity(n);
     for _ in 0..n {
-        let stream = tokio::net::TcpStream::connect(addr).await.ok();
+        let connecting = tokio::time::timeout(timeout, tokio::net::TcpStream::connect(addr));
+        let stream = connecting.await.ok().and_then(Result::ok);
         if let Some(stream) = &stream {
             let _ = stream.set_nodelay(true);
         }
@@ -334,10 +343,8 @@ async fn exchange_async(
             Ok(n) => n,
             Err(err) => return Outcome::Failed(io_error(&err)),
         };
-        if let Some(outcome) = take_bytes(buf, &chunk[..n], &target.plan.expected_body) {
-            if let Outcome::Status { .. } = outcome
-                && closes(buf)
-            {
+        if let Some((outcome, close)) = take_bytes(buf, &chunk[..n], &target.plan.expected_body) {
+            if close || n == 0 {
                 *stream = None;
             }
             return outcome;
@@ -346,9 +353,10 @@ async fn exchange_async(
 }
 
 /// Adds `read` to what the connection has read for this response; the
-/// outcome once the response is whole (or cannot be), `None` to read on.
-/// An empty `read` is the end of the connection.
-fn take_bytes(buf: &mut Vec<u8>, read: &[u8], expected_body: &str) -> Option<Outcome> {
+/// outcome once the response is whole (or cannot be), with whether the
+/// server closes the connection after it; `None` to read on. An empty
+/// `read` is the end of the connection.
+fn take_bytes(buf: &mut Vec<u8>, read: &[u8], expected_body: &str) -> Option<(Outcome, bool)> {
     let parsed = if read.is_empty() {
         http1::parse_at_eof(buf).map(Parsed::Complete)
     } else {
@@ -357,18 +365,16 @@ fn take_bytes(buf: &mut Vec<u8>, read: &[u8], expected_body: &str) -> Option<Out
     };
     match parsed {
         Ok(Parsed::Partial) => None,
-        Ok(Parsed::Complete(response)) => Some(Outcome::Status {
-            code: response.status,
-            body_ok: response.body == expected_body.as_bytes(),
-        }),
-        Err(Http1Error::ClosedEarly) => Some(Outcome::Failed(ErrorKind::Reset)),
-        Err(_) => Some(Outcome::Failed(ErrorKind::BadResponse)),
+        Ok(Parsed::Complete(response)) => {
+            let outcome = Outcome::Status {
+                code: response.status,
+                body_ok: response.body == expected_body.as_bytes(),
+            };
+            Some((outcome, response.close || read.is_empty()))
+        }
+        Err(Http1Error::ClosedEarly) => Some((Outcome::Failed(ErrorKind::Reset), true)),
+        Err(_) => Some((Outcome::Failed(ErrorKind::BadResponse), true)),
     }
-}
-
-/// The server said it closes the connection after this response.
-fn closes(buf: &[u8]) -> bool {
-    matches!(http1::parse(buf), Ok(Parsed::Complete(r)) if r.close)
 }
 
 fn connect_error(err: &std::io::Error) -> ErrorKind {
@@ -478,8 +484,10 @@ impl KeepAlive {
                 Ok(n) => n,
                 Err(err) => return Outcome::Failed(io_error(&err)),
             };
-            if let Some(outcome) = take_bytes(&mut self.buf, &chunk[..n], &self.expected_body) {
-                if closes(&self.buf) {
+            if let Some((outcome, close)) =
+                take_bytes(&mut self.buf, &chunk[..n], &self.expected_body)
+            {
+                if close {
                     self.stream = None;
                 }
                 return outcome;
@@ -576,6 +584,46 @@ mod tests {
         .unwrap();
         let report = one.run(&plan(Connections::KeepAlive, 3, 1));
         assert_eq!(report.counts.get("200-wrong-body"), Some(&3), "{report}");
+    }
+
+    /// A loopback server that answers one request per connection with
+    /// `response`, then closes it.
+    fn one_shot_server(response: &'static [u8]) -> SocketAddr {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        std::thread::spawn(move || {
+            for mut stream in listener.incoming().flatten() {
+                let mut buf = [0u8; 1024];
+                if stream.read(&mut buf).is_ok() {
+                    let _ = stream.write_all(response);
+                }
+            }
+        });
+        addr
+    }
+
+    #[test]
+    fn a_server_that_closes_after_each_answer_is_reconnected_not_failed() {
+        for response in [
+            &b"HTTP/1.1 200 OK\r\nconnection: close\r\ncontent-length: 13\r\n\r\nHello, World!"[..],
+            // No length: the body runs until the server closes.
+            &b"HTTP/1.1 200 OK\r\n\r\nHello, World!"[..],
+        ] {
+            let addr = one_shot_server(response);
+            let mut one = KeepAlive::new(
+                addr,
+                "/hello/World",
+                "Hello, World!",
+                Duration::from_secs(5),
+            )
+            .unwrap();
+            let report = one.run(&plan(Connections::KeepAlive, 5, 1));
+            assert_eq!(report.successes, 5, "{report}");
+            let report = LoadClient::unpinned(1)
+                .run(addr, &plan(Connections::KeepAlive, 5, 1))
+                .unwrap();
+            assert_eq!(report.successes, 5, "{report}");
+        }
     }
 
     #[test]

@@ -32,8 +32,9 @@ pub struct Responder {
 }
 
 impl Responder {
-    /// Listens on 127.0.0.1 with `backlog`-sized room and serves from one
-    /// thread per CPU of `cpus` (or one unpinned thread).
+    /// Listens on 127.0.0.1 and serves from one thread per CPU of `cpus`
+    /// (or one unpinned thread). A failure part-way stops the threads
+    /// already started.
     pub fn start(cpus: Option<&CpuList>) -> Result<Responder> {
         let listener = TcpListener::bind("127.0.0.1:0").map_err(Error::Responder)?;
         listener.set_nonblocking(true).map_err(Error::Responder)?;
@@ -43,21 +44,22 @@ impl Responder {
             Some(cpus) if !cpus.is_empty() => cpus.cpus().iter().copied().map(Some).collect(),
             _ => vec![None],
         };
-        let mut threads = Vec::new();
+        // Built first, so that an error below drops it and stops what runs.
+        let mut responder = Responder {
+            addr,
+            stop,
+            threads: Vec::new(),
+        };
         for (i, cpu) in placements.into_iter().enumerate() {
             let listener = listener.try_clone().map_err(Error::Responder)?;
-            let stop = Arc::clone(&stop);
+            let stop = Arc::clone(&responder.stop);
             let thread = std::thread::Builder::new()
                 .name(format!("fb-responder-{i}"))
                 .spawn(move || serve(listener, cpu, &stop))
                 .map_err(Error::Responder)?;
-            threads.push(thread);
+            responder.threads.push(thread);
         }
-        Ok(Responder {
-            addr,
-            stop,
-            threads,
-        })
+        Ok(responder)
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -98,6 +100,9 @@ fn serve(listener: TcpListener, cpu: Option<usize>, stop: &AtomicBool) {
         let response: Arc<[u8]> = canned_response().into();
         while !stop.load(Ordering::Relaxed) {
             let Ok((stream, _)) = listener.accept().await else {
+                // Out of files, say: give the connections time to close
+                // rather than spin on the server CPU.
+                tokio::time::sleep(std::time::Duration::from_millis(1)).await;
                 continue;
             };
             let response = Arc::clone(&response);

@@ -115,6 +115,19 @@ pub struct Estimate {
     pub n_samples: usize,
 }
 
+impl Estimate {
+    /// The same estimate for one `n`th of an iteration: an iteration of
+    /// `n` requests gives the time per request.
+    pub fn divided_by(self, n: f64) -> Estimate {
+        Estimate {
+            point_ns: self.point_ns / n,
+            lower_ns: self.lower_ns / n,
+            upper_ns: self.upper_ns / n,
+            ..self
+        }
+    }
+}
+
 impl Timings {
     /// Records one call of the routine: the iteration count Criterion asked for and the time
     /// the routine returned to it.

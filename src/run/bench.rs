@@ -218,8 +218,9 @@ fn latency_benches(criterion: &mut Criterion, suite: &mut Suite) {
 
 /// The concurrency sweep, `throughput-hello/<server>/c<C>` (opt-in with
 /// `FRAMEWORK_BENCH_SWEEP`, always in test mode): each iteration is one
-/// request to `/hello/World` over C keep-alive connections, so Criterion
-/// reports requests per second. The client's own ceiling,
+/// round of C requests to `/hello/World` over C keep-alive connections, so
+/// every sample keeps all C busy and Criterion reports requests per
+/// second (C elements per iteration). The client's own ceiling,
 /// `throughput-hello/client-ceiling/c<C>`, is measured first, with the same
 /// client and connections against a responder in the harness.
 fn throughput_benches(criterion: &mut Criterion, suite: &mut Suite) {
@@ -228,8 +229,8 @@ fn throughput_benches(criterion: &mut Criterion, suite: &mut Suite) {
         return;
     }
     let mut group = criterion.benchmark_group("throughput-hello");
-    group.throughput(Throughput::Elements(1));
     for &connections in &sweep {
+        group.throughput(Throughput::Elements(connections as u64));
         let id = BenchmarkId::new("client-ceiling", format!("c{connections}"));
         bench_or_skip(&mut group, id, |b| {
             b.iter_custom(|iters| {
@@ -242,6 +243,7 @@ fn throughput_benches(criterion: &mut Criterion, suite: &mut Suite) {
     suite.stop_ceiling();
     for name in suite.server_names() {
         for &connections in &sweep {
+            group.throughput(Throughput::Elements(connections as u64));
             let id = BenchmarkId::new(&name, format!("c{connections}"));
             bench_or_skip(&mut group, id, |b| {
                 suite.ensure_running(&name).unwrap_or_else(skip);

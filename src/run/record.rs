@@ -219,7 +219,8 @@ impl BurstRecord {
         let counter = crate::load::hammer::counter_text(&self.counts);
         match &self.network {
             Some(network) if self.success_rate < 1.0 => {
-                format!("{counter} ({})", failure_causes(network))
+                let timeouts = self.counts.contains_key("timeout");
+                format!("{counter} ({})", failure_causes(network, timeouts))
             }
             _ => counter,
         }
@@ -227,7 +228,7 @@ impl BurstRecord {
 }
 
 /// What the kernel's TCP counters say about a burst's failures, in words.
-fn failure_causes(network: &TcpCounters) -> String {
+fn failure_causes(network: &TcpCounters, timeouts: bool) -> String {
     let mut causes = Vec::new();
     if network.listen_overflows > 0 {
         causes.push(format!(
@@ -250,8 +251,10 @@ fn failure_causes(network: &TcpCounters) -> String {
     if network.established_resets > 0 {
         causes.push(format!("{} connections reset", network.established_resets));
     }
-    if causes.is_empty() {
+    if causes.is_empty() && timeouts {
         "no SYN dropped and no reset: the server answered too late".to_owned()
+    } else if causes.is_empty() {
+        "no SYN dropped and no reset".to_owned()
     } else {
         causes.join(", ")
     }
@@ -398,6 +401,15 @@ mod tests {
         assert_eq!(
             burst(1990, 10, None).outcome_text(),
             "200: 1990, timeout: 10"
+        );
+        // Failures that are not timeouts are not called late answers.
+        let wrong = BurstRecord {
+            counts: BTreeMap::from([("200".to_owned(), 1990), ("500".to_owned(), 10)]),
+            ..burst(1990, 10, Some(TcpCounters::default()))
+        };
+        assert_eq!(
+            wrong.outcome_text(),
+            "200: 1990, 500: 10 (no SYN dropped and no reset)"
         );
     }
 

@@ -254,7 +254,7 @@ impl Suite {
         iters: u64,
     ) -> Result<Duration, Skipped> {
         let plan = latency_plan(route, iters, &self.config);
-        self.measure_timed(name, Timed::Latency(route), &plan)
+        self.measure_timed(name, Timed::Latency(route), &plan, iters)
     }
 
     /// Sends `iters` requests to `/hello/World` over `connections`
@@ -267,7 +267,7 @@ impl Suite {
         iters: u64,
     ) -> Result<Duration, Skipped> {
         let plan = throughput_plan(connections, iters, &self.config);
-        self.measure_timed(name, Timed::Throughput(connections), &plan)
+        self.measure_timed(name, Timed::Throughput(connections), &plan, iters)
     }
 
     /// The same as [`Suite::measure_throughput`] against the harness's own
@@ -312,17 +312,19 @@ impl Suite {
         self.responder = None;
     }
 
+    /// One sample of `iters` Criterion iterations of a timed benchmark.
     fn measure_timed(
         &mut self,
         name: &str,
         timed: Timed,
         plan: &LoadPlan,
+        iters: u64,
     ) -> Result<Duration, Skipped> {
         if self.announced.insert((name.to_owned(), timed)) {
             self.progress(name, &timed.to_string());
         }
         self.ensure_running(name)?;
-        let result = self.timed_sample(name, timed, plan);
+        let result = self.timed_sample(name, timed, plan, iters);
         let slot = self.slots.get_mut(name).ok_or(Skipped)?;
         if result.is_err() {
             // Criterion abandons the benchmark: no figure of it may be
@@ -405,7 +407,12 @@ impl Suite {
             .collect();
         let client_ceiling = std::mem::take(&mut self.ceiling)
             .into_iter()
-            .map(|(c, samples)| (c, samples.into_record(settings, client_cpus)))
+            .map(|(c, samples)| {
+                (
+                    c,
+                    per_request(samples.into_record(settings, client_cpus), c),
+                )
+            })
             .collect();
         RunRecord {
             schema: RUN_SCHEMA.to_owned(),
@@ -470,7 +477,13 @@ impl Suite {
 
     /// One sample of a timed benchmark: the plan's requests, their cost on
     /// both sides, kept with the benchmark's other samples.
-    fn timed_sample(&mut self, name: &str, timed: Timed, plan: &LoadPlan) -> Result<Duration> {
+    fn timed_sample(
+        &mut self,
+        name: &str,
+        timed: Timed,
+        plan: &LoadPlan,
+        iters: u64,
+    ) -> Result<Duration> {
         let (addr, pid) = {
             let process = self.running(name)?;
             (process.addr(), process.pid())
@@ -503,7 +516,6 @@ impl Suite {
             };
             return Err(crash_or(slot.process.as_mut(), failed, &during));
         }
-        let iters = plan.n_requests as u64;
         slot.timed
             .entry(timed)
             .or_default()
@@ -690,7 +702,7 @@ impl Slot {
             let record = samples.into_record(settings, client_cpus);
             match timed {
                 Timed::Latency(route) => self.record.latency.insert(route, record),
-                Timed::Throughput(c) => self.record.throughput.insert(c, record),
+                Timed::Throughput(c) => self.record.throughput.insert(c, per_request(record, c)),
             };
         }
         self.record
@@ -939,12 +951,24 @@ fn latency_plan(route: Route, iters: u64, config: &BenchConfig) -> LoadPlan {
     plan
 }
 
-/// One sample of the throughput sweep: `iters` requests to `/hello/World`
-/// over `connections` keep-alive connections.
+/// One sample of the throughput sweep: `iters` rounds of `connections`
+/// requests to `/hello/World` over that many keep-alive connections.
 fn throughput_plan(connections: usize, iters: u64, config: &BenchConfig) -> LoadPlan {
-    let mut plan = latency_plan(Route::Hello, iters, config);
-    plan.concurrency = connections.clamp(1, plan.n_requests.max(1));
+    let connections = connections.max(1);
+    let rounds = usize::try_from(iters).unwrap_or(usize::MAX);
+    let mut plan = latency_plan(Route::Hello, 1, config);
+    plan.n_requests = rounds.saturating_mul(connections);
+    plan.concurrency = connections;
     plan
+}
+
+/// A sweep step's record with its estimate per request: Criterion timed
+/// rounds of `connections` requests.
+fn per_request(record: LatencyRecord, connections: usize) -> LatencyRecord {
+    LatencyRecord {
+        estimate: record.estimate.map(|e| e.divided_by(connections as f64)),
+        ..record
+    }
 }
 
 /// Criterion's output directory, found the way Criterion finds it.
