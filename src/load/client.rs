@@ -32,6 +32,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::conditions::{CpuList, pin_current_thread};
 use crate::error::{Error, Result};
+#[cfg(test)]
+use crate::load::hammer::Pacing;
 use crate::load::hammer::{
     Collector, Connections, ErrorKind, HammerReport, LoadPlan, Outcome, RequestResult,
 };
@@ -88,6 +90,7 @@ impl LoadClient {
                     let share = Share {
                         connections: part(plan.concurrency, threads, t),
                         requests: part(plan.n_requests, threads, t),
+                        first_connection: (0..t).map(|u| part(plan.concurrency, threads, u)).sum(),
                     };
                     let (target, start) = (Arc::clone(&target), &start);
                     std::thread::Builder::new()
@@ -97,8 +100,7 @@ impl LoadClient {
                 .collect();
             // A thread that could not be spawned never arrives; its share
             // of the requests counts as unfinished.
-            start.open_when_ready(handles.iter().filter(|h| h.is_ok()).count());
-            let started = Instant::now();
+            let started = start.open_when_ready(handles.iter().filter(|h| h.is_ok()).count());
             let collectors: Vec<Collector> = handles
                 .into_iter()
                 .filter_map(|h| h.ok()?.join().ok())
@@ -118,40 +120,47 @@ impl LoadClient {
 /// and they all go.
 #[derive(Default)]
 struct StartLine {
-    /// (threads arrived, open)
-    state: std::sync::Mutex<(usize, bool)>,
+    /// (threads arrived, when it opened)
+    state: std::sync::Mutex<(usize, Option<Instant>)>,
     changed: std::sync::Condvar,
 }
 
 impl StartLine {
-    /// A client thread is set up; returns when the line opens.
-    fn arrive(&self) {
+    /// A client thread is set up; returns when the line opens, with the
+    /// moment it opened (the run's clock and every schedule start there).
+    fn arrive(&self) -> Instant {
         let Ok(mut state) = self.state.lock() else {
-            return;
+            return Instant::now();
         };
         state.0 += 1;
         self.changed.notify_all();
-        while !state.1 {
+        loop {
+            if let Some(opened) = state.1 {
+                return opened;
+            }
             match self.changed.wait(state) {
                 Ok(next) => state = next,
-                Err(_) => return,
+                Err(_) => return Instant::now(),
             }
         }
     }
 
-    /// Waits until `threads` have arrived, then lets them all go.
-    fn open_when_ready(&self, threads: usize) {
+    /// Waits until `threads` have arrived, then lets them all go; returns
+    /// the moment it opened.
+    fn open_when_ready(&self, threads: usize) -> Instant {
         let Ok(mut state) = self.state.lock() else {
-            return;
+            return Instant::now();
         };
         while state.0 < threads {
             match self.changed.wait(state) {
                 Ok(next) => state = next,
-                Err(_) => return,
+                Err(_) => return Instant::now(),
             }
         }
-        state.1 = true;
+        let opened = Instant::now();
+        state.1 = Some(opened);
         self.changed.notify_all();
+        opened
     }
 }
 
@@ -160,6 +169,8 @@ impl StartLine {
 struct Share {
     connections: usize,
     requests: usize,
+    /// The run-wide index of this thread's first connection.
+    first_connection: usize,
 }
 
 /// Part `index` of `total` split into `parts` near-equal parts.
@@ -247,7 +258,7 @@ fn client_thread(
         )),
         _ => (0..connections).map(|_| None).collect(),
     };
-    start.arrive();
+    let opened = start.arrive();
     let collector = Rc::new(RefCell::new(Collector::new(&target.plan)));
     let Ok(runtime) = runtime else {
         // Its requests count as unfinished.
@@ -257,7 +268,10 @@ fn client_thread(
     for (c, stream) in streams.into_iter().enumerate() {
         let n = part(share.requests, connections, c);
         let (target, collector) = (Arc::clone(&target), Rc::clone(&collector));
-        local.spawn_local(async move { connection(&target, &collector, stream, n).await });
+        let schedule = Schedule::of(&target.plan, opened, share.first_connection + c);
+        local.spawn_local(async move {
+            connection(&target, &collector, stream, n, schedule).await;
+        });
     }
     runtime.block_on(local);
     collector.replace(Collector::new(&target.plan))
@@ -271,13 +285,19 @@ async fn connection(
     collector: &RefCell<Collector>,
     mut stream: Option<tokio::net::TcpStream>,
     n_requests: usize,
+    schedule: Option<Schedule>,
 ) {
     let mut buf = Vec::with_capacity(READ_CHUNK);
-    for _ in 0..n_requests {
+    for k in 0..n_requests {
         if !target.may_send() {
             return;
         }
-        let sent_at = Instant::now();
+        // A closed loop times from the send; an open loop from when the
+        // schedule meant to send, however late the last answer made it.
+        let sent_at = match &schedule {
+            Some(schedule) => schedule.wait_for(k).await,
+            None => Instant::now(),
+        };
         let exchanged = tokio::time::timeout(
             target.plan.timeout,
             exchange_async(target, &mut stream, &mut buf),
@@ -292,6 +312,47 @@ async fn connection(
             stream = None;
         }
         target.keep(collector, RequestResult { latency, outcome });
+    }
+}
+
+/// When one connection of an open loop sends its requests: request `k` at
+/// `first + k * every`, the connections' first requests spread evenly over
+/// one interval.
+#[derive(Debug, Clone, Copy)]
+struct Schedule {
+    first: Instant,
+    every: Duration,
+}
+
+impl Schedule {
+    /// Connection `index`'s schedule under `plan`; `None` for a closed loop.
+    fn of(plan: &LoadPlan, start: Instant, index: usize) -> Option<Schedule> {
+        let every = plan.interval_per_connection()?;
+        let stagger = every.mul_f64(index as f64 / plan.concurrency.max(1) as f64);
+        Some(Schedule {
+            first: start + stagger,
+            every,
+        })
+    }
+
+    /// When request `k` is due.
+    fn due(&self, k: usize) -> Instant {
+        self.first + self.every.mul_f64(k as f64)
+    }
+
+    /// Waits until request `k` is due and returns when that was. The
+    /// runtime's timer ticks in milliseconds, so the last millisecond is
+    /// waited out by yielding.
+    async fn wait_for(&self, k: usize) -> Instant {
+        let due = self.due(k);
+        let tick = Duration::from_millis(1);
+        if due.saturating_duration_since(Instant::now()) > tick {
+            tokio::time::sleep_until((due - tick).into()).await;
+        }
+        while Instant::now() < due {
+            tokio::task::yield_now().await;
+        }
+        due
     }
 }
 
@@ -555,6 +616,7 @@ mod tests {
             path: "/hello/World".into(),
             expected_body: "Hello, World!".into(),
             stop_on_failure: false,
+            pacing: Pacing::Closed,
         }
     }
 
@@ -624,6 +686,65 @@ mod tests {
                 .unwrap();
             assert_eq!(report.successes, 5, "{report}");
         }
+    }
+
+    fn at_rate(per_second: u32, n: usize, concurrency: usize) -> LoadPlan {
+        LoadPlan {
+            pacing: Pacing::Rate(std::num::NonZeroU32::new(per_second).unwrap()),
+            ..plan(Connections::KeepAlive, n, concurrency)
+        }
+    }
+
+    #[test]
+    fn an_open_loop_sends_on_its_schedule_never_early() {
+        let paced = at_rate(2000, 100, 2);
+        assert_eq!(
+            paced.interval_per_connection(),
+            Some(Duration::from_millis(1))
+        );
+        let start = Instant::now();
+        let first = Schedule::of(&paced, start, 0).unwrap();
+        let second = Schedule::of(&paced, start, 1).unwrap();
+        // Two connections at 2000/s: each every 1 ms, half a step apart.
+        assert_eq!(first.due(3) - start, Duration::from_millis(3));
+        assert_eq!(second.due(0) - start, Duration::from_micros(500));
+        assert!(Schedule::of(&plan(Connections::KeepAlive, 1, 1), start, 0).is_none());
+        // 50 requests per connection, 1 ms apart: the last is due 49 ms in,
+        // so the run cannot be shorter, however fast the server.
+        let ok = canned_server(HELLO, || {});
+        let report = LoadClient::unpinned(1).run(ok, &paced).unwrap();
+        assert_eq!(report.successes, 100, "{report}");
+        assert!(report.wall_time >= Duration::from_millis(49), "{report}");
+        let share = report.achieved_share_of_rate().unwrap();
+        assert!(share > 0.0 && share <= 1.05, "{share}");
+    }
+
+    static STALLED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+    #[test]
+    fn a_stall_delays_the_requests_after_it_and_their_latency_shows_it() {
+        // The fifth request on the connection waits 200 ms for its answer.
+        let addr = canned_server(HELLO, || {
+            if STALLED.fetch_add(1, Ordering::Relaxed) == 4 {
+                std::thread::sleep(Duration::from_millis(200));
+            }
+        });
+        // 1000/s on one connection: 50 requests due over 49 ms. All after
+        // the fifth were due during the stall and are sent after it: an
+        // open loop counts that wait in their latency.
+        let report = LoadClient::unpinned(1)
+            .run(addr, &at_rate(1000, 50, 1))
+            .unwrap();
+        assert_eq!(report.successes, 50, "{report}");
+        let slow = report.latency.count_between(100_000_000, u64::MAX);
+        assert!(slow >= 40, "{slow} of 50 requests took 100 ms or more");
+        // A closed loop sees one slow request and hides the rest.
+        STALLED.store(0, Ordering::Relaxed);
+        let closed = LoadClient::unpinned(1)
+            .run(addr, &plan(Connections::KeepAlive, 50, 1))
+            .unwrap();
+        let hidden = closed.latency.count_between(100_000_000, u64::MAX);
+        assert!((1..10).contains(&hidden), "{hidden}");
     }
 
     #[test]

@@ -21,6 +21,24 @@ pub enum Connections {
     KeepAlive,
 }
 
+/// An open loop that achieved less than this share of its rate did not run
+/// at that rate: its latency is not that rate's.
+pub const VALID_RATE_SHARE: f64 = 0.99;
+
+/// When each connection sends its next request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Pacing {
+    /// Closed loop: the next request goes when the answer to the last has
+    /// arrived.
+    #[default]
+    Closed,
+    /// Open loop: this many requests per second over all connections, each
+    /// on a schedule. A request's latency counts from when the schedule
+    /// meant to send it, so a stall that delays the requests after it is
+    /// measured, not hidden (coordinated omission corrected, as wrk2 does).
+    Rate(std::num::NonZeroU32),
+}
+
 /// What to send, how many, how fast and for how long at most.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LoadPlan {
@@ -37,6 +55,7 @@ pub struct LoadPlan {
     /// server that stops answering costs one timeout per worker, not one
     /// per remaining request. The rest count as `unfinished`.
     pub stop_on_failure: bool,
+    pub pacing: Pacing,
 }
 
 impl LoadPlan {
@@ -50,6 +69,7 @@ impl LoadPlan {
             path: crate::server::process::PROBE_PATH.to_owned(),
             expected_body: "Hello, World!".to_owned(),
             stop_on_failure: false,
+            pacing: Pacing::Closed,
         }
     }
 
@@ -66,7 +86,27 @@ impl LoadPlan {
     /// requests each timing out, plus slack for scheduling.
     pub fn time_bound(&self) -> Duration {
         let rounds = self.n_requests.div_ceil(self.concurrency.max(1)) as u32;
-        self.timeout * rounds.max(1) + Duration::from_secs(2)
+        let closed = self.timeout * rounds.max(1) + Duration::from_secs(2);
+        match self.pacing {
+            Pacing::Closed => closed,
+            // The schedule's own length, then the last request's timeout.
+            Pacing::Rate(rate) => closed.max(
+                Duration::from_secs_f64(self.n_requests as f64 / f64::from(rate.get()))
+                    + self.timeout
+                    + Duration::from_secs(2),
+            ),
+        }
+    }
+
+    /// The schedule's spacing between two requests on one connection;
+    /// `None` for a closed loop.
+    pub fn interval_per_connection(&self) -> Option<Duration> {
+        match self.pacing {
+            Pacing::Closed => None,
+            Pacing::Rate(rate) => Some(Duration::from_secs_f64(
+                self.concurrency.max(1) as f64 / f64::from(rate.get()),
+            )),
+        }
     }
 }
 
@@ -166,8 +206,10 @@ pub struct HammerReport {
     /// Outcome label -> count, e.g. `{"200": 1987, "timeout": 13}`.
     pub counts: BTreeMap<String, usize>,
     pub successes: usize,
-    /// Latency of every request that got a status, successful or not.
+    /// Latency of every request that got a status, successful or not;
+    /// under an open loop, from when each was due.
     pub latency: Histogram<u64>,
+    pub pacing: Pacing,
 }
 
 impl HammerReport {
@@ -185,6 +227,15 @@ impl HammerReport {
     /// unfinished requests are not throughput.
     pub fn requests_per_second(&self) -> f64 {
         self.successes as f64 / self.wall_time.as_secs_f64().max(f64::MIN_POSITIVE)
+    }
+
+    /// Achieved over intended rate of an open loop; `None` for a closed
+    /// one. Below [`VALID_RATE_SHARE`] the run is not valid at its rate.
+    pub fn achieved_share_of_rate(&self) -> Option<f64> {
+        match self.pacing {
+            Pacing::Closed => None,
+            Pacing::Rate(rate) => Some(self.requests_per_second() / f64::from(rate.get())),
+        }
     }
 
     /// `200: 1987, timeout: 13`, the seed's `Counter(...)` with names.
@@ -300,6 +351,7 @@ impl Collector {
             counts,
             successes,
             latency: self.latency,
+            pacing: self.plan.pacing,
         }
     }
 }
