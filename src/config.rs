@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 pub const ENV_PREFIX: &str = "FRAMEWORK_BENCH_";
 
 /// Every knob: (suffix, what it means, default shown to users).
-pub const KNOBS: [(&str, &str, &str); 13] = [
+pub const KNOBS: [(&str, &str, &str); 14] = [
     ("REQUESTS", "requests in the burst (the seed's N)", "2000"),
     (
         "TIMEOUT",
@@ -66,6 +66,11 @@ pub const KNOBS: [(&str, &str, &str); 13] = [
         "off",
     ),
     (
+        "RATE",
+        "the constant-rate runs' requests per second (`20000,50000`), instead of 50 % and 90 % of each server's maximum",
+        "50 % and 90 % of the sweep's maximum",
+    ),
+    (
         "TEST_REQUESTS",
         "requests in the burst in Criterion's test mode",
         "50",
@@ -95,7 +100,15 @@ pub struct BenchConfig {
     /// The connection counts of the throughput sweep; empty: no sweep.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sweep: Vec<usize>,
+    /// The constant-rate runs' rates; empty: fractions of each server's
+    /// maximum ([`RATE_PERCENTS`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rates: Vec<u32>,
 }
+
+/// The constant-rate runs by default: these shares, in percent, of the
+/// server's closed-loop maximum from the sweep.
+pub const RATE_PERCENTS: [u8; 2] = [50, 90];
 
 /// The sweep's connection counts by default: one connection (latency's
 /// inverse), a few per CPU, and the loads at which servers differ most in
@@ -123,6 +136,7 @@ impl Default for BenchConfig {
             backlog: BacklogSetting::Burst,
             placement,
             sweep: Vec::new(),
+            rates: Vec::new(),
         }
     }
 }
@@ -159,6 +173,7 @@ impl BenchConfig {
             ready_timeout: seconds(var("READY_TIMEOUT"), false)?.unwrap_or(defaults.ready_timeout),
             test_n_requests: count(var("TEST_REQUESTS"))?.unwrap_or(defaults.test_n_requests),
             sweep: sweep(var("SWEEP"))?.unwrap_or(defaults.sweep),
+            rates: rates(var("RATE"))?.unwrap_or(defaults.rates),
         })
     }
 
@@ -304,6 +319,22 @@ fn sweep(var: Option<(String, String)>) -> Result<Option<Vec<usize>>> {
     }
 }
 
+/// A comma list of requests per second, each at least 1.
+fn rates(var: Option<(String, String)>) -> Result<Option<Vec<u32>>> {
+    let Some((name, value)) = var else {
+        return Ok(None);
+    };
+    let list: Option<Vec<u32>> = value
+        .split(',')
+        .map(|r| r.trim().parse::<u32>().ok().filter(|&r| r >= 1))
+        .collect();
+    list.map(Some).ok_or_else(|| Error::InvalidSetting {
+        name,
+        value,
+        allowed: "requests per second, whole numbers of at least 1 separated by commas, e.g. `20000,50000`".into(),
+    })
+}
+
 /// A whole number of at least 1.
 fn count(var: Option<(String, String)>) -> Result<Option<usize>> {
     let Some((name, value)) = var else {
@@ -419,6 +450,8 @@ mod tests {
             ("SWEEP", "16,,64", "connection counts"),
             ("SWEEP", "9000", "connection counts"),
             ("SWEEP", "", "connection counts"),
+            ("RATE", "0", "requests per second"),
+            ("RATE", "fast", "requests per second"),
         ];
         for (knob, value, rule) in cases {
             let err = config(&[(knob, value)]).unwrap_err().to_string();

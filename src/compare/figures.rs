@@ -162,6 +162,7 @@ pub enum Stage {
     Burst,
     Latency(Route),
     Sweep(usize),
+    Rate(Route, u8),
 }
 
 impl Stage {
@@ -171,7 +172,7 @@ impl Stage {
         match self {
             Stage::Burst => Some("burst".to_owned()),
             Stage::Latency(route) => Some(format!("latency-{route}")),
-            Stage::Before | Stage::Sweep(_) => None,
+            Stage::Before | Stage::Sweep(_) | Stage::Rate(..) => None,
         }
     }
 }
@@ -204,6 +205,9 @@ pub enum Figure {
     /// Time per request of the throughput sweep at this many connections:
     /// the inverse of its requests per second.
     SweepTimePerRequest(usize),
+    /// A percentile of a route's open-loop run at this percent of the
+    /// server's maximum, from when each request was due.
+    RatePercentile(Route, u8, Percentile),
 }
 
 impl Figure {
@@ -215,7 +219,8 @@ impl Figure {
             | Figure::StartupTime
             | Figure::BurstTimePerCall
             | Figure::BurstCpuPerRequest
-            | Figure::SweepTimePerRequest(_) => Unit::Nanoseconds,
+            | Figure::SweepTimePerRequest(_)
+            | Figure::RatePercentile(..) => Unit::Nanoseconds,
             Figure::Memory(..) | Figure::BurstPeakRss => Unit::Bytes,
             Figure::BurstFailureRate => Unit::Ratio,
         }
@@ -234,6 +239,9 @@ impl Figure {
             Figure::BurstPeakRss => "burst-peak-rss".to_owned(),
             Figure::BurstCpuPerRequest => "burst-cpu-per-request".to_owned(),
             Figure::SweepTimePerRequest(c) => format!("{SWEEP_PREFIX}{c}"),
+            Figure::RatePercentile(route, percent, p) => {
+                format!("rate-{}-{percent}pct-{}", route.name(), p.name())
+            }
         }
     }
 
@@ -250,6 +258,9 @@ impl Figure {
             Figure::BurstPeakRss => "burst peak RSS".to_owned(),
             Figure::BurstCpuPerRequest => "burst CPU/request".to_owned(),
             Figure::SweepTimePerRequest(c) => format!("time/request at c{c}"),
+            Figure::RatePercentile(route, percent, p) => {
+                format!("{} at {percent} % of max, {}", route.name(), p.name())
+            }
         }
     }
 
@@ -263,6 +274,7 @@ impl Figure {
             | Figure::LatencyCpuPerRequest(route)
             | Figure::LatencyPercentile(route, _) => Stage::Latency(route),
             Figure::SweepTimePerRequest(c) => Stage::Sweep(c),
+            Figure::RatePercentile(route, percent, _) => Stage::Rate(route, percent),
             Figure::StartupTime | Figure::Memory(Phase::Before, _) => Stage::Before,
             Figure::Memory(Phase::After, _)
             | Figure::BurstTimePerCall
@@ -279,6 +291,11 @@ impl Figure {
         let percentiles = Route::ALL
             .into_iter()
             .flat_map(|r| Percentile::ALL.map(|p| Figure::LatencyPercentile(r, p)));
+        let rate = Route::ALL.into_iter().flat_map(|r| {
+            crate::config::RATE_PERCENTS
+                .into_iter()
+                .flat_map(move |pct| Percentile::ALL.map(|p| Figure::RatePercentile(r, pct, p)))
+        });
         let memory = Phase::ALL
             .into_iter()
             .flat_map(|p| MemoryFigure::ALL.map(|m| Figure::Memory(p, m)));
@@ -286,6 +303,7 @@ impl Figure {
             .into_iter()
             .chain(latency_cpu)
             .chain(percentiles)
+            .chain(rate)
             .chain(memory)
             .chain([
                 Figure::StartupTime,
@@ -450,6 +468,7 @@ pub fn collect(run: &RunRecord) -> Vec<Metric> {
         .flat_map(|server| {
             latency_metrics(server)
                 .chain(sweep_metrics(server))
+                .chain(rate_metrics(server))
                 .chain(round_metrics(server))
         })
         .collect();
@@ -496,6 +515,23 @@ fn sweep_metrics(server: &ServerRecord) -> impl Iterator<Item = Metric> + '_ {
             )
         })
     })
+}
+
+/// Percentiles of the open-loop runs set as a share of the maximum, where
+/// the run kept its rate (a run that did not is no figure of that rate).
+fn rate_metrics(server: &ServerRecord) -> impl Iterator<Item = Metric> + '_ {
+    server
+        .constant_rate
+        .iter()
+        .filter(|run| run.valid())
+        .flat_map(move |run| {
+            let percent = run.percent_of_max;
+            Percentile::ALL.into_iter().filter_map(move |p| {
+                let figure = Figure::RatePercentile(run.route, percent?, p);
+                let ns = p.of(&run.requests)?;
+                Some(Metric::point(&server.name, figure, ns as f64))
+            })
+        })
 }
 
 /// Memory, burst and startup figures: the median over the server's rounds.

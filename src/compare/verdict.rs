@@ -131,10 +131,14 @@ impl Thresholds {
         let relative = |r: f64| r * base.abs();
         match figure {
             Figure::Latency(_) => relative(self.latency_relative),
-            Figure::LatencyPercentile(_, Percentile::P50) => relative(self.latency_p50_relative),
-            Figure::LatencyPercentile(_, Percentile::P90) => relative(self.latency_p90_relative),
-            Figure::LatencyPercentile(_, Percentile::P99) => relative(self.latency_p99_relative),
-            Figure::LatencyPercentile(_, Percentile::P999 | Percentile::Max) => {
+            Figure::LatencyPercentile(_, Percentile::P50)
+            | Figure::RatePercentile(_, _, Percentile::P50) => relative(self.latency_p50_relative),
+            Figure::LatencyPercentile(_, Percentile::P90)
+            | Figure::RatePercentile(_, _, Percentile::P90) => relative(self.latency_p90_relative),
+            Figure::LatencyPercentile(_, Percentile::P99)
+            | Figure::RatePercentile(_, _, Percentile::P99) => relative(self.latency_p99_relative),
+            Figure::LatencyPercentile(_, Percentile::P999 | Percentile::Max)
+            | Figure::RatePercentile(_, _, Percentile::P999 | Percentile::Max) => {
                 relative(self.latency_extreme_relative)
             }
             Figure::SweepTimePerRequest(_) => relative(self.sweep_relative),

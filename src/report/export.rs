@@ -170,6 +170,10 @@ fn bencher_place(metric: &Metric) -> (String, String) {
             format!("{server}/hello/c{c}"),
             "time-per-request".to_owned(),
         ),
+        Figure::RatePercentile(route, percent, p) => {
+            let slug = format!("latency-{}", p.name()).replace('.', "-");
+            (format!("{server}/{route}/rate-{percent}pct"), slug)
+        }
     }
 }
 

@@ -371,6 +371,15 @@ fn throughput_section(run: &RunRecord) -> String {
          CPUs busy above 90 %, the figure is client-bound.</p>\n",
     );
     html.push_str(&crate::report::throughput::throughput_table(run).to_html("wide throughput"));
+    if run.servers.iter().any(|s| !s.constant_rate.is_empty()) {
+        html.push_str(
+            "<h3>Constant rate</h3>\n<p class=\"note\">An open loop at 50 % and 90 % of each \
+             server's maximum from the sweep: latency counts from when each request was due, \
+             so a stall shows in every request it delayed. A run below 99 % of its rate is \
+             not valid at that rate.</p>\n",
+        );
+        html.push_str(&crate::report::throughput::rate_table(run).to_html("wide rate"));
+    }
     html.push_str("</section>\n");
     html
 }

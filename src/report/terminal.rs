@@ -72,6 +72,13 @@ pub fn render(run: &RunRecord) -> String {
         );
         out.push_str(&crate::report::throughput::throughput_table(run).to_terminal());
     }
+    if run.servers.iter().any(|s| !s.constant_rate.is_empty()) {
+        let _ = writeln!(
+            out,
+            "\nConstant rate: an open loop at a share of each server's maximum, latency from when each request was due"
+        );
+        out.push_str(&crate::report::throughput::rate_table(run).to_terminal());
+    }
     let failed: Vec<&ServerRecord> = run.servers.iter().filter(|s| s.error.is_some()).collect();
     if !failed.is_empty() {
         let _ = writeln!(out, "\nFailed");

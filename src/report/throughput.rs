@@ -2,6 +2,7 @@
 //! server's requests per second at each connection count, beside the
 //! client's own ceiling at the same count.
 
+use crate::compare::figures::Percentile;
 use crate::report::format;
 use crate::report::table::{Align, Table};
 use crate::run::record::{LatencyRecord, RunRecord};
@@ -92,6 +93,52 @@ fn row(
     ]
 }
 
+/// Every open-loop run: its target and achieved rate, whether it kept it,
+/// and percentiles from when each request was due.
+pub fn rate_table(run: &RunRecord) -> Table {
+    let headers = [
+        "server", "route", "target", "of max", "achieved", "p50", "p90", "p99", "p99.9", "max",
+        "cpu/req", "note",
+    ];
+    let mut table = Table::new(&headers)
+        .aligned(1, Align::Left)
+        .aligned(11, Align::Left);
+    for s in &run.servers {
+        for r in &s.constant_rate {
+            let percentile = |p: Percentile| {
+                p.of(&r.requests)
+                    .map_or_else(|| "-".to_owned(), |ns| format::duration_ns(ns as f64))
+            };
+            table.push(vec![
+                s.name.clone(),
+                r.route.to_string(),
+                rate(f64::from(r.target_per_second)),
+                r.percent_of_max
+                    .map_or_else(|| "-".into(), |p| format!("{p}%")),
+                format!(
+                    "{} ({})",
+                    rate(r.achieved_per_second),
+                    format::percent(r.achieved_share())
+                ),
+                percentile(Percentile::P50),
+                percentile(Percentile::P90),
+                percentile(Percentile::P99),
+                percentile(Percentile::P999),
+                percentile(Percentile::Max),
+                r.server_cpu_per_request_ns()
+                    .map_or_else(|| "n/a".into(), format::duration_ns),
+                if r.valid() {
+                    ""
+                } else {
+                    "not valid at this rate"
+                }
+                .to_owned(),
+            ]);
+        }
+    }
+    table
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -114,6 +161,47 @@ mod tests {
                 .cloned()
                 .unwrap()
         }
+    }
+
+    #[test]
+    fn a_rate_run_that_fell_short_is_marked_and_is_no_figure() {
+        use crate::run::record::RateRecord;
+        let mut run = crate::fixtures::run();
+        let requests = run.servers[0]
+            .latency
+            .values()
+            .next()
+            .unwrap()
+            .requests
+            .clone();
+        let at = |percent: u8, achieved: f64| RateRecord {
+            route: crate::load::Route::Hello,
+            percent_of_max: Some(percent),
+            connections: 16,
+            target_per_second: 100_000,
+            achieved_per_second: achieved,
+            requests: requests.clone(),
+            counts: [("200".to_owned(), 200_000)].into(),
+            server_cpu_time: None,
+            client_busy: None,
+        };
+        run.servers[0].constant_rate = vec![at(50, 99_500.0), at(90, 80_000.0)];
+        let text = rate_table(&run).to_terminal();
+        let kept = text.lines().find(|l| l.contains("99.5k")).unwrap();
+        assert!(
+            kept.contains("99.5%") && !kept.contains("not valid"),
+            "{text}"
+        );
+        let short = text.lines().find(|l| l.contains("80.0k")).unwrap();
+        assert!(short.contains("not valid at this rate"), "{text}");
+        let rate_figures: Vec<_> = crate::compare::figures::collect(&run)
+            .into_iter()
+            .filter_map(|m| match m.figure {
+                crate::compare::figures::Figure::RatePercentile(_, pct, _) => Some(pct),
+                _ => None,
+            })
+            .collect();
+        assert!(!rate_figures.is_empty() && rate_figures.iter().all(|&p| p == 50));
     }
 
     #[test]

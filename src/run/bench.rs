@@ -254,6 +254,7 @@ fn throughput_benches(criterion: &mut Criterion, suite: &mut Suite) {
                 });
             });
         }
+        suite.constant_rate(&name);
         suite.stop(&name);
     }
     group.finish();

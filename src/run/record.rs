@@ -80,6 +80,9 @@ pub struct ServerRecord {
     /// estimate is time per request, the inverse of throughput).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub throughput: BTreeMap<usize, LatencyRecord>,
+    /// Open-loop runs at fixed rates, after the sweep.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub constant_rate: Vec<RateRecord>,
     /// Every process of this server that was stopped, in order.
     pub stops: Vec<StopRecord>,
     pub error: Option<String>,
@@ -132,6 +135,48 @@ pub struct BurstRecord {
     /// the client, not the server.
     #[serde(default)]
     pub client_bound: bool,
+}
+
+/// One open-loop run at a fixed rate: latency from when each request was
+/// due, so a stall shows in every request it delayed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RateRecord {
+    pub route: Route,
+    /// The share of the server's closed-loop maximum this rate was set
+    /// to, in percent; `None` when the rate came from
+    /// `FRAMEWORK_BENCH_RATE`.
+    pub percent_of_max: Option<u8>,
+    /// Keep-alive connections the requests went over: those at which the
+    /// sweep found the maximum.
+    pub connections: usize,
+    pub target_per_second: u32,
+    /// Successful requests per second of the run's wall time.
+    pub achieved_per_second: f64,
+    /// Percentiles of every answered request, from when it was due.
+    pub requests: LatencySummary,
+    /// Outcome label -> count.
+    pub counts: BTreeMap<String, usize>,
+    #[serde(with = "option_duration_ns", rename = "server_cpu_time_ns")]
+    pub server_cpu_time: Option<Duration>,
+    pub client_busy: Option<f64>,
+}
+
+impl RateRecord {
+    /// The achieved share of the target rate.
+    pub fn achieved_share(&self) -> f64 {
+        self.achieved_per_second / f64::from(self.target_per_second.max(1))
+    }
+
+    /// Whether the run kept its rate: at least
+    /// [`crate::load::hammer::VALID_RATE_SHARE`] of it.
+    pub fn valid(&self) -> bool {
+        self.achieved_share() >= crate::load::hammer::VALID_RATE_SHARE
+    }
+
+    /// The server's CPU time per request, in nanoseconds.
+    pub fn server_cpu_per_request_ns(&self) -> Option<f64> {
+        per_request_ns(self.server_cpu_time?, self.requests.count)
+    }
 }
 
 /// One timed Criterion benchmark on one server: a route's latency, or one
@@ -273,6 +318,7 @@ impl ServerRecord {
             end: None,
             latency: BTreeMap::new(),
             throughput: BTreeMap::new(),
+            constant_rate: Vec::new(),
             stops: Vec::new(),
             error: None,
         }

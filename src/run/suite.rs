@@ -14,6 +14,7 @@
 //! on with the others.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::num::NonZeroU32;
 use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -21,11 +22,11 @@ use crate::compare::figures::{MemoryFigure, Phase};
 use crate::conditions::{
     Conditions, CpuList, Placement, allowed_cpus, pin_current_thread, somaxconn,
 };
-use crate::config::BenchConfig;
+use crate::config::{BenchConfig, RATE_PERCENTS};
 use crate::error::{Error, Result};
 use crate::load::Route;
 use crate::load::client::{KeepAlive, LoadClient};
-use crate::load::hammer::{HammerReport, LoadPlan};
+use crate::load::hammer::{HammerReport, LoadPlan, Pacing};
 use crate::load::responder::Responder;
 use crate::measure::cpu::{PhaseCost, PhaseMeter, peak_rss_bytes, reset_peak_rss};
 use crate::measure::environment::Environment;
@@ -35,8 +36,8 @@ use crate::measure::netstat::TcpCounters;
 use crate::measure::settle::{Settle, settle};
 use crate::run::args::RunMode;
 use crate::run::record::{
-    BurstRecord, HarnessRecord, LatencyRecord, RUN_SCHEMA, RoundRecord, RunRecord, ServerRecord,
-    StopRecord, is_client_bound,
+    BurstRecord, HarnessRecord, LatencyRecord, RUN_SCHEMA, RateRecord, RoundRecord, RunRecord,
+    ServerRecord, StopRecord, is_client_bound,
 };
 use crate::server::build::{Builder, BuiltServer, Workspace};
 use crate::server::manifest::{RunValues, ServerSpec};
@@ -305,6 +306,103 @@ impl Suite {
         let samples = self.ceiling.entry(connections).or_default();
         samples.add(&report, iters, cost);
         Ok(report.wall_time)
+    }
+
+    /// Open-loop runs on a server after its sweep, on every route: at 50 %
+    /// and 90 % of the most requests per second the sweep measured (over
+    /// the connections that gave it), or at `FRAMEWORK_BENCH_RATE`. Each
+    /// lasts [`RATE_RUN`] (a tenth of it in test mode). A failure is
+    /// recorded against the server, as in any phase.
+    pub fn constant_rate(&mut self, name: &str) {
+        if self.slots.get(name).is_none_or(|slot| slot.failed) {
+            return;
+        }
+        let Some((connections, max)) = self.sweep_max(name) else {
+            return;
+        };
+        let rates: Vec<(Option<u8>, u32)> = if self.config.rates.is_empty() {
+            let at = |p: u8| (max * f64::from(p) / 100.0).max(1.0) as u32;
+            RATE_PERCENTS.iter().map(|&p| (Some(p), at(p))).collect()
+        } else {
+            self.config.rates.iter().map(|&r| (None, r)).collect()
+        };
+        for route in Route::ALL {
+            for &(percent, rate) in &rates {
+                self.progress(name, &format!("{route} at {rate} requests/s"));
+                let result = self.rate_run(name, route, connections, percent, rate);
+                if self.or_fail(name, result).is_err() {
+                    return;
+                }
+            }
+        }
+    }
+
+    /// The sweep's best connection count and its requests per second.
+    fn sweep_max(&self, name: &str) -> Option<(usize, f64)> {
+        let slot = self.slots.get(name)?;
+        slot.timed
+            .iter()
+            .filter_map(|(timed, samples)| match timed {
+                Timed::Throughput(c) => Some((*c, samples.requests_per_second()?)),
+                Timed::Latency(_) => None,
+            })
+            .max_by(|a, b| a.1.total_cmp(&b.1))
+    }
+
+    fn rate_run(
+        &mut self,
+        name: &str,
+        route: Route,
+        connections: usize,
+        percent_of_max: Option<u8>,
+        rate: u32,
+    ) -> Result<()> {
+        self.ensure_running(name)
+            .map_err(|Skipped| Error::NotRunning {
+                server: name.to_owned(),
+            })?;
+        let (addr, pid) = {
+            let process = self.running(name)?;
+            (process.addr(), process.pid())
+        };
+        let run_for = match self.mode {
+            RunMode::Test => RATE_RUN / 10,
+            _ => RATE_RUN,
+        };
+        let rate_nz = NonZeroU32::new(rate.max(1)).unwrap_or(NonZeroU32::MIN);
+        let mut plan = latency_plan(route, 1, &self.config);
+        plan.n_requests = ((f64::from(rate) * run_for.as_secs_f64()) as usize).max(1);
+        plan.concurrency = connections.clamp(1, plan.n_requests);
+        plan.pacing = Pacing::Rate(rate_nz);
+        plan.stop_on_failure = false;
+        let meter = PhaseMeter::start(pid);
+        let report = self.client.load.run(addr, &plan)?;
+        let cost = meter.stop();
+        let client_cpus = self.config.placement.client_cpus.len();
+        let record = RateRecord {
+            route,
+            percent_of_max,
+            connections: plan.concurrency,
+            target_per_second: rate,
+            achieved_per_second: report.requests_per_second(),
+            requests: report.latency_summary(),
+            counts: report.counts.clone(),
+            server_cpu_time: cost.server_cpu,
+            client_busy: cost.client_busy(client_cpus),
+        };
+        if !record.valid() {
+            eprintln!(
+                "framework-bench: {name}: {route} at {rate}/s achieved {:.0}/s ({:.1} %): not valid at that rate; {}",
+                record.achieved_per_second,
+                record.achieved_share() * 100.0,
+                report.counter_text()
+            );
+        }
+        let slot = self.slots.get_mut(name).ok_or_else(|| Error::NotRunning {
+            server: name.to_owned(),
+        })?;
+        slot.record.constant_rate.push(record);
+        Ok(())
     }
 
     /// Stops the responder once the ceiling benchmarks are done.
@@ -734,6 +832,9 @@ struct TimedSamples {
     histogram: Option<hdrhistogram::Histogram<u64>>,
     timings: Timings,
     cost: Option<PhaseCost>,
+    /// Successful requests and their wall time over every sample.
+    successes: u64,
+    wall: Duration,
 }
 
 impl TimedSamples {
@@ -745,6 +846,14 @@ impl TimedSamples {
         let _ = histogram.add(&report.latency);
         self.timings.push(iters, report.wall_time);
         self.cost = Some(self.cost.map_or(cost, |total| total.plus(cost)));
+        self.successes += report.successes as u64;
+        self.wall += report.wall_time;
+    }
+
+    /// Successful requests per second over every sample, warm-up included.
+    fn requests_per_second(&self) -> Option<f64> {
+        let seconds = self.wall.as_secs_f64();
+        (seconds > 0.0 && self.successes > 0).then(|| self.successes as f64 / seconds)
     }
 
     fn into_record(self, settings: Option<EstimateSettings>, client_cpus: usize) -> LatencyRecord {
@@ -970,6 +1079,9 @@ fn per_request(record: LatencyRecord, connections: usize) -> LatencyRecord {
         ..record
     }
 }
+
+/// How long each constant-rate run lasts.
+const RATE_RUN: Duration = Duration::from_secs(2);
 
 /// Criterion's output directory, found the way Criterion finds it.
 pub fn criterion_home(workspace: &Workspace) -> PathBuf {

@@ -139,6 +139,26 @@ fn a_filtered_test_run_starts_only_that_server_and_records_everything() {
     let counts: Vec<usize> = warp.throughput.keys().copied().collect();
     assert_eq!(counts, framework_bench::config::DEFAULT_SWEEP);
     assert!(warp.throughput.values().all(|t| t.requests.count >= 1));
+    // After the sweep, an open loop per route at 50 % and 90 % of its max.
+    let rates: Vec<(Route, Option<u8>)> = warp
+        .constant_rate
+        .iter()
+        .map(|r| (r.route, r.percent_of_max))
+        .collect();
+    assert_eq!(
+        rates,
+        [
+            (Route::Hello, Some(50)),
+            (Route::Hello, Some(90)),
+            (Route::Json, Some(50)),
+            (Route::Json, Some(90)),
+        ]
+    );
+    assert!(
+        warp.constant_rate
+            .iter()
+            .all(|r| r.target_per_second >= 1 && r.requests.count >= 1)
+    );
     assert!(run.client_ceiling.is_empty());
     assert_eq!(warp.stops.len(), 4, "{:?}", warp.stops);
     assert!(warp.stops.iter().all(|stop| stop.clean), "{:?}", warp.stops);
