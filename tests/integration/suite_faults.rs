@@ -78,3 +78,66 @@ fn a_server_answering_500_mid_run_is_named_and_the_run_goes_on() {
     assert_gone(bad_round.pid);
     assert_gone(good_round.pid);
 }
+
+#[test]
+fn a_wrong_body_is_named_in_the_sweep_and_in_the_constant_rate_runs() {
+    built("misbehaving");
+    let specs: Vec<ServerSpec> = ServerSpec::load_dir(&fixtures_dir())
+        .unwrap()
+        .into_iter()
+        .filter(|s| s.name == "wrong-body-after-1")
+        .collect();
+    let config = BenchConfig {
+        workers: 1,
+        sweep: vec![4],
+        ..BenchConfig::default()
+    };
+    let name = "wrong-body-after-1";
+    let mut suite = Suite::with_specs(workspace(), config, RunMode::Test, specs).unwrap();
+    suite.set_log_dir(test_log_dir());
+    // The readiness probe got the one right body; every request after it
+    // carries a wrong one, and the sweep names it.
+    assert!(suite.measure_throughput(name, 4, 2).is_err());
+    let run = suite.finish();
+    let error = run.servers[0].error.as_deref().unwrap_or_default();
+    assert!(error.contains("200-wrong-body"), "{error}");
+    assert!(error.contains("throughput c4"), "{error}");
+
+    // A server whose bodies turn wrong after the sweep: the constant-rate
+    // runs count every wrong body by name.
+    let mut late = ServerSpec::load_dir(&fixtures_dir())
+        .unwrap()
+        .into_iter()
+        .find(|s| s.name == name)
+        .unwrap();
+    let after = late.run.iter().position(|a| a == "--after").unwrap();
+    late.run[after + 1] = "40".into();
+    late.name = "wrong-body-after-40".into();
+    let config = BenchConfig {
+        workers: 1,
+        sweep: vec![4],
+        rates: vec![200],
+        ..BenchConfig::default()
+    };
+    let mut suite = Suite::with_specs(workspace(), config, RunMode::Test, vec![late]).unwrap();
+    suite.set_log_dir(test_log_dir());
+    // 1 probe + 2 rounds of 4 in the sweep: all right.
+    suite
+        .measure_throughput("wrong-body-after-40", 4, 2)
+        .unwrap();
+    suite.constant_rate("wrong-body-after-40");
+    let run = suite.finish();
+    let rates = &run.servers[0].constant_rate;
+    assert_eq!(rates.len(), 2, "{rates:?}");
+    let wrong: usize = rates
+        .iter()
+        .filter_map(|r| r.counts.get("200-wrong-body"))
+        .sum();
+    assert!(wrong > 0, "{rates:?}");
+    // A wrong body is no throughput: the run that got them (`/hello`; the
+    // fixture spoils only that route) did not keep its rate.
+    let hello = &rates[0];
+    assert_eq!(hello.route, Route::Hello);
+    assert!(hello.counts.contains_key("200-wrong-body"), "{hello:?}");
+    assert!(!hello.valid(), "{hello:?}");
+}
