@@ -9,6 +9,7 @@ pub mod export;
 pub mod format;
 pub mod latency;
 pub mod page;
+pub mod percentile_chart;
 pub mod table;
 pub mod terminal;
 pub mod throughput;

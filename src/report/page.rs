@@ -354,6 +354,21 @@ fn latency_section(run: &RunRecord) -> String {
          the client (client-bound).</p>\n",
     );
     html.push_str(&latency_table(run).to_html("wide latency"));
+    for route in crate::load::Route::ALL {
+        let lines = crate::report::percentile_chart::lines(run, route);
+        if lines.is_empty() {
+            continue;
+        }
+        let title = format!("{} percentiles", route.path());
+        let _ = writeln!(html, "<div class=\"chart\">\n<h3>{}</h3>", escape(&title));
+        match crate::report::percentile_chart::svg(&title, &lines) {
+            Ok(svg) => html.push_str(&svg),
+            Err(err) => {
+                let _ = writeln!(html, "<p class=\"note\">{}</p>", escape(&err.to_string()));
+            }
+        }
+        html.push_str("</div>\n");
+    }
     html.push_str("</section>\n");
     html.push_str(&throughput_section(run));
     html
