@@ -292,9 +292,8 @@ impl Figure {
             .into_iter()
             .flat_map(|r| Percentile::ALL.map(|p| Figure::LatencyPercentile(r, p)));
         let rate = Route::ALL.into_iter().flat_map(|r| {
-            crate::config::RATE_PERCENTS
-                .into_iter()
-                .flat_map(move |pct| Percentile::ALL.map(|p| Figure::RatePercentile(r, pct, p)))
+            let pct = crate::config::COMPARED_RATE_PERCENT;
+            Percentile::ALL.map(|p| Figure::RatePercentile(r, pct, p))
         });
         let memory = Phase::ALL
             .into_iter()
@@ -344,6 +343,9 @@ impl FromStr for Figure {
     type Err = UnknownFigure;
 
     fn from_str(name: &str) -> Result<Figure, UnknownFigure> {
+        if let Some(figure) = rate_figure(name) {
+            return Ok(figure);
+        }
         if let Some(c) = name.strip_prefix(SWEEP_PREFIX) {
             return match c.parse::<usize>() {
                 // One spelling per figure: `c16`, never `c016`.
@@ -356,6 +358,25 @@ impl FromStr for Figure {
             .find(|figure| figure.name() == name)
             .ok_or_else(|| UnknownFigure(name.to_owned()))
     }
+}
+
+/// `rate-<route>-<N>pct-<percentile>` at any share, so a baseline with
+/// shares this version no longer compares still loads.
+fn rate_figure(name: &str) -> Option<Figure> {
+    let rest = name.strip_prefix("rate-")?;
+    let route = Route::ALL
+        .into_iter()
+        .find(|r| rest.starts_with(&format!("{}-", r.name())))?;
+    let rest = &rest[route.name().len() + 1..];
+    let (percent, percentile) = rest.split_once("pct-")?;
+    let percent: u8 = percent
+        .parse()
+        .ok()
+        .filter(|p: &u8| p.to_string() == percent)?;
+    let percentile = Percentile::ALL
+        .into_iter()
+        .find(|p| p.name() == percentile)?;
+    Some(Figure::RatePercentile(route, percent, percentile))
 }
 
 /// One figure of one server: a point value, optionally an interval, and the
@@ -517,13 +538,15 @@ fn sweep_metrics(server: &ServerRecord) -> impl Iterator<Item = Metric> + '_ {
     })
 }
 
-/// Percentiles of the open-loop runs set as a share of the maximum, where
-/// the run kept its rate (a run that did not is no figure of that rate).
+/// Percentiles of the open-loop runs at the compared share of the maximum
+/// ([`crate::config::COMPARED_RATE_PERCENT`]), where the run kept its rate
+/// (a run that did not is no figure of that rate).
 fn rate_metrics(server: &ServerRecord) -> impl Iterator<Item = Metric> + '_ {
     server
         .constant_rate
         .iter()
         .filter(|run| run.valid())
+        .filter(|run| run.percent_of_max == Some(crate::config::COMPARED_RATE_PERCENT))
         .flat_map(move |run| {
             let percent = run.percent_of_max;
             Percentile::ALL.into_iter().filter_map(move |p| {
@@ -535,9 +558,19 @@ fn rate_metrics(server: &ServerRecord) -> impl Iterator<Item = Metric> + '_ {
 }
 
 /// Memory, burst and startup figures: the median over the server's rounds.
+///
+/// Only rounds of the memory phase count: a round with a burst, or any
+/// round of a server that failed. A first start for a latency benchmark or
+/// the sweep alone reads its idle memory too, but one reading of one start
+/// is no median of rounds (actix-web's startup read 16 and 68 ms in two
+/// such runs).
 fn round_metrics(server: &ServerRecord) -> Vec<Metric> {
     let mut readings: BTreeMap<Figure, Vec<f64>> = BTreeMap::new();
-    for (figure, value) in server.rounds.iter().flat_map(round_readings) {
+    let rounds = server
+        .rounds
+        .iter()
+        .filter(|r| r.burst.is_some() || server.error.is_some());
+    for (figure, value) in rounds.flat_map(round_readings) {
         readings.entry(figure).or_default().push(value);
     }
     readings
@@ -628,6 +661,19 @@ mod tests {
             assert_eq!(sweep.name(), format!("time-per-request-c{c}"));
             assert_eq!(sweep.name().parse::<Figure>(), Ok(sweep));
         }
+        let old_share: Figure = "rate-json-90pct-p99.9".parse().unwrap();
+        assert_eq!(
+            old_share,
+            Figure::RatePercentile(Route::Json, 90, Percentile::P999)
+        );
+        assert_eq!(old_share.name(), "rate-json-90pct-p99.9");
+        for bad in [
+            "rate-json-090pct-p50",
+            "rate-x-50pct-p50",
+            "rate-hello-50pct-p42",
+        ] {
+            assert!(bad.parse::<Figure>().is_err(), "{bad}");
+        }
         for bad in [
             "time-per-request-c",
             "time-per-request-c016",
@@ -700,6 +746,23 @@ mod tests {
                 .iter()
                 .all(|m| m.figure != Figure::LatencyPercentile(Route::Json, Percentile::P50))
         );
+    }
+
+    #[test]
+    fn a_start_without_its_burst_gives_no_round_figures() {
+        let mut run = fixtures::run();
+        let server = &mut run.servers[0];
+        server.rounds.truncate(1);
+        server.rounds[0].burst = None;
+        server.rounds[0].after = None;
+        let metrics = collect(&run);
+        assert!(
+            metrics.iter().all(|m| m.figure.stage() != Stage::Before),
+            "a latency-only start is not a round"
+        );
+        run.servers[0].error = Some("crashed in its burst".into());
+        let metrics = collect(&run);
+        assert!(metrics.iter().any(|m| m.figure == Figure::StartupTime));
     }
 
     #[test]
