@@ -89,7 +89,8 @@ pub struct Thresholds {
     /// Measured: up to 45.2 %.
     pub burst_cpu_relative: f64,
     /// Relative floor of burst time per call and startup time. Measured: up
-    /// to 38.7 % (tide startup), 36.0 % (actix-web burst).
+    /// to 38.7 % (tide startup), 36.5 % (actix-web burst) over eight runs;
+    /// a later run moved rocket's burst time per call 50.4 %.
     pub timing_relative: f64,
     /// Absolute floor of the burst's failure rate.
     pub failure_rate: f64,
@@ -123,7 +124,7 @@ impl Default for Thresholds {
             after_burst_relative: 1.30,
             burst_peak_relative: 0.75,
             burst_cpu_relative: 0.60,
-            timing_relative: 0.50,
+            timing_relative: 0.70,
             failure_rate: 0.02,
             cpu_per_request_relative: 0.25,
             sweep_relative: 0.50,
