@@ -5,6 +5,7 @@
 
 use plotters::coord::Shift;
 use plotters::coord::combinators::WithKeyPoints;
+use plotters::coord::ranged1d::ValueFormatter;
 use plotters::coord::types::RangedCoordi32;
 use plotters::prelude::*;
 
@@ -84,12 +85,6 @@ fn draw<DB: DrawingBackend>(
     let values = lines.iter().flat_map(|l| l.points_us.iter().map(|p| p.1));
     let (min, max) = values.fold((f64::MAX, 0.0f64), |(lo, hi), v| (lo.min(v), hi.max(v)));
     let (min, max) = if min <= max { (min, max) } else { (1.0, 10.0) };
-    let x_label = |x: &i32| {
-        usize::try_from(*x)
-            .ok()
-            .and_then(|i| Percentile::ALL.get(i))
-            .map_or_else(String::new, |p| p.name().to_owned())
-    };
     let mut builder = ChartBuilder::on(root);
     builder
         .margin(12)
@@ -98,37 +93,45 @@ fn draw<DB: DrawingBackend>(
     let x_range = (0..Percentile::ALL.len() as i32 - 1).with_key_points((0..5).collect());
     let style = ("sans-serif", 15).into_font().color(&TEXT);
     if needs_log_scale(lines) {
-        let mut chart = builder.build_cartesian_2d(x_range, (min * 0.8..max * 1.25).log_scale())?;
-        chart
-            .configure_mesh()
-            .bold_line_style(GRID)
-            .light_line_style(TRANSPARENT)
-            .axis_style(AXIS)
-            .x_label_formatter(&x_label)
-            .y_label_formatter(&|y: &f64| format!("{y:.0}"))
-            .y_desc("µs (log scale)")
-            .label_style(style.clone())
-            .axis_desc_style(style.clone())
-            .draw()?;
-        draw_lines(&mut chart, lines)?;
-        finish_legend(&mut chart, style)?;
+        let chart = builder.build_cartesian_2d(x_range, (min * 0.8..max * 1.25).log_scale())?;
+        fill(chart, lines, "µs (log scale)", style)?;
     } else {
-        let mut chart = builder.build_cartesian_2d(x_range, 0.0..max * 1.1)?;
-        chart
-            .configure_mesh()
-            .bold_line_style(GRID)
-            .light_line_style(TRANSPARENT)
-            .axis_style(AXIS)
-            .x_label_formatter(&x_label)
-            .y_label_formatter(&|y: &f64| format!("{y:.0}"))
-            .y_desc("µs")
-            .label_style(style.clone())
-            .axis_desc_style(style.clone())
-            .draw()?;
-        draw_lines(&mut chart, lines)?;
-        finish_legend(&mut chart, style)?;
+        let chart = builder.build_cartesian_2d(x_range, 0.0..max * 1.1)?;
+        fill(chart, lines, "µs", style)?;
     }
     Ok(())
+}
+
+/// The grid, the lines and the legend, on either y axis.
+fn fill<'a, DB, Y>(
+    mut chart: ChartContext<'a, DB, Cartesian2d<WithKeyPoints<RangedCoordi32>, Y>>,
+    lines: &[ServerLine],
+    y_desc: &str,
+    style: TextStyle<'_>,
+) -> std::result::Result<(), DrawingAreaErrorKind<DB::ErrorType>>
+where
+    DB: DrawingBackend + 'a,
+    Y: Ranged<ValueType = f64> + ValueFormatter<f64>,
+{
+    let x_label = |x: &i32| {
+        usize::try_from(*x)
+            .ok()
+            .and_then(|i| Percentile::ALL.get(i))
+            .map_or_else(String::new, |p| p.name().to_owned())
+    };
+    chart
+        .configure_mesh()
+        .bold_line_style(GRID)
+        .light_line_style(TRANSPARENT)
+        .axis_style(AXIS)
+        .x_label_formatter(&x_label)
+        .y_label_formatter(&|y: &f64| format!("{y:.0}"))
+        .y_desc(y_desc)
+        .label_style(style.clone())
+        .axis_desc_style(style.clone())
+        .draw()?;
+    draw_lines(&mut chart, lines)?;
+    finish_legend(&mut chart, style)
 }
 
 fn draw_lines<'a, DB, Y>(
