@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 pub const ENV_PREFIX: &str = "FRAMEWORK_BENCH_";
 
 /// Every knob: (suffix, what it means, default shown to users).
-pub const KNOBS: [(&str, &str, &str); 14] = [
+pub const KNOBS: [(&str, &str, &str); 15] = [
     ("REQUESTS", "requests in the burst (the seed's N)", "2000"),
     (
         "TIMEOUT",
@@ -66,6 +66,11 @@ pub const KNOBS: [(&str, &str, &str); 14] = [
         "off",
     ),
     (
+        "SERVERS",
+        "which servers run: names and groups (`rust`, `python`, `all`), comma-separated",
+        "rust",
+    ),
+    (
         "RATE",
         "the constant-rate runs' requests per second (`20000,50000`), instead of 50 % and 90 % of each server's maximum",
         "50 % and 90 % of the sweep's maximum",
@@ -100,6 +105,10 @@ pub struct BenchConfig {
     /// The connection counts of the throughput sweep; empty: no sweep.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sweep: Vec<usize>,
+    /// Which servers run: names and groups (`rust`, `python`, `all`),
+    /// checked against the manifests when the run starts.
+    #[serde(default = "default_servers")]
+    pub servers: Vec<String>,
     /// The constant-rate runs' rates; empty: fractions of each server's
     /// maximum ([`RATE_PERCENTS`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -115,6 +124,10 @@ pub const RATE_PERCENTS: [u8; 2] = [50, 90];
 /// bimodal (axum `/json` p50 from 25 µs to 21 ms over three runs of
 /// unchanged code): shown, not compared.
 pub const COMPARED_RATE_PERCENT: u8 = 50;
+
+fn default_servers() -> Vec<String> {
+    vec![crate::server::manifest::DEFAULT_GROUP.to_owned()]
+}
 
 /// The sweep's connection counts by default: one connection (latency's
 /// inverse), a few per CPU, and the loads at which servers differ most in
@@ -143,6 +156,7 @@ impl Default for BenchConfig {
             placement,
             sweep: Vec::new(),
             rates: Vec::new(),
+            servers: default_servers(),
         }
     }
 }
@@ -180,6 +194,7 @@ impl BenchConfig {
             test_n_requests: count(var("TEST_REQUESTS"))?.unwrap_or(defaults.test_n_requests),
             sweep: sweep(var("SWEEP"))?.unwrap_or(defaults.sweep),
             rates: rates(var("RATE"))?.unwrap_or(defaults.rates),
+            servers: servers(var("SERVERS"))?.unwrap_or(defaults.servers),
         })
     }
 
@@ -325,6 +340,29 @@ fn sweep(var: Option<(String, String)>) -> Result<Option<Vec<usize>>> {
     }
 }
 
+/// A comma list of server names and groups; which exist is checked
+/// against the manifests.
+fn servers(var: Option<(String, String)>) -> Result<Option<Vec<String>>> {
+    let Some((name, value)) = var else {
+        return Ok(None);
+    };
+    let words: Vec<String> = value.split(',').map(|w| w.trim().to_owned()).collect();
+    let word_ok = |w: &String| {
+        !w.is_empty()
+            && w.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
+    };
+    if words.iter().all(word_ok) {
+        Ok(Some(words))
+    } else {
+        Err(Error::InvalidSetting {
+            name,
+            value,
+            allowed: "server names or groups (`rust`, `python`, `all`) separated by commas".into(),
+        })
+    }
+}
+
 /// A comma list of requests per second, each at least 1.
 fn rates(var: Option<(String, String)>) -> Result<Option<Vec<u32>>> {
     let Some((name, value)) = var else {
@@ -457,6 +495,8 @@ mod tests {
             ("SWEEP", "9000", "connection counts"),
             ("SWEEP", "", "connection counts"),
             ("RATE", "0", "requests per second"),
+            ("SERVERS", "", "server names or groups"),
+            ("SERVERS", "rust,,axum", "server names or groups"),
             ("RATE", "fast", "requests per second"),
         ];
         for (knob, value, rule) in cases {

@@ -110,6 +110,15 @@ pub enum Error {
         addr: std::net::SocketAddr,
     },
 
+    #[error(
+        "FRAMEWORK_BENCH_SERVERS names `{word}`, which is no server or group; the servers are {servers}; the groups are {groups}"
+    )]
+    UnknownServer {
+        word: String,
+        servers: String,
+        groups: String,
+    },
+
     #[error("cannot start the client-ceiling responder: {0}")]
     Responder(#[source] std::io::Error),
 

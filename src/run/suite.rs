@@ -108,6 +108,7 @@ impl Suite {
     /// limit. Any error here stops the run before a server starts.
     pub fn new(workspace: Workspace, config: BenchConfig, mode: RunMode) -> Result<Suite> {
         let specs = ServerSpec::load_dir(&workspace.servers_dir())?;
+        let specs = crate::server::manifest::select(specs, &config.servers)?;
         Suite::with_specs(workspace, config, mode, specs)
     }
 

@@ -334,6 +334,7 @@ version = "0.2.25"
     #[test]
     fn a_failing_build_command_names_the_server() {
         let spec = ServerSpec {
+            group: "rust".into(),
             name: "broken".into(),
             description: String::new(),
             dir: std::env::temp_dir(),

@@ -58,11 +58,52 @@ struct RawManifest {
     name: String,
     #[serde(default)]
     description: String,
+    /// Which group of `FRAMEWORK_BENCH_SERVERS` the server is in.
+    #[serde(default = "default_group")]
+    group: String,
     version: VersionSource,
     build: Option<BuildStep>,
     run: Vec<String>,
     #[serde(default)]
     variants: Vec<RawVariant>,
+}
+
+/// The selection word for every server.
+pub const ALL_SERVERS: &str = "all";
+
+/// The servers `wanted` names, in the order of `specs`: each word is a
+/// server's name, a group (`rust`, `python`, ...) or `all`. A word that is
+/// none of these is an error listing what there is.
+pub fn select(specs: Vec<ServerSpec>, wanted: &[String]) -> Result<Vec<ServerSpec>> {
+    for word in wanted {
+        let known =
+            word == ALL_SERVERS || specs.iter().any(|s| &s.name == word || &s.group == word);
+        if !known {
+            let names: Vec<&str> = specs.iter().map(|s| s.name.as_str()).collect();
+            let mut groups: Vec<&str> = specs.iter().map(|s| s.group.as_str()).collect();
+            groups.sort_unstable();
+            groups.dedup();
+            groups.push(ALL_SERVERS);
+            return Err(Error::UnknownServer {
+                word: word.clone(),
+                servers: names.join(", "),
+                groups: groups.join(", "),
+            });
+        }
+    }
+    let chosen = |s: &ServerSpec| {
+        wanted
+            .iter()
+            .any(|w| w == ALL_SERVERS || *w == s.name || *w == s.group)
+    };
+    Ok(specs.into_iter().filter(chosen).collect())
+}
+
+/// The group of a manifest that names none.
+pub const DEFAULT_GROUP: &str = "rust";
+
+fn default_group() -> String {
+    DEFAULT_GROUP.to_owned()
 }
 
 #[derive(Debug, Deserialize)]
@@ -79,6 +120,8 @@ struct RawVariant {
 pub struct ServerSpec {
     pub name: String,
     pub description: String,
+    /// `rust`, `python`, ...: what `FRAMEWORK_BENCH_SERVERS` selects by.
+    pub group: String,
     /// The folder holding the manifest.
     pub dir: PathBuf,
     pub manifest: PathBuf,
@@ -116,6 +159,7 @@ impl ServerSpec {
         let base = ServerSpec {
             name: raw.name,
             description: raw.description,
+            group: raw.group,
             dir,
             manifest: manifest.to_owned(),
             version: raw.version,
@@ -179,6 +223,18 @@ impl ServerSpec {
             return Err(format!(
                 "name `{}` must be non-empty ASCII letters, digits, `-`, `_` or `.`",
                 self.name
+            ));
+        }
+        let group_ok = !self.group.is_empty()
+            && self.group != ALL_SERVERS
+            && self
+                .group
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        if !group_ok {
+            return Err(format!(
+                "group `{}` must be ASCII letters, digits, `-` or `_`, and not `{ALL_SERVERS}`",
+                self.group
             ));
         }
         if self.run.is_empty() {
@@ -377,6 +433,53 @@ run = ["python3", "{dir}/app.py", "--port={port}"]
             let err = ServerSpec::load(&path).unwrap_err().to_string();
             assert!(err.contains(expected), "{folder}: {err}");
             assert!(err.contains(&path.display().to_string()), "{folder}: {err}");
+        }
+    }
+
+    fn spec(name: &str, group: &str) -> ServerSpec {
+        ServerSpec {
+            name: name.into(),
+            group: group.into(),
+            ..ServerSpec::load(&write_manifest(&temp_dir(name), name, AXUM))
+                .unwrap()
+                .remove(0)
+        }
+    }
+
+    #[test]
+    fn servers_are_selected_by_name_group_or_all_and_unknown_words_are_refused() {
+        let specs = vec![
+            spec("actix-web", "rust"),
+            spec("axum", "rust"),
+            spec("flask", "python"),
+        ];
+        let names = |wanted: &[&str]| -> Vec<String> {
+            let wanted: Vec<String> = wanted.iter().map(|w| w.to_string()).collect();
+            select(specs.clone(), &wanted)
+                .unwrap()
+                .into_iter()
+                .map(|s| s.name)
+                .collect()
+        };
+        assert_eq!(names(&["rust"]), ["actix-web", "axum"]);
+        assert_eq!(names(&["python", "axum"]), ["axum", "flask"]);
+        assert_eq!(names(&["all"]), ["actix-web", "axum", "flask"]);
+        let err = select(specs.clone(), &["rocket".to_owned()])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("`rocket`"), "{err}");
+        assert!(err.contains("actix-web, axum, flask"), "{err}");
+        assert!(err.contains("python, rust, all"), "{err}");
+    }
+
+    #[test]
+    fn a_group_must_be_a_plain_word_and_not_all() {
+        for bad in ["all", "", "r s"] {
+            let dir = temp_dir(&format!("group-{}", bad.len()));
+            let text = format!("group = \"{bad}\"\n{AXUM}");
+            let manifest = write_manifest(&dir, "a", &text);
+            let err = ServerSpec::load(&manifest).unwrap_err().to_string();
+            assert!(err.contains("group"), "{bad}: {err}");
         }
     }
 

@@ -193,6 +193,27 @@ fn a_bad_knob_stops_the_run_before_any_server_starts() {
 }
 
 #[test]
+fn an_unknown_server_stops_the_run_naming_the_known_ones() {
+    let home = fresh_home("unknown-server");
+    let output = run_bench(
+        &home,
+        &[("FRAMEWORK_BENCH_SERVERS", "rust,nope")],
+        &["--test"],
+    );
+    let stderr = text(&output.stderr);
+    assert!(!output.status.success());
+    assert!(
+        stderr.contains("FRAMEWORK_BENCH_SERVERS names `nope`, which is no server or group"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("axum") && stderr.contains("rust, all"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("framework-bench: started"), "{stderr}");
+}
+
+#[test]
 fn list_mode_starts_nothing() {
     let home = fresh_home("list");
     let output = run_bench(&home, &[], &["--list"]);
