@@ -167,7 +167,7 @@ impl Summary {
         let mut warnings = self.warnings(now, &measured);
         if !out_of_scope.is_empty() {
             warnings.push(format!(
-                "{} figures of the baseline were not measured in this run (a filter?) and are not compared",
+                "{} figures of the baseline were not measured in this run (a filter, or the opt-in sweep not run) and are not compared",
                 out_of_scope.len()
             ));
         }

@@ -81,7 +81,11 @@ pub struct Thresholds {
     pub vms_bytes: f64,
     /// Relative floor of resident and anonymous memory after the burst: it
     /// follows how many of the burst's connections the server held at
-    /// once. Measured: up to 96.9 % (tide anonymous, 10.1 to 19.9 MiB).
+    /// once. Measured: up to 96.9 % (tide anonymous, 10.1 to 19.9 MiB)
+    /// over eight runs; a later run, the first on a freshly started
+    /// machine, whose bursts were slower (axum 0.121 s against about
+    /// 0.07 s), moved axum's anonymous memory after the burst 14.59 to
+    /// 5.57 MiB (162 %).
     pub after_burst_relative: f64,
     /// Relative floor of the burst's peak RSS. Measured: up to 53.8 %.
     pub burst_peak_relative: f64,
@@ -121,7 +125,7 @@ impl Default for Thresholds {
             anonymous_bytes: 256.0 * 1024.0,
             memory_relative: 0.05,
             vms_bytes: 1024.0 * 1024.0,
-            after_burst_relative: 1.30,
+            after_burst_relative: 2.0,
             burst_peak_relative: 0.75,
             burst_cpu_relative: 0.60,
             timing_relative: 0.70,
@@ -384,14 +388,14 @@ mod tests {
             Verdict::WithinNoise
         );
         let after = |v: f64| [metric("rss-after", Unit::Bytes, v * MIB, &[])];
-        // tide's anonymous memory after the burst moved 10.1 -> 19.9 MiB
+        // axum's anonymous memory after the burst moved 5.57 -> 14.59 MiB
         // between two runs of unchanged code.
         assert_eq!(
-            compare(&after(15.0), &after(34.0), &t)[0].verdict,
+            compare(&after(5.57), &after(14.59), &t)[0].verdict,
             Verdict::WithinNoise
         );
         assert_eq!(
-            compare(&after(15.0), &after(36.0), &t)[0].verdict,
+            compare(&after(5.57), &after(17.0), &t)[0].verdict,
             Verdict::Regressed
         );
         // The burst's peak: actix-web's 11.0 -> 17.0 MiB between two runs.
