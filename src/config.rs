@@ -215,6 +215,13 @@ impl BenchConfig {
         }
     }
 
+    /// The most connections the run opens at once: the burst's, or the
+    /// sweep's largest count.
+    pub fn largest_load(&self) -> usize {
+        let sweep = self.sweep.iter().copied().max().unwrap_or(0);
+        self.n_requests.max(sweep)
+    }
+
     /// The open files one burst needs (client and server each hold one per
     /// connection), with room for everything else.
     pub fn open_files_needed(&self) -> u64 {

@@ -194,9 +194,12 @@ struct Target {
     plan: LoadPlan,
     request: Vec<u8>,
     failed: AtomicBool,
-    /// No request is started after this, so that the last can time out
-    /// within [`LoadPlan::time_bound`].
-    stop_taking_at: Instant,
+    /// How long after the start line opens requests may still be started,
+    /// so that the last can time out within [`LoadPlan::time_bound`].
+    /// Counted from the start line, not from creation: opening many
+    /// keep-alive connections (a SYN dropped by a full listen queue waits
+    /// 1 s) must not eat the time the requests have.
+    sending_window: Duration,
 }
 
 impl Target {
@@ -206,12 +209,12 @@ impl Target {
             plan: plan.clone(),
             request: request_bytes(addr, &plan.path),
             failed: AtomicBool::new(false),
-            stop_taking_at: Instant::now() + plan.time_bound().saturating_sub(plan.timeout),
+            sending_window: plan.time_bound().saturating_sub(plan.timeout),
         }
     }
 
-    fn may_send(&self) -> bool {
-        Instant::now() < self.stop_taking_at && !self.failed.load(Ordering::Relaxed)
+    fn may_send(&self, stop_taking_at: Instant) -> bool {
+        Instant::now() < stop_taking_at && !self.failed.load(Ordering::Relaxed)
     }
 
     fn keep(&self, collector: &RefCell<Collector>, result: RequestResult) {
@@ -269,8 +272,9 @@ fn client_thread(
         let n = part(share.requests, connections, c);
         let (target, collector) = (Arc::clone(&target), Rc::clone(&collector));
         let schedule = Schedule::of(&target.plan, opened, share.first_connection + c);
+        let stop_taking_at = opened + target.sending_window;
         local.spawn_local(async move {
-            connection(&target, &collector, stream, n, schedule).await;
+            connection(&target, &collector, stream, n, schedule, stop_taking_at).await;
         });
     }
     runtime.block_on(local);
@@ -286,10 +290,11 @@ async fn connection(
     mut stream: Option<tokio::net::TcpStream>,
     n_requests: usize,
     schedule: Option<Schedule>,
+    stop_taking_at: Instant,
 ) {
     let mut buf = Vec::with_capacity(READ_CHUNK);
     for k in 0..n_requests {
-        if !target.may_send() {
+        if !target.may_send(stop_taking_at) {
             return;
         }
         // A closed loop times from the send; an open loop from when the

@@ -143,7 +143,9 @@ impl Suite {
         };
         let cap = somaxconn();
         let conditions = Conditions {
-            backlog: config.backlog.resolve(config.n_requests, cap),
+            // One backlog for every load the run sends: the burst, and the
+            // sweep's most connections.
+            backlog: config.backlog.resolve(config.largest_load(), cap),
             somaxconn: cap,
         };
         announce_conditions(&config, &conditions);

@@ -113,7 +113,10 @@ fn a_filtered_test_run_starts_only_that_server_and_records_everything() {
     // The counters are namespace-wide and other tests run meanwhile (one
     // drops SYNs on purpose), so only their presence is checked here.
     assert!(burst.network.is_some(), "Linux has TCP counters");
-    assert_eq!(run.conditions.backlog, Some(run.config.n_requests as u32));
+    assert_eq!(
+        run.conditions.backlog,
+        Some(run.config.largest_load() as u32)
+    );
     // The peak was reset to the RSS of the moment, then read after the
     // burst: never below what the idle server held.
     let before_rss = round.before.as_ref().map_or(0, |s| s.rss_bytes);
