@@ -702,6 +702,7 @@ impl Suite {
         let options = self.launch_options();
         let values = RunValues {
             bin: built.bin.as_deref(),
+            python: built.python.as_deref(),
             port: options.port,
             workers: options.workers,
             backlog: options.backlog,

@@ -10,7 +10,8 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 use crate::error::{Error, Result};
-use crate::server::manifest::{BuildStep, ServerSpec, VersionSource};
+use crate::server::manifest::{BuildStep, PythonVenv, ServerSpec, VersionSource};
+use crate::server::venv::{ensure_venv, installed_version, venv_dir};
 
 /// How many lines of a failed build's output the error keeps.
 const BUILD_ERROR_LINES: usize = 40;
@@ -63,6 +64,8 @@ pub struct BuiltServer {
     pub version: String,
     /// The cargo binary, for specs built with `cargo_package`.
     pub bin: Option<PathBuf>,
+    /// The venv's interpreter, for specs built with `python_venv`.
+    pub python: Option<PathBuf>,
 }
 
 /// Builds servers, each cargo package once per run, and resolves their
@@ -70,6 +73,8 @@ pub struct BuiltServer {
 pub struct Builder {
     workspace: Workspace,
     packages: BTreeMap<String, Result<PathBuf, String>>,
+    /// Each venv once per run, by folder: a server's variants share it.
+    venvs: BTreeMap<PathBuf, Result<PathBuf, String>>,
 }
 
 impl Builder {
@@ -77,41 +82,58 @@ impl Builder {
         Builder {
             workspace: workspace.clone(),
             packages: BTreeMap::new(),
+            venvs: BTreeMap::new(),
         }
     }
 
     pub fn build(&mut self, spec: &ServerSpec) -> Result<BuiltServer> {
-        let bin = match spec.cargo_package() {
-            Some(package) => {
-                let workspace = &self.workspace;
-                let result = self.packages.entry(package.to_owned()).or_insert_with(|| {
-                    build_cargo_package(workspace, &spec.name, package)
-                        .map_err(|err| err.to_string())
-                });
-                match result {
-                    Ok(bin) => Some(bin.clone()),
-                    Err(message) => {
-                        return Err(Error::Build {
-                            server: spec.name.clone(),
-                            command: format!("cargo build --release -p {package}"),
-                            output: message.clone(),
-                        });
-                    }
-                }
-            }
-            None => {
-                if let Some(BuildStep::Command(command)) = &spec.build {
-                    run_build_command(spec, command)?;
-                }
-                None
-            }
-        };
-        let version = resolve_version(&self.workspace, spec)?;
-        Ok(BuiltServer {
+        let mut built = BuiltServer {
             spec: spec.clone(),
-            version,
-            bin,
+            version: String::new(),
+            bin: None,
+            python: None,
+        };
+        match &spec.build {
+            Some(BuildStep::CargoPackage(package)) => {
+                built.bin = Some(self.cargo_package(spec, package)?);
+            }
+            Some(BuildStep::PythonVenv(venv)) => {
+                built.python = Some(self.python_venv(spec, venv)?);
+            }
+            Some(BuildStep::Command(command)) => run_build_command(spec, command)?,
+            None => {}
+        }
+        built.version = resolve_version(&self.workspace, spec)?;
+        Ok(built)
+    }
+
+    fn cargo_package(&mut self, spec: &ServerSpec, package: &str) -> Result<PathBuf> {
+        let workspace = &self.workspace;
+        let result = self.packages.entry(package.to_owned()).or_insert_with(|| {
+            build_cargo_package(workspace, &spec.name, package).map_err(|err| err.to_string())
+        });
+        result.clone().map_err(|message| Error::Build {
+            server: spec.name.clone(),
+            command: format!("cargo build --release -p {package}"),
+            output: message,
         })
+    }
+
+    /// The venv's interpreter. A failure is told in full the first time; a
+    /// variant built from the same folder then gets it as its own.
+    fn python_venv(&mut self, spec: &ServerSpec, venv: &PythonVenv) -> Result<PathBuf> {
+        let dir = venv_dir(&self.workspace, spec);
+        if let Some(result) = self.venvs.get(&dir) {
+            return result.clone().map_err(|message| Error::Build {
+                server: spec.name.clone(),
+                command: format!("the venv at {}", dir.display()),
+                output: message,
+            });
+        }
+        let result = ensure_venv(&self.workspace, spec, venv);
+        self.venvs
+            .insert(dir, result.as_ref().map_err(ToString::to_string).cloned());
+        result
     }
 }
 
@@ -159,7 +181,7 @@ fn run_build_command(spec: &ServerSpec, argv: &[String]) -> Result<()> {
 
 /// Runs a build, passing its stderr through (cargo's progress) and keeping
 /// the last lines for the error if it fails. Its stdout is discarded.
-fn run_teeing_output(server: &str, mut command: Command) -> Result<()> {
+pub(crate) fn run_teeing_output(server: &str, mut command: Command) -> Result<()> {
     let shown = format!("{command:?}");
     let mut child = command
         .stdin(Stdio::null())
@@ -211,6 +233,9 @@ pub fn resolve_version(workspace: &Workspace, spec: &ServerSpec) -> Result<Strin
     };
     match &spec.version {
         VersionSource::Value(value) => Ok(value.clone()),
+        VersionSource::PythonPackage(distribution) => {
+            installed_version(&venv_dir(workspace, spec), distribution).map_err(fail)
+        }
         VersionSource::CargoLock(krate) => {
             let package = spec
                 .cargo_package()
@@ -324,8 +349,11 @@ version = "0.2.25"
     fn the_real_lockfile_has_every_framework() {
         let workspace = Workspace::at(env!("CARGO_MANIFEST_DIR"));
         let specs = ServerSpec::load_dir(&workspace.servers_dir()).unwrap();
-        assert!(specs.len() >= 5);
-        for spec in &specs {
+        let cargo_locked = specs
+            .iter()
+            .filter(|s| matches!(s.version, VersionSource::CargoLock(_)));
+        assert!(cargo_locked.clone().count() >= 5);
+        for spec in cargo_locked {
             let version = resolve_version(&workspace, spec).unwrap();
             assert!(version.split('.').count() >= 3, "{}: {version}", spec.name);
         }

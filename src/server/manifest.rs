@@ -3,8 +3,9 @@
 //! ```toml
 //! name = "axum"
 //! description = "axum on tokio and hyper"
-//! version = { cargo_lock = "axum" }     # or { command = [..] } or { value = "1.2" }
-//! build = { cargo_package = "server-axum" }   # or { command = [..] } or omitted
+//! group = "rust"                        # what FRAMEWORK_BENCH_SERVERS selects by
+//! version = { cargo_lock = "axum" }     # or { python_package = "..." }, { command = [..] }, { value = "1.2" }
+//! build = { cargo_package = "server-axum" }   # or { python_venv = {..} }, { command = [..] }, or omitted
 //! run = ["{bin}", "--port", "{port}", "--workers", "{workers}"]
 //!
 //! [[variants]]                          # optional: the same build, more arguments
@@ -12,10 +13,19 @@
 //! extra_args = ["--nodelay"]
 //! ```
 //!
+//! A Python server:
+//!
+//! ```toml
+//! name = "bottle"
+//! group = "python"
+//! version = { python_package = "bottle" }
+//! build = { python_venv = { requirements = "requirements.txt" } }   # python = "python3"
+//! run = ["{python}", "{dir}/app.py", "--port", "{port}", "--workers", "{workers}"]
+//! ```
+//!
 //! Placeholders in `run`: `{bin}` (the binary of `build.cargo_package`),
-//! `{dir}` (the manifest's folder), `{port}` and `{workers}`. A server in
-//! another language needs only a manifest, e.g.
-//! `run = ["python3", "{dir}/app.py", "--port", "{port}", "--workers", "{workers}"]`.
+//! `{python}` (the interpreter of `build.python_venv`), `{dir}` (the
+//! manifest's folder), `{port}` and `{workers}`.
 //! The harness appends `--backlog N` to every command line unless
 //! `FRAMEWORK_BENCH_BACKLOG=default`: a server must accept it (the contract).
 
@@ -40,6 +50,9 @@ pub enum VersionSource {
     Command(Vec<String>),
     /// A fixed string.
     Value(String),
+    /// The installed version of this distribution in the server's Python
+    /// virtual environment (`importlib.metadata.version`).
+    PythonPackage(String),
 }
 
 /// How a server is built before it runs.
@@ -50,6 +63,24 @@ pub enum BuildStep {
     CargoPackage(String),
     /// Any command, run in the manifest's folder.
     Command(Vec<String>),
+    /// A Python virtual environment under the target directory with the
+    /// requirements installed; `{python}` is its interpreter.
+    PythonVenv(PythonVenv),
+}
+
+/// `build = { python_venv = { requirements = "requirements.txt" } }`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PythonVenv {
+    /// The pinned requirements, relative to the manifest's folder.
+    pub requirements: PathBuf,
+    /// The interpreter that makes the venv (`python3` from `PATH`).
+    #[serde(default = "default_python")]
+    pub python: String,
+}
+
+fn default_python() -> String {
+    "python3".to_owned()
 }
 
 #[derive(Debug, Deserialize)]
@@ -135,6 +166,8 @@ pub struct ServerSpec {
 #[derive(Debug, Clone)]
 pub struct RunValues<'a> {
     pub bin: Option<&'a Path>,
+    /// The interpreter of a `python_venv` build.
+    pub python: Option<&'a Path>,
     pub port: u16,
     pub workers: usize,
     /// Appended as `--backlog N` when set; unset keeps the server's default.
@@ -248,6 +281,32 @@ impl ServerSpec {
         if uses_bin && !has_cargo_build {
             return Err("`{bin}` needs `build = { cargo_package = \"...\" }`".into());
         }
+        let uses_python = self.run.iter().any(|arg| arg.contains("{python}"));
+        let has_venv = self.python_venv().is_some();
+        if uses_python && !has_venv {
+            return Err("`{python}` needs `build = { python_venv = { ... } }`".into());
+        }
+        if matches!(self.version, VersionSource::PythonPackage(_)) && !has_venv {
+            return Err(
+                "`version.python_package` needs `build = { python_venv = { ... } }`".into(),
+            );
+        }
+        if let Some(venv) = self.python_venv() {
+            let plain = venv.requirements.is_relative()
+                && venv
+                    .requirements
+                    .components()
+                    .all(|c| matches!(c, std::path::Component::Normal(_)));
+            if !plain {
+                return Err(format!(
+                    "`build.python_venv.requirements` must be a path inside the server's folder, not `{}`",
+                    venv.requirements.display()
+                ));
+            }
+            if venv.python.is_empty() {
+                return Err("`build.python_venv.python` is empty".into());
+            }
+        }
         if let Some(BuildStep::Command(command)) = &self.build
             && command.is_empty()
         {
@@ -272,10 +331,22 @@ impl ServerSpec {
         }
     }
 
+    /// The virtual environment this server is built into, if any.
+    pub fn python_venv(&self) -> Option<&PythonVenv> {
+        match &self.build {
+            Some(BuildStep::PythonVenv(venv)) => Some(venv),
+            _ => None,
+        }
+    }
+
     /// The command line with every placeholder filled.
     pub fn command_line(&self, values: &RunValues<'_>) -> Vec<String> {
         let bin = values
             .bin
+            .map(|p| p.display().to_string())
+            .unwrap_or_default();
+        let python = values
+            .python
             .map(|p| p.display().to_string())
             .unwrap_or_default();
         let dir = self.dir.display().to_string();
@@ -284,6 +355,7 @@ impl ServerSpec {
             .iter()
             .map(|arg| {
                 arg.replace("{bin}", &bin)
+                    .replace("{python}", &python)
                     .replace("{dir}", &dir)
                     .replace("{port}", &values.port.to_string())
                     .replace("{workers}", &values.workers.to_string())
@@ -296,7 +368,7 @@ impl ServerSpec {
     }
 }
 
-const PLACEHOLDERS: [&str; 4] = ["{bin}", "{dir}", "{port}", "{workers}"];
+const PLACEHOLDERS: [&str; 5] = ["{bin}", "{python}", "{dir}", "{port}", "{workers}"];
 
 fn check_placeholders(arg: &str) -> Result<(), String> {
     let mut rest = arg;
@@ -359,6 +431,7 @@ extra_args = ["--nodelay"]
         assert_eq!(specs[1].name, "axum-nodelay");
         let values = RunValues {
             bin: Some(Path::new("/t/server-axum")),
+            python: None,
             port: 0,
             workers: 2,
             backlog: Some(2000),
@@ -389,6 +462,7 @@ run = ["python3", "{dir}/app.py", "--port={port}"]
         let specs = ServerSpec::load(&write_manifest(&dir, "bottle", text)).unwrap();
         let line = specs[0].command_line(&RunValues {
             bin: None,
+            python: None,
             port: 8080,
             workers: 1,
             backlog: None,

@@ -1,8 +1,10 @@
 //! Servers: described by data (`servers/*/server.toml`), built each on its
-//! own so that features never unify across them, started behind a guard
+//! own so that features never unify across them (a Python server in a venv
+//! of its own), started behind a guard
 //! that no child outlives, and checked to listen on loopback only.
 
 pub mod build;
 pub mod manifest;
 pub mod process;
 pub mod sockets;
+pub mod venv;

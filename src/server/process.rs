@@ -113,6 +113,7 @@ impl ServerProcess {
         let name = server.spec.name.clone();
         let argv = server.spec.command_line(&RunValues {
             bin: server.bin.as_deref(),
+            python: server.python.as_deref(),
             port: options.port,
             workers: options.workers,
             backlog: options.backlog,

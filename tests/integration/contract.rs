@@ -9,7 +9,11 @@ use framework_bench::measure::memory::{ProcSampler, Sampler};
 use framework_bench::server::process::ServerProcess;
 use framework_bench::server::sockets::listening_addrs;
 
-use crate::util::{FRAMEWORKS, assert_gone, built, http_get, options, run_with_deadline};
+use framework_bench::server::manifest::RunValues;
+
+use crate::util::{
+    FRAMEWORKS, PYTHON_FRAMEWORKS, assert_gone, built, http_get, options, run_with_deadline,
+};
 
 macro_rules! per_server {
     ($check:ident: $($test:ident => $server:literal),* $(,)?) => {
@@ -24,6 +28,11 @@ per_server!(serves_the_contract:
     rocket_serves_the_contract => "rocket",
     tide_serves_the_contract => "tide",
     tide_nodelay_serves_the_contract => "tide-nodelay",
+    bottle_serves_the_contract => "bottle",
+    cherrypy_serves_the_contract => "cherrypy",
+    flask_serves_the_contract => "flask",
+    tornado_serves_the_contract => "tornado",
+    web_py_serves_the_contract => "web.py",
 );
 
 per_server!(workers_flag_sets_the_worker_count:
@@ -41,6 +50,11 @@ per_server!(backlog_flag_sets_the_listen_backlog:
     rocket_backlog_flag => "rocket",
     tide_backlog_flag => "tide",
     tide_nodelay_backlog_flag => "tide-nodelay",
+    bottle_backlog_flag => "bottle",
+    cherrypy_backlog_flag => "cherrypy",
+    flask_backlog_flag => "flask",
+    tornado_backlog_flag => "tornado",
+    web_py_backlog_flag => "web.py",
 );
 
 per_server!(rejects_bad_arguments:
@@ -49,6 +63,22 @@ per_server!(rejects_bad_arguments:
     warp_rejects_bad_arguments => "warp",
     rocket_rejects_bad_arguments => "rocket",
     tide_rejects_bad_arguments => "tide",
+    bottle_rejects_bad_arguments => "bottle",
+    cherrypy_rejects_bad_arguments => "cherrypy",
+    flask_rejects_bad_arguments => "flask",
+    tornado_rejects_bad_arguments => "tornado",
+    web_py_rejects_bad_arguments => "web.py",
+);
+
+per_server!(workers_flag_sets_the_pool_size:
+    cherrypy_workers_flag => "cherrypy",
+    web_py_workers_flag => "web.py",
+);
+
+per_server!(workers_flag_is_ignored_by_a_one_thread_server:
+    bottle_workers_flag_is_ignored => "bottle",
+    flask_workers_flag_is_ignored => "flask",
+    tornado_workers_flag_is_ignored => "tornado",
 );
 
 fn serves_the_contract(name: &str) {
@@ -100,7 +130,12 @@ fn serves_the_contract(name: &str) {
     write!(idle, "GET /hello/World HTTP/1.1\r\nHost: {addr}\r\n\r\n").unwrap();
     let mut first_bytes = [0u8; 12];
     idle.read_exact(&mut first_bytes).unwrap();
-    assert_eq!(&first_bytes, b"HTTP/1.1 200", "{name}");
+    // bottle's wsgiref answers HTTP/1.0 (and closes), the others HTTP/1.1.
+    assert!(
+        first_bytes.starts_with(b"HTTP/1.") && first_bytes.ends_with(b" 200"),
+        "{name}: {}",
+        String::from_utf8_lossy(&first_bytes)
+    );
 
     let pid = server.pid();
     let stopped = server.shutdown().unwrap_or_else(|err| panic!("{err}"));
@@ -141,8 +176,42 @@ fn workers_flag_sets_the_worker_count(name: &str) {
 fn default_backlog(name: &str) -> u32 {
     match name {
         "actix-web" => 1024,
+        // socketserver's `request_queue_size` and cheroot's.
+        "bottle" | "cherrypy" | "web.py" => 5,
         _ => 128,
     }
+}
+
+/// How many threads the server runs with `--workers W`.
+fn threads_with_workers(name: &str, workers: usize) -> usize {
+    let server = ServerProcess::start(&built(name), &options(workers)).unwrap();
+    // Give a pool that starts its threads after the ready line time to.
+    std::thread::sleep(Duration::from_millis(300));
+    std::fs::read_dir(format!("/proc/{}/task", server.pid()))
+        .unwrap()
+        .count()
+}
+
+/// A Python server whose pool is sized by `--workers`: Python names no
+/// threads, so the count of all threads moves with W.
+fn workers_flag_sets_the_pool_size(name: &str) {
+    let one = threads_with_workers(name, 1);
+    let four = threads_with_workers(name, 4);
+    assert_eq!(
+        four - one,
+        3,
+        "{name}: {one} threads with 1 worker, {four} with 4"
+    );
+}
+
+/// A server with no thread count to set (as servers/README.md says).
+fn workers_flag_is_ignored_by_a_one_thread_server(name: &str) {
+    let one = threads_with_workers(name, 1);
+    let four = threads_with_workers(name, 4);
+    assert_eq!(
+        one, four,
+        "{name}: {one} threads with 1 worker, {four} with 4"
+    );
 }
 
 /// `--backlog N` listens with exactly N (`ss` shows a listening socket's
@@ -183,8 +252,24 @@ fn thread_names(pid: u32) -> std::collections::BTreeMap<String, usize> {
     names
 }
 
+/// The server's command line before its arguments: the binary, or the
+/// interpreter and the script.
+fn program(name: &str) -> Command {
+    let server = built(name);
+    let argv = server.spec.command_line(&RunValues {
+        bin: server.bin.as_deref(),
+        python: server.python.as_deref(),
+        port: 0,
+        workers: 1,
+        backlog: None,
+    });
+    let end = argv.iter().position(|arg| arg == "--port").unwrap();
+    let mut command = Command::new(&argv[0]);
+    command.args(&argv[1..end]);
+    command
+}
+
 fn rejects_bad_arguments(name: &str) {
-    let bin = built(name).bin.unwrap();
     let taken = TcpListener::bind("127.0.0.1:0").unwrap();
     let taken_port = taken.local_addr().unwrap().port().to_string();
     let cases: [&[&str]; 6] = [
@@ -196,7 +281,7 @@ fn rejects_bad_arguments(name: &str) {
         &["--port", &taken_port],
     ];
     for args in cases {
-        let output = run_with_deadline(Command::new(&bin).args(args), Duration::from_secs(10));
+        let output = run_with_deadline(program(name).args(args), Duration::from_secs(10));
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(!output.status.success(), "{name} {args:?} exited 0");
         assert!(
@@ -217,6 +302,7 @@ fn the_contract_list_covers_every_manifest() {
     .unwrap();
     let names: Vec<_> = specs.iter().map(|s| s.name.as_str()).collect();
     let mut expected = FRAMEWORKS.to_vec();
+    expected.extend(PYTHON_FRAMEWORKS);
     expected.sort();
     assert_eq!(names, expected);
 }

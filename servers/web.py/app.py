@@ -1,0 +1,51 @@
+"""web.py on its own server: what `app.run()` starts, web.py's
+`httpserver.WSGIServer` (cheroot) behind its static-file middleware, here
+without the request-log middleware and the address line that `runsimple`
+prints. A pool of `--workers` threads (10 as shipped), keep-alive; web.py
+turns TCP_NODELAY on itself, so `--nodelay` changes nothing."""
+
+import os
+import sys
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python-contract"))
+
+import fb_contract  # noqa: E402
+
+import web  # noqa: E402
+import web.httpserver  # noqa: E402
+
+NAME = "web.py"
+URLS = ("/hello/([^/]+)", "Hello", "/json", "Json")
+
+
+class Hello:
+    def GET(self, name):
+        web.header("Content-Type", fb_contract.HELLO_CONTENT_TYPE)
+        return fb_contract.hello_body(name)
+
+
+class Json:
+    def GET(self):
+        web.header("Content-Type", fb_contract.JSON_CONTENT_TYPE)
+        return fb_contract.JSON_BODY
+
+
+def main(args):
+    app = web.application(URLS, {"Hello": Hello, "Json": Json})
+    wsgi = web.httpserver.StaticMiddleware(app.wsgifunc())
+    server = web.httpserver.WSGIServer(("127.0.0.1", args.port), wsgi)
+    if args.workers is not None:
+        server.requests.min = args.workers  # cheroot's pool: 10 as shipped
+    if args.backlog is not None:
+        server.request_queue_size = args.backlog  # 5 as shipped
+    try:
+        server.prepare()
+    except OSError as err:
+        fb_contract.fail(NAME, f"cannot serve on 127.0.0.1:{args.port}: {err}", 1)
+    fb_contract.on_stop(server.stop)
+    fb_contract.ready(server.socket.getsockname()[1])
+    server.serve()
+
+
+main(fb_contract.parse_args(NAME))
