@@ -303,6 +303,9 @@ async fn connection(
             Some(schedule) => schedule.wait_for(k).await,
             None => Instant::now(),
         };
+        if stream.is_none() {
+            collector.borrow_mut().new_connection();
+        }
         let exchanged = tokio::time::timeout(
             target.plan.timeout,
             exchange_async(target, &mut stream, &mut buf),
@@ -518,6 +521,9 @@ impl KeepAlive {
             if Instant::now() >= deadline {
                 break;
             }
+            if self.stream.is_none() {
+                collector.new_connection();
+            }
             let result = self.send();
             collector.record(result);
             if plan.stop_on_failure && !result.outcome.is_success() {
@@ -686,10 +692,14 @@ mod tests {
             .unwrap();
             let report = one.run(&plan(Connections::KeepAlive, 5, 1));
             assert_eq!(report.successes, 5, "{report}");
+            // Each request opened the connection it was sent on.
+            assert_eq!(report.new_connections, 5);
             let report = LoadClient::unpinned(1)
                 .run(addr, &plan(Connections::KeepAlive, 5, 1))
                 .unwrap();
             assert_eq!(report.successes, 5, "{report}");
+            // The first went on the connection opened before the clock.
+            assert_eq!(report.new_connections, 4);
         }
     }
 
@@ -760,6 +770,11 @@ mod tests {
         let report = connection.run(&plan(Connections::KeepAlive, 100, 1));
         assert_eq!(report.successes, 100, "{report}");
         assert!(report.wall_time > Duration::ZERO);
+        assert_eq!(report.new_connections, 1, "only the first connects");
+        let report = LoadClient::unpinned(1)
+            .run(ok, &plan(Connections::KeepAlive, 100, 4))
+            .unwrap();
+        assert_eq!((report.successes, report.new_connections), (100, 0));
     }
 
     #[test]

@@ -18,6 +18,16 @@ pub fn value(unit: Unit, value: Option<f64>) -> String {
     }
 }
 
+/// The notes that apply, joined: `client-bound; a connection per request`.
+pub fn notes(notes: &[(bool, &str)]) -> String {
+    let applying: Vec<&str> = notes
+        .iter()
+        .filter(|(applies, _)| *applies)
+        .map(|(_, note)| *note)
+        .collect();
+    applying.join("; ")
+}
+
 /// `950 ns`, `52.3 µs`, `1.25 ms`, `2.00 s`.
 pub fn duration_ns(ns: f64) -> String {
     match ns.abs() {

@@ -5,6 +5,13 @@ use crate::report::format;
 use crate::report::table::{Align, Table};
 use crate::run::record::RunRecord;
 
+/// A figure that measured the client rather than the server.
+pub const CLIENT_BOUND: &str = "client-bound";
+
+/// The server closed each keep-alive connection after one answer: most
+/// requests also paid for a new connection.
+pub const CONNECTION_PER_REQUEST: &str = "server closes: a connection per request";
+
 /// Every latency benchmark of the run: the estimate Criterion printed (its
 /// statistic and confidence interval), percentiles of every request the
 /// benchmark sent, the server's CPU per request, how busy the client was,
@@ -44,11 +51,10 @@ pub fn latency_table(run: &RunRecord) -> Table {
                 p.of(&latency.requests)
                     .map_or_else(|| "-".to_owned(), |ns| format::duration_ns(ns as f64))
             };
-            let note = if latency.client_bound {
-                "client-bound"
-            } else {
-                ""
-            };
+            let note = format::notes(&[
+                (latency.client_bound, CLIENT_BOUND),
+                (latency.connection_per_request(), CONNECTION_PER_REQUEST),
+            ]);
             table.push(vec![
                 s.name.clone(),
                 route.to_string(),
@@ -66,9 +72,32 @@ pub fn latency_table(run: &RunRecord) -> Table {
                 latency
                     .client_busy
                     .map_or_else(|| "n/a".into(), format::percent),
-                note.to_owned(),
+                note,
             ]);
         }
     }
     table
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_server_that_closes_every_connection_is_named_in_its_row() {
+        let mut run = crate::fixtures::run();
+        let kept_alive = latency_table(&run).to_terminal();
+        assert!(!kept_alive.contains(CONNECTION_PER_REQUEST), "{kept_alive}");
+
+        let server = &mut run.servers[0];
+        let hello = server.latency.get_mut(&crate::load::Route::Hello).unwrap();
+        hello.new_connections = Some(hello.requests.count);
+        hello.client_bound = true;
+        let text = latency_table(&run).to_terminal();
+        let row = text.lines().find(|l| l.contains("hello")).unwrap();
+        assert!(
+            row.contains(&format!("{CLIENT_BOUND}; {CONNECTION_PER_REQUEST}")),
+            "{text}"
+        );
+    }
 }

@@ -10,6 +10,7 @@ pub mod format;
 pub mod latency;
 pub mod page;
 pub mod percentile_chart;
+pub mod servers;
 pub mod table;
 pub mod terminal;
 pub mod throughput;

@@ -109,6 +109,7 @@ pub fn render(run: &RunRecord, comparison: Option<&Comparison>) -> String {
         html.push_str(&comparison_section(comparison));
     }
     html.push_str(&charts_section(run));
+    html.push_str(&servers_section(run));
     html.push_str(&memory_section(run));
     html.push_str(&burst_section(run));
     html.push_str(&latency_section(run));
@@ -339,6 +340,13 @@ fn charts_section(run: &RunRecord) -> String {
         }
         html.push_str("</div>\n");
     }
+    html.push_str("</section>\n");
+    html
+}
+
+fn servers_section(run: &RunRecord) -> String {
+    let mut html = String::from("<section>\n<h2>Servers</h2>\n");
+    html.push_str(&crate::report::servers::servers_table(run).to_html("servers"));
     html.push_str("</section>\n");
     html
 }

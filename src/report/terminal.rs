@@ -47,6 +47,8 @@ pub fn render(run: &RunRecord) -> String {
         c.concurrency
     );
     let _ = writeln!(out, "{}", conditions_line(run));
+    let _ = writeln!(out, "\nServers");
+    out.push_str(&crate::report::servers::servers_table(run).to_terminal());
     let _ = writeln!(out, "\nMemory before the burst (MiB)");
     out.push_str(&before_table(run));
     let _ = writeln!(
@@ -324,6 +326,11 @@ mod tests {
         let expected = "\
 framework-bench (Benchmark mode): 2000 requests per burst, 1.0 s timeout, 1 workers per server, settle 2.0 s, 1 latency connection(s)
 Conditions: servers on CPUs 1, client on CPUs 0; listen backlog 2000
+
+Servers
+server  version  served by
+axum    0.8.9
+tide    0.8.9
 
 Memory before the burst (MiB)
 server          version  pid  startup    rss     vms   uss   pss  anon  threads

@@ -4,6 +4,7 @@
 
 use crate::compare::figures::Percentile;
 use crate::report::format;
+use crate::report::latency::{CLIENT_BOUND, CONNECTION_PER_REQUEST};
 use crate::report::table::{Align, Table};
 use crate::run::record::{LatencyRecord, RunRecord};
 
@@ -68,11 +69,10 @@ fn row(
         0 => "-".to_owned(),
         _ => format::duration_ns(ns as f64),
     };
-    let note = if sweep_client_bound(record, ceiling) {
-        "client-bound"
-    } else {
-        ""
-    };
+    let note = format::notes(&[
+        (sweep_client_bound(record, ceiling), CLIENT_BOUND),
+        (record.connection_per_request(), CONNECTION_PER_REQUEST),
+    ]);
     vec![
         name.to_owned(),
         connections.to_string(),
@@ -89,7 +89,7 @@ fn row(
             .and_then(LatencyRecord::requests_per_second)
             .map_or_else(|| "-".into(), rate),
         share_of_ceiling(record, ceiling).map_or_else(|| "-".into(), format::percent),
-        note.to_owned(),
+        note,
     ]
 }
 
@@ -127,12 +127,10 @@ pub fn rate_table(run: &RunRecord) -> Table {
                 percentile(Percentile::Max),
                 r.server_cpu_per_request_ns()
                     .map_or_else(|| "n/a".into(), format::duration_ns),
-                if r.valid() {
-                    ""
-                } else {
-                    "not valid at this rate"
-                }
-                .to_owned(),
+                format::notes(&[
+                    (!r.valid(), "not valid at this rate"),
+                    (r.connection_per_request(), CONNECTION_PER_REQUEST),
+                ]),
             ]);
         }
     }
@@ -184,6 +182,7 @@ mod tests {
             counts: [("200".to_owned(), 200_000)].into(),
             server_cpu_time: None,
             client_busy: None,
+            new_connections: Some(0),
         };
         run.servers[0].constant_rate = vec![at(50, 99_500.0), at(90, 80_000.0)];
         let text = rate_table(&run).to_terminal();

@@ -159,9 +159,17 @@ pub struct RateRecord {
     #[serde(with = "option_duration_ns", rename = "server_cpu_time_ns")]
     pub server_cpu_time: Option<Duration>,
     pub client_busy: Option<f64>,
+    /// As [`LatencyRecord::new_connections`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub new_connections: Option<u64>,
 }
 
 impl RateRecord {
+    /// As [`LatencyRecord::connection_per_request`].
+    pub fn connection_per_request(&self) -> bool {
+        closes_connections(self.new_connections, self.requests.count)
+    }
+
     /// The achieved share of the target rate.
     pub fn achieved_share(&self) -> f64 {
         self.achieved_per_second / f64::from(self.target_per_second.max(1))
@@ -198,9 +206,21 @@ pub struct LatencyRecord {
     /// measured the client, not the server.
     #[serde(default)]
     pub client_bound: bool,
+    /// Requests that opened a connection: besides the first, those sent
+    /// after the server closed its keep-alive connection. Absent in run
+    /// files written before it was counted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub new_connections: Option<u64>,
 }
 
 impl LatencyRecord {
+    /// The server closed its connections after (nearly) every answer, so
+    /// most requests paid for a connection as well (bottle's HTTP/1.0,
+    /// werkzeug's `Connection: close`).
+    pub fn connection_per_request(&self) -> bool {
+        closes_connections(self.new_connections, self.requests.count)
+    }
+
     /// Requests per second from the estimate of time per request.
     pub fn requests_per_second(&self) -> Option<f64> {
         let ns = self.estimate?.point_ns;
@@ -211,6 +231,11 @@ impl LatencyRecord {
     pub fn server_cpu_per_request_ns(&self) -> Option<f64> {
         per_request_ns(self.server_cpu_time?, self.requests.count)
     }
+}
+
+/// At least 90 % of `requests` opened a connection.
+fn closes_connections(new_connections: Option<u64>, requests: u64) -> bool {
+    new_connections.is_some_and(|n| requests > 1 && n.saturating_mul(10) >= requests * 9)
 }
 
 /// Whether a phase measured the client rather than the server.

@@ -392,6 +392,7 @@ impl Suite {
             counts: report.counts.clone(),
             server_cpu_time: cost.server_cpu,
             client_busy: cost.client_busy(client_cpus),
+            new_connections: Some(report.new_connections as u64),
         };
         if !record.valid() {
             eprintln!(
@@ -840,6 +841,7 @@ struct TimedSamples {
     /// Successful requests and their wall time over every sample.
     successes: u64,
     wall: Duration,
+    new_connections: u64,
 }
 
 impl TimedSamples {
@@ -853,6 +855,7 @@ impl TimedSamples {
         self.cost = Some(self.cost.map_or(cost, |total| total.plus(cost)));
         self.successes += report.successes as u64;
         self.wall += report.wall_time;
+        self.new_connections += report.new_connections as u64;
     }
 
     /// Successful requests per second over every sample, warm-up included.
@@ -877,6 +880,7 @@ impl TimedSamples {
             server_cpu_time: self.cost.and_then(|c| c.server_cpu),
             client_busy,
             client_bound: is_client_bound(client_busy),
+            new_connections: Some(self.new_connections),
         }
     }
 }
