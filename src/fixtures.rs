@@ -104,7 +104,7 @@ pub fn server() -> ServerRecord {
                     server_cpu_time: Some(Duration::from_millis(150)),
                     client_busy: Some(0.6),
                     client_bound: false,
-                    new_connections: Some(1),
+                    closed_by_server: Some(0),
                 },
             ),
             (
@@ -115,7 +115,7 @@ pub fn server() -> ServerRecord {
                     server_cpu_time: None,
                     client_busy: None,
                     client_bound: false,
-                    new_connections: Some(1),
+                    closed_by_server: Some(0),
                 },
             ),
         ]),

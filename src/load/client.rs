@@ -303,9 +303,6 @@ async fn connection(
             Some(schedule) => schedule.wait_for(k).await,
             None => Instant::now(),
         };
-        if stream.is_none() {
-            collector.borrow_mut().new_connection();
-        }
         let exchanged = tokio::time::timeout(
             target.plan.timeout,
             exchange_async(target, &mut stream, &mut buf),
@@ -316,6 +313,10 @@ async fn connection(
             Err(_elapsed) => Outcome::Failed(ErrorKind::Timeout),
             Ok(outcome) => outcome,
         };
+        // An answer leaves the connection open unless the server closed it.
+        if outcome.is_success() && stream.is_none() {
+            collector.borrow_mut().closed_by_server();
+        }
         if !outcome.is_success() || target.plan.connections == Connections::PerRequest {
             stream = None;
         }
@@ -521,10 +522,10 @@ impl KeepAlive {
             if Instant::now() >= deadline {
                 break;
             }
-            if self.stream.is_none() {
-                collector.new_connection();
-            }
             let result = self.send();
+            if result.outcome.is_success() && self.stream.is_none() {
+                collector.closed_by_server();
+            }
             collector.record(result);
             if plan.stop_on_failure && !result.outcome.is_success() {
                 break;
@@ -692,14 +693,13 @@ mod tests {
             .unwrap();
             let report = one.run(&plan(Connections::KeepAlive, 5, 1));
             assert_eq!(report.successes, 5, "{report}");
-            // Each request opened the connection it was sent on.
-            assert_eq!(report.new_connections, 5);
+            // The server closed the connection after every answer.
+            assert_eq!(report.closed_by_server, 5);
             let report = LoadClient::unpinned(1)
                 .run(addr, &plan(Connections::KeepAlive, 5, 1))
                 .unwrap();
             assert_eq!(report.successes, 5, "{report}");
-            // The first went on the connection opened before the clock.
-            assert_eq!(report.new_connections, 4);
+            assert_eq!(report.closed_by_server, 5);
         }
     }
 
@@ -770,11 +770,11 @@ mod tests {
         let report = connection.run(&plan(Connections::KeepAlive, 100, 1));
         assert_eq!(report.successes, 100, "{report}");
         assert!(report.wall_time > Duration::ZERO);
-        assert_eq!(report.new_connections, 1, "only the first connects");
+        assert_eq!(report.closed_by_server, 0);
         let report = LoadClient::unpinned(1)
             .run(ok, &plan(Connections::KeepAlive, 100, 4))
             .unwrap();
-        assert_eq!((report.successes, report.new_connections), (100, 0));
+        assert_eq!((report.successes, report.closed_by_server), (100, 0));
     }
 
     #[test]

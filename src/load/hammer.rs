@@ -210,10 +210,10 @@ pub struct HammerReport {
     /// under an open loop, from when each was due.
     pub latency: Histogram<u64>,
     pub pacing: Pacing,
-    /// Requests that opened a connection to be sent: every request of a
-    /// connection-per-request plan; under keep-alive, those after the
-    /// server closed one (HTTP/1.0, `Connection: close`) or a failure.
-    pub new_connections: usize,
+    /// Answers after which the server closed the connection (HTTP/1.0,
+    /// `Connection: close`): under keep-alive, the next request on that
+    /// connection pays for a new one.
+    pub closed_by_server: usize,
 }
 
 impl HammerReport {
@@ -303,7 +303,7 @@ pub struct Collector {
     plan: LoadPlan,
     counts: BTreeMap<Outcome, usize>,
     latency: Histogram<u64>,
-    new_connections: usize,
+    closed_by_server: usize,
 }
 
 impl Collector {
@@ -312,13 +312,13 @@ impl Collector {
             plan: plan.clone(),
             counts: BTreeMap::new(),
             latency: latency_histogram(),
-            new_connections: 0,
+            closed_by_server: 0,
         }
     }
 
-    /// A request had to open a connection first.
-    pub fn new_connection(&mut self) {
-        self.new_connections += 1;
+    /// The server closed the connection after an answer.
+    pub fn closed_by_server(&mut self) {
+        self.closed_by_server += 1;
     }
 
     pub fn record(&mut self, result: RequestResult) {
@@ -336,7 +336,7 @@ impl Collector {
         }
         // Same bounds on both sides, so adding cannot fail.
         let _ = self.latency.add(&other.latency);
-        self.new_connections += other.new_connections;
+        self.closed_by_server += other.closed_by_server;
     }
 
     /// The report; requests that were never sent or never finished (the
@@ -364,7 +364,7 @@ impl Collector {
             successes,
             latency: self.latency,
             pacing: self.plan.pacing,
-            new_connections: self.new_connections,
+            closed_by_server: self.closed_by_server,
         }
     }
 }

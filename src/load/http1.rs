@@ -135,7 +135,10 @@ fn head(buf: &[u8]) -> Result<Option<(u16, usize, Framing, bool)>, Http1Error> {
     };
     let status = response.code.unwrap_or(0);
     let mut framing = None;
-    let mut close = false;
+    // HTTP/1.0 closes unless the server says keep-alive (RFC 9112 9.3);
+    // HTTP/1.1 keeps the connection unless it says close.
+    let http_1_0 = response.version == Some(0);
+    let mut close = http_1_0;
     for header in response.headers.iter() {
         let value = std::str::from_utf8(header.value).unwrap_or("").trim();
         if header.name.eq_ignore_ascii_case("content-length") {
@@ -149,7 +152,11 @@ fn head(buf: &[u8]) -> Result<Option<(u16, usize, Framing, bool)>, Http1Error> {
         {
             framing = Some(Framing::Chunked);
         } else if header.name.eq_ignore_ascii_case("connection") {
-            close = value.eq_ignore_ascii_case("close");
+            close = if http_1_0 {
+                !value.eq_ignore_ascii_case("keep-alive")
+            } else {
+                value.eq_ignore_ascii_case("close")
+            };
         }
     }
     // A response that cannot have a body (RFC 9112 6.3).
@@ -272,6 +279,23 @@ mod tests {
         assert_eq!(parse_at_eof(&CHUNKED[..40]), Err(Http1Error::ClosedEarly));
         assert_eq!(parse_at_eof(b""), Err(Http1Error::ClosedEarly));
         assert_eq!(parse_at_eof(HELLO).map(|r| r.status), Ok(200));
+    }
+
+    #[test]
+    fn http_1_0_closes_unless_the_server_keeps_the_connection() {
+        let closed = |bytes: &[u8]| match parse(bytes) {
+            Ok(Parsed::Complete(response)) => response.close,
+            other => panic!("{other:?}"),
+        };
+        // bottle's wsgiref: HTTP/1.0 with a length and no Connection header.
+        assert!(closed(b"HTTP/1.0 200 OK\r\ncontent-length: 2\r\n\r\nok"));
+        assert!(!closed(
+            b"HTTP/1.0 200 OK\r\nconnection: Keep-Alive\r\ncontent-length: 2\r\n\r\nok"
+        ));
+        assert!(!closed(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok"));
+        assert!(closed(
+            b"HTTP/1.1 200 OK\r\nConnection: close\r\ncontent-length: 2\r\n\r\nok"
+        ));
     }
 
     #[test]

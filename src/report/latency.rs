@@ -91,7 +91,7 @@ mod tests {
 
         let server = &mut run.servers[0];
         let hello = server.latency.get_mut(&crate::load::Route::Hello).unwrap();
-        hello.new_connections = Some(hello.requests.count);
+        hello.closed_by_server = Some(hello.requests.count);
         hello.client_bound = true;
         let text = latency_table(&run).to_terminal();
         let row = text.lines().find(|l| l.contains("hello")).unwrap();

@@ -182,7 +182,7 @@ mod tests {
             counts: [("200".to_owned(), 200_000)].into(),
             server_cpu_time: None,
             client_busy: None,
-            new_connections: Some(0),
+            closed_by_server: Some(0),
         };
         run.servers[0].constant_rate = vec![at(50, 99_500.0), at(90, 80_000.0)];
         let text = rate_table(&run).to_terminal();

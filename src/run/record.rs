@@ -159,15 +159,15 @@ pub struct RateRecord {
     #[serde(with = "option_duration_ns", rename = "server_cpu_time_ns")]
     pub server_cpu_time: Option<Duration>,
     pub client_busy: Option<f64>,
-    /// As [`LatencyRecord::new_connections`].
+    /// As [`LatencyRecord::closed_by_server`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub new_connections: Option<u64>,
+    pub closed_by_server: Option<u64>,
 }
 
 impl RateRecord {
     /// As [`LatencyRecord::connection_per_request`].
     pub fn connection_per_request(&self) -> bool {
-        closes_connections(self.new_connections, self.requests.count)
+        closes_connections(self.closed_by_server, self.requests.count)
     }
 
     /// The achieved share of the target rate.
@@ -206,19 +206,18 @@ pub struct LatencyRecord {
     /// measured the client, not the server.
     #[serde(default)]
     pub client_bound: bool,
-    /// Requests that opened a connection: besides the first, those sent
-    /// after the server closed its keep-alive connection. Absent in run
-    /// files written before it was counted.
+    /// Answers after which the server closed its keep-alive connection.
+    /// Absent in run files written before it was counted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub new_connections: Option<u64>,
+    pub closed_by_server: Option<u64>,
 }
 
 impl LatencyRecord {
-    /// The server closed its connections after (nearly) every answer, so
-    /// most requests paid for a connection as well (bottle's HTTP/1.0,
+    /// The server closed its connection after (nearly) every answer, so
+    /// each request paid for a new connection as well (bottle's HTTP/1.0,
     /// werkzeug's `Connection: close`).
     pub fn connection_per_request(&self) -> bool {
-        closes_connections(self.new_connections, self.requests.count)
+        closes_connections(self.closed_by_server, self.requests.count)
     }
 
     /// Requests per second from the estimate of time per request.
@@ -233,9 +232,9 @@ impl LatencyRecord {
     }
 }
 
-/// At least 90 % of `requests` opened a connection.
-fn closes_connections(new_connections: Option<u64>, requests: u64) -> bool {
-    new_connections.is_some_and(|n| requests > 1 && n.saturating_mul(10) >= requests * 9)
+/// The server closed the connection after at least 90 % of the answers.
+fn closes_connections(closed_by_server: Option<u64>, answers: u64) -> bool {
+    closed_by_server.is_some_and(|n| answers > 0 && n.saturating_mul(10) >= answers * 9)
 }
 
 /// Whether a phase measured the client rather than the server.

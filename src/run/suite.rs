@@ -392,7 +392,7 @@ impl Suite {
             counts: report.counts.clone(),
             server_cpu_time: cost.server_cpu,
             client_busy: cost.client_busy(client_cpus),
-            new_connections: Some(report.new_connections as u64),
+            closed_by_server: Some(report.closed_by_server as u64),
         };
         if !record.valid() {
             eprintln!(
@@ -841,7 +841,7 @@ struct TimedSamples {
     /// Successful requests and their wall time over every sample.
     successes: u64,
     wall: Duration,
-    new_connections: u64,
+    closed_by_server: u64,
 }
 
 impl TimedSamples {
@@ -855,7 +855,7 @@ impl TimedSamples {
         self.cost = Some(self.cost.map_or(cost, |total| total.plus(cost)));
         self.successes += report.successes as u64;
         self.wall += report.wall_time;
-        self.new_connections += report.new_connections as u64;
+        self.closed_by_server += report.closed_by_server as u64;
     }
 
     /// Successful requests per second over every sample, warm-up included.
@@ -880,7 +880,7 @@ impl TimedSamples {
             server_cpu_time: self.cost.and_then(|c| c.server_cpu),
             client_busy,
             client_bound: is_client_bound(client_busy),
-            new_connections: Some(self.new_connections),
+            closed_by_server: Some(self.closed_by_server),
         }
     }
 }

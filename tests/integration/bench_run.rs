@@ -8,7 +8,7 @@ use framework_bench::load::Route;
 use framework_bench::run::args::RunMode;
 use framework_bench::run::record::{RUN_SCHEMA, RunRecord};
 
-use crate::util::{run_with_deadline, workspace};
+use crate::util::{PYTHON_FRAMEWORKS, run_with_deadline, workspace};
 
 /// `cargo test --bench frameworks -- ARGS`: the bench target without
 /// `--bench`, so Criterion runs in test mode. Its output goes to `home`.
@@ -174,6 +174,82 @@ fn a_filtered_test_run_starts_only_that_server_and_records_everything() {
     for key in ["before", "burst", "after", "startup_time_ns", "pid"] {
         assert!(!raw["servers"][0]["rounds"][0][key].is_null(), "{key}");
     }
+}
+
+#[test]
+fn the_python_group_measures_the_seeds_five_frameworks() {
+    let home = fresh_home("python");
+    let output = run_bench(
+        &home,
+        &[
+            ("FRAMEWORK_BENCH_SERVERS", "python"),
+            ("FRAMEWORK_BENCH_TIMEOUT", "30"),
+        ],
+        &[],
+    );
+    let (stdout, stderr) = (text(&output.stdout), text(&output.stderr));
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    for name in PYTHON_FRAMEWORKS {
+        for bench in ["memory-{name}/rss-before", "latency-hello/{name}"] {
+            let bench = bench.replace("{name}", name);
+            assert!(stdout.contains(&format!("Testing {bench}")), "{stdout}");
+        }
+    }
+    // `python` selects the group alone: no Rust server starts.
+    assert!(
+        !stderr.contains("framework-bench: started axum"),
+        "{stderr}"
+    );
+
+    let json = std::fs::read_to_string(home.join("framework-bench").join("latest.json")).unwrap();
+    let run: RunRecord = serde_json::from_str(&json).unwrap();
+    let names: Vec<_> = run.servers.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, PYTHON_FRAMEWORKS);
+    for server in &run.servers {
+        let name = &server.name;
+        assert_eq!(server.error, None, "{name}");
+        // The version pip installed, as the requirements pin it.
+        let pinned = pinned_version(name);
+        assert_eq!(server.version.as_deref(), Some(pinned.as_str()), "{name}");
+        assert!(
+            server.command[0].ends_with("bin/python"),
+            "{name}: {:?}",
+            server.command
+        );
+        let burst = server.rounds[0].burst.as_ref().unwrap();
+        assert_eq!(burst.counts.get("200"), Some(&burst.n_requests), "{name}");
+        for latency in server.latency.values() {
+            assert!(latency.requests.count >= 1, "{name}");
+        }
+        // The servers that close every connection are told apart.
+        let closes = matches!(name.as_str(), "bottle" | "flask");
+        let sweep = &server.throughput[&256];
+        assert_eq!(sweep.connection_per_request(), closes, "{name}: {sweep:?}");
+        assert!(
+            server.stops.iter().all(|stop| stop.clean),
+            "{name}: {:?}",
+            server.stops
+        );
+    }
+}
+
+/// The `==` version of the server's own package in its requirements file.
+fn pinned_version(name: &str) -> String {
+    let requirements = workspace()
+        .servers_dir()
+        .join(name)
+        .join("requirements.txt");
+    let text = std::fs::read_to_string(requirements).unwrap();
+    let package = match name {
+        "cherrypy" => "CherryPy",
+        "flask" => "Flask",
+        other => other,
+    };
+    text.lines()
+        .find_map(|line| line.strip_prefix(&format!("{package}==")))
+        .unwrap_or_else(|| panic!("{name} is not pinned"))
+        .trim()
+        .to_owned()
 }
 
 #[test]
