@@ -51,6 +51,8 @@ async def main(args):
     except OSError as err:
         fb_contract.fail(NAME, f"cannot serve on 127.0.0.1:{args.port}: {err.strerror or err}", 1)
     if args.nodelay:
+        # Accepted sockets inherit it; tornado turns it off after each
+        # response and on again while finishing the next one.
         for sock in sockets:
             fb_contract.set_nodelay(sock)
     server = tornado.httpserver.HTTPServer(app)
