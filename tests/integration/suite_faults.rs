@@ -141,3 +141,67 @@ fn a_wrong_body_is_named_in_the_sweep_and_in_the_constant_rate_runs() {
     assert!(hello.counts.contains_key("200-wrong-body"), "{hello:?}");
     assert!(!hello.valid(), "{hello:?}");
 }
+
+#[test]
+fn a_python_server_without_python_is_named_and_the_others_are_measured() {
+    use framework_bench::server::manifest::{BuildStep, PythonVenv, VersionSource};
+    built("misbehaving");
+    let dir = test_log_dir().join("no-python-server");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("requirements.txt"), "bottle==0.13.4\n").unwrap();
+    let no_python = ServerSpec {
+        name: "no-python".into(),
+        description: String::new(),
+        group: "python".into(),
+        manifest: dir.join("server.toml"),
+        dir,
+        version: VersionSource::PythonPackage("bottle".into()),
+        build: Some(BuildStep::PythonVenv(PythonVenv {
+            requirements: "requirements.txt".into(),
+            python: "framework-bench-no-such-python3".into(),
+        })),
+        run: vec![
+            "{python}".into(),
+            "app.py".into(),
+            "--port".into(),
+            "{port}".into(),
+        ],
+    };
+    let mut specs: Vec<ServerSpec> = ServerSpec::load_dir(&fixtures_dir())
+        .unwrap()
+        .into_iter()
+        .filter(|s| s.name == "misbehaving")
+        .collect();
+    specs.insert(0, no_python);
+    let config = BenchConfig {
+        n_requests: 3,
+        workers: 1,
+        ..BenchConfig::default()
+    };
+    let mut suite = Suite::with_specs(workspace(), config, RunMode::Test, specs).unwrap();
+    suite.set_log_dir(test_log_dir());
+    assert!(suite.enter_phase("no-python", Phase::After).is_err());
+    suite.finish_memory("no-python");
+    suite.enter_phase("misbehaving", Phase::After).unwrap();
+    suite.finish_memory("misbehaving");
+
+    let record = suite.finish();
+    let failed = record
+        .servers
+        .iter()
+        .find(|s| s.name == "no-python")
+        .unwrap();
+    let error = failed.error.as_deref().unwrap();
+    assert!(
+        error.starts_with("no-python: cannot run `framework-bench-no-such-python3 -c"),
+        "{error}"
+    );
+    assert!(failed.rounds.iter().all(|r| r.burst.is_none()));
+    let measured = record
+        .servers
+        .iter()
+        .find(|s| s.name == "misbehaving")
+        .unwrap();
+    assert_eq!(measured.error, None);
+    assert_eq!(measured.rounds[0].burst.as_ref().unwrap().success_rate, 1.0);
+}
