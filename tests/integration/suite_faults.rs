@@ -11,6 +11,18 @@ use framework_bench::server::manifest::ServerSpec;
 
 use crate::util::{assert_gone, built, fixtures_dir, test_log_dir, workspace};
 
+/// A test-mode suite over `specs` with a burst of 3 and one worker.
+fn three_request_suite(specs: Vec<ServerSpec>) -> Suite {
+    let config = BenchConfig {
+        n_requests: 3,
+        workers: 1,
+        ..BenchConfig::default()
+    };
+    let mut suite = Suite::with_specs(workspace(), config, RunMode::Test, specs).unwrap();
+    suite.set_log_dir(test_log_dir());
+    suite
+}
+
 #[test]
 fn a_server_answering_500_mid_run_is_named_and_the_run_goes_on() {
     built("misbehaving"); // build once, with the other fixtures
@@ -19,13 +31,7 @@ fn a_server_answering_500_mid_run_is_named_and_the_run_goes_on() {
         .into_iter()
         .filter(|s| s.name == "status-500-after-1" || s.name == "misbehaving")
         .collect();
-    let config = BenchConfig {
-        n_requests: 3,
-        workers: 1,
-        ..BenchConfig::default()
-    };
-    let mut suite = Suite::with_specs(workspace(), config, RunMode::Test, specs).unwrap();
-    suite.set_log_dir(test_log_dir());
+    let mut suite = three_request_suite(specs);
     let hello = Route::Hello;
 
     // Each process answers its readiness probe, then only 500: the burst
@@ -173,13 +179,7 @@ fn a_python_server_without_python_is_named_and_the_others_are_measured() {
         .filter(|s| s.name == "misbehaving")
         .collect();
     specs.insert(0, no_python);
-    let config = BenchConfig {
-        n_requests: 3,
-        workers: 1,
-        ..BenchConfig::default()
-    };
-    let mut suite = Suite::with_specs(workspace(), config, RunMode::Test, specs).unwrap();
-    suite.set_log_dir(test_log_dir());
+    let mut suite = three_request_suite(specs);
     assert!(suite.enter_phase("no-python", Phase::After).is_err());
     suite.finish_memory("no-python");
     suite.enter_phase("misbehaving", Phase::After).unwrap();
