@@ -15,6 +15,7 @@ import bottle  # noqa: E402
 
 NAME = "bottle"
 args = fb_contract.parse_args(NAME)
+fb_contract.block_stop_signals()
 app = bottle.Bottle()
 
 

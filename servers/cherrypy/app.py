@@ -18,13 +18,21 @@ NAME = "cherrypy"
 
 
 class Root:
-    @cherrypy.expose
-    def hello(self, name):
-        cherrypy.response.headers["Content-Type"] = fb_contract.HELLO_CONTENT_TYPE
-        return fb_contract.hello_body(name)
+    """CherryPy maps path segments and query parameters onto a handler's
+    arguments, and any method onto it; the contract's routes are one GET
+    each, with exactly one name."""
 
     @cherrypy.expose
-    def json(self):
+    def hello(self, *path, **query):
+        if len(path) != 1 or query or cherrypy.request.method != "GET":
+            raise cherrypy.NotFound()
+        cherrypy.response.headers["Content-Type"] = fb_contract.HELLO_CONTENT_TYPE
+        return fb_contract.hello_body(path[0])
+
+    @cherrypy.expose
+    def json(self, *path, **query):
+        if path or query or cherrypy.request.method != "GET":
+            raise cherrypy.NotFound()
         cherrypy.response.headers["Content-Type"] = fb_contract.JSON_CONTENT_TYPE
         return fb_contract.JSON_BODY
 
@@ -51,6 +59,8 @@ def main(args):
     config = {
         "server.socket_host": "127.0.0.1",
         "server.socket_port": args.port,
+        # A development aid, on by default: a thread that checks every
+        # module once a second and restarts the process when one changes.
         "engine.autoreload.on": False,
         "checker.on": False,
         # The bodies are bytes already; CherryPy's encode tool would also
@@ -65,6 +75,7 @@ def main(args):
         config["server.thread_pool"] = args.workers  # 10 as shipped
     if args.backlog is not None:
         config["server.socket_queue_size"] = args.backlog  # 5 as shipped
+    fb_contract.block_stop_signals()
     cherrypy.config.update(config)
     cherrypy.tree.mount(Root(), "/")
     stopped = threading.Event()

@@ -19,6 +19,7 @@ from flask import Flask, Response  # noqa: E402
 
 NAME = "flask"
 args = fb_contract.parse_args(NAME)
+fb_contract.block_stop_signals()
 app = Flask(__name__)
 
 

@@ -17,6 +17,9 @@ JSON_CONTENT_TYPE = "application/json"
 JSON_BODY = json.dumps({"message": "Hello, World!"}, separators=(",", ":")).encode()
 
 USAGE = "--port N [--workers W] [--nodelay] [--backlog B]"
+# The largest `--workers` and `--backlog`: what listen(2) takes.
+MAX_COUNT = 2**31 - 1
+STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
 
 
 class Args:
@@ -53,7 +56,8 @@ def parse_args(server, argv=None):
         value = next(it, None)
         if value is None:
             fail(server, f"`{flag}` needs a value")
-        if not value.isdigit():
+        # ASCII only: `isdigit` alone takes `²`, which `int` refuses.
+        if not (value.isascii() and value.isdigit()):
             fail(server, f"`{flag}` takes a number, not `{value}`")
         number = int(value)
         if flag == "--port":
@@ -62,6 +66,8 @@ def parse_args(server, argv=None):
             args.port = number
         elif number == 0:
             fail(server, f"`{flag}` must be at least 1")
+        elif number > MAX_COUNT:
+            fail(server, f"`{flag}` must be at most {MAX_COUNT}")
         elif flag == "--workers":
             args.workers = number
         else:
@@ -82,17 +88,23 @@ def ready(port):
     sys.stdout.flush()
 
 
+def block_stop_signals():
+    """Blocks SIGTERM and SIGINT in this thread and in every thread it
+    starts from now on, so that only `on_stop`'s thread takes them. Call it
+    before the server starts any thread; a signal that comes before
+    `on_stop` waits for it."""
+    signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+
+
 def on_stop(stop):
-    """Calls `stop()` once, on a thread of its own, at SIGTERM or SIGINT:
-    the servers' own stop methods wait for the serving loop, which runs on
-    the thread a signal handler interrupts."""
-    stopping = threading.Event()
+    """Calls `stop()` once, at SIGTERM or SIGINT, on a thread that waits
+    for them (`sigwait`). Not from a signal handler: a handler runs on the
+    main thread between any two bytecodes, also while that thread holds a
+    lock that starting a thread or stopping the server takes."""
 
-    def handler(_signum, _frame):
-        if not stopping.is_set():
-            stopping.set()
-            threading.Thread(target=stop, name="stop", daemon=True).start()
+    def wait():
+        signal.sigwait(STOP_SIGNALS)
+        stop()
 
-    signal.signal(signal.SIGTERM, handler)
-    signal.signal(signal.SIGINT, handler)
-    return stopping
+    block_stop_signals()
+    threading.Thread(target=wait, name="stop", daemon=True).start()

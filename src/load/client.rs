@@ -775,6 +775,11 @@ mod tests {
             .run(ok, &plan(Connections::KeepAlive, 100, 4))
             .unwrap();
         assert_eq!((report.successes, report.closed_by_server), (100, 0));
+        // A connection the client closes is not one the server closed.
+        let report = LoadClient::unpinned(1)
+            .run(ok, &plan(Connections::PerRequest, 20, 2))
+            .unwrap();
+        assert_eq!((report.successes, report.closed_by_server), (20, 0));
     }
 
     #[test]

@@ -4,10 +4,12 @@
 //!
 //! A venv is reused while its stamp (the base interpreter's version and the
 //! requirements file's text) still matches, and made again when either
-//! changes. It is made under a temporary name and renamed into place once
-//! pip has finished, so a venv that is there is whole: an interrupted build
-//! leaves only a `.partial-PID` folder, which the next build removes.
+//! changes. The stamp is written last, once pip has finished, so a venv
+//! that an interrupted build left has none and is made again. Builds take a
+//! lock file beside the venv, so that two processes (a test run and the
+//! bench it starts, say) never build or delete the same venv at once.
 
+use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -40,8 +42,12 @@ pub fn ensure_venv(workspace: &Workspace, spec: &ServerSpec, venv: &PythonVenv) 
     let stamp = stamp(spec, venv, &requirements)?;
     let dir = venv_dir(workspace, spec);
     let python = venv_python(&dir);
-    let current = std::fs::read_to_string(dir.join(STAMP_FILE)).ok();
-    if current.as_deref() == Some(stamp.as_str()) && python.is_file() {
+    if is_current(&dir, &stamp) {
+        return Ok(python);
+    }
+    let _lock = lock_beside(spec, &dir)?;
+    // Another process may have made it while this one waited.
+    if is_current(&dir, &stamp) {
         return Ok(python);
     }
     eprintln!(
@@ -50,8 +56,17 @@ pub fn ensure_venv(workspace: &Workspace, spec: &ServerSpec, venv: &PythonVenv) 
         dir.display(),
         requirements.display()
     );
-    make_venv(spec, venv, &requirements, &dir, &stamp)?;
-    Ok(python)
+    let result = make_venv(spec, venv, &requirements, &dir, &stamp);
+    if result.is_err() {
+        // Half a venv is no use to anyone; the next build starts afresh.
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    result.map(|()| python)
+}
+
+fn is_current(dir: &Path, stamp: &str) -> bool {
+    let current = std::fs::read_to_string(dir.join(STAMP_FILE)).ok();
+    current.as_deref() == Some(stamp) && venv_python(dir).is_file()
 }
 
 /// What a venv is made from: the base interpreter's version and the
@@ -86,6 +101,25 @@ fn base_version(spec: &ServerSpec, python: &str) -> Result<String> {
     }
 }
 
+/// An exclusive lock on `DIR.lock`, held until the file is dropped; it
+/// waits while another process builds the same venv.
+fn lock_beside(spec: &ServerSpec, dir: &Path) -> Result<File> {
+    let path = dir.with_extension("lock");
+    let fail = |err: std::io::Error| Error::Build {
+        server: spec.name.clone(),
+        command: format!("lock {}", path.display()),
+        output: err.to_string(),
+    };
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(fail)?;
+    }
+    let file = File::create(&path).map_err(fail)?;
+    file.lock().map_err(fail)?;
+    Ok(file)
+}
+
+/// `python -m venv DIR`, then `pip install -r requirements`, then the
+/// stamp, with the lock held.
 fn make_venv(
     spec: &ServerSpec,
     venv: &PythonVenv,
@@ -93,72 +127,27 @@ fn make_venv(
     dir: &Path,
     stamp: &str,
 ) -> Result<()> {
-    let partial = partial_dir(dir);
-    let result = fill_partial(spec, venv, requirements, &partial, stamp)
-        .and_then(|()| move_into_place(&partial, dir));
-    if result.is_err() {
-        let _ = std::fs::remove_dir_all(&partial);
-    }
-    result
-}
-
-fn partial_dir(dir: &Path) -> PathBuf {
-    let name = dir.file_name().and_then(|n| n.to_str()).unwrap_or("venv");
-    dir.with_file_name(format!("{name}.partial-{}", std::process::id()))
-}
-
-fn fill_partial(
-    spec: &ServerSpec,
-    venv: &PythonVenv,
-    requirements: &Path,
-    partial: &Path,
-    stamp: &str,
-) -> Result<()> {
-    let io_error = |source| Error::WriteFile {
-        path: partial.to_owned(),
-        source,
-    };
-    match std::fs::remove_dir_all(partial) {
-        Err(err) if err.kind() != std::io::ErrorKind::NotFound => return Err(io_error(err)),
+    match std::fs::remove_dir_all(dir) {
+        Err(err) if err.kind() != std::io::ErrorKind::NotFound => {
+            return Err(Error::Build {
+                server: spec.name.clone(),
+                command: format!("remove the old venv at {}", dir.display()),
+                output: err.to_string(),
+            });
+        }
         _ => {}
     }
-    if let Some(parent) = partial.parent() {
-        std::fs::create_dir_all(parent).map_err(io_error)?;
-    }
     let mut make = Command::new(&venv.python);
-    make.args(["-m", "venv"]).arg(partial);
+    make.args(["-m", "venv"]).arg(dir);
     run_teeing_output(&spec.name, make)?;
-    let mut install = Command::new(venv_python(partial));
+    let mut install = Command::new(venv_python(dir));
     install
         .args(["-m", "pip", "install", "--disable-pip-version-check"])
         .args(["--no-input", "--require-virtualenv", "-r"])
         .arg(requirements)
         .current_dir(&spec.dir);
     run_teeing_output(&spec.name, install)?;
-    crate::fs::write_atomically(&partial.join(STAMP_FILE), stamp.as_bytes())
-}
-
-/// Replaces `dir` with `partial`. Another process may have put a venv
-/// there meanwhile; the rename then fails and is tried once more.
-fn move_into_place(partial: &Path, dir: &Path) -> Result<()> {
-    let mut result = Ok(());
-    for _ in 0..2 {
-        match std::fs::remove_dir_all(dir) {
-            Err(err) if err.kind() != std::io::ErrorKind::NotFound => {
-                result = Err(err);
-                continue;
-            }
-            _ => {}
-        }
-        result = std::fs::rename(partial, dir);
-        if result.is_ok() {
-            break;
-        }
-    }
-    result.map_err(|source| Error::WriteFile {
-        path: dir.to_owned(),
-        source,
-    })
+    crate::fs::write_atomically(&dir.join(STAMP_FILE), stamp.as_bytes())
 }
 
 /// The installed version of `distribution` in the venv at `dir`.
@@ -251,11 +240,10 @@ mod tests {
         assert!(err.starts_with("pyserver: build failed"), "{err}");
         assert!(err.contains("-m") && err.contains("venv"), "{err}");
         assert!(err.contains("No module named venv"), "{err}");
-        assert!(!venv_dir(&workspace, &spec).exists());
-        let leftovers = std::fs::read_dir(workspace.harness_dir().join("venvs"))
-            .map(Iterator::count)
-            .unwrap_or(0);
-        assert_eq!(leftovers, 0, "a partial venv was left behind");
+        assert!(
+            !venv_dir(&workspace, &spec).exists(),
+            "half a venv was left"
+        );
     }
 
     #[test]
@@ -276,16 +264,23 @@ mod tests {
     }
 
     #[test]
-    fn a_venv_is_reused_until_its_requirements_change() {
+    fn a_venv_is_made_once_and_again_when_its_requirements_or_stamp_change() {
         let (workspace, spec, venv) = setup("reuse", "# nothing to install\n", "python3");
-        let python = ensure_venv(&workspace, &spec, &venv).unwrap();
-        assert!(python.is_file());
+        // Two builders at once (a test run and its bench): one builds, the
+        // other waits for the lock and finds the venv made.
+        let built: Vec<PathBuf> = std::thread::scope(|scope| {
+            let build = || scope.spawn(|| ensure_venv(&workspace, &spec, &venv).unwrap());
+            let (a, b) = (build(), build());
+            vec![a.join().unwrap(), b.join().unwrap()]
+        });
+        assert!(built.iter().all(|python| python.is_file()));
+        let dir = venv_dir(&workspace, &spec);
         assert_eq!(
-            installed_version(&venv_dir(&workspace, &spec), "pip").map(|v| v.is_empty()),
+            installed_version(&dir, "pip").map(|v| v.is_empty()),
             Ok(false)
         );
         // A file put into the venv survives a reuse and not a rebuild.
-        let marker = venv_dir(&workspace, &spec).join("marker");
+        let marker = dir.join("marker");
         std::fs::write(&marker, "").unwrap();
         ensure_venv(&workspace, &spec, &venv).unwrap();
         assert!(marker.exists(), "an unchanged venv was made again");
@@ -295,7 +290,12 @@ mod tests {
             !marker.exists(),
             "a changed requirements file was not installed"
         );
-        let err = installed_version(&venv_dir(&workspace, &spec), "no-such-dist").unwrap_err();
+        // What an interrupted build leaves: a venv without its stamp.
+        std::fs::write(&marker, "").unwrap();
+        std::fs::remove_file(dir.join(STAMP_FILE)).unwrap();
+        ensure_venv(&workspace, &spec, &venv).unwrap();
+        assert!(!marker.exists(), "a venv without a stamp was used");
+        let err = installed_version(&dir, "no-such-dist").unwrap_err();
         assert!(err.contains("no-such-dist"), "{err}");
     }
 }
