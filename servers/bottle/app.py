@@ -15,7 +15,6 @@ import bottle  # noqa: E402
 
 NAME = "bottle"
 args = fb_contract.parse_args(NAME)
-fb_contract.block_stop_signals()
 app = bottle.Bottle()
 
 
@@ -51,8 +50,15 @@ class ReadyServer(WSGIServer):
         if args.nodelay:
             fb_contract.set_nodelay(self.socket)
         super().server_activate()
-        fb_contract.on_stop(self.shutdown)
+        fb_contract.on_stop_signal()
         fb_contract.ready(self.server_port)
+
+    def service_actions(self):
+        """Between requests (and every 0.5 s idle): the loop's own thread
+        ends it, after the request in hand."""
+        if fb_contract.stop_requested():
+            self.server_close()
+            raise fb_contract.Stop()
 
 
 try:
@@ -65,5 +71,7 @@ try:
         server_class=ReadyServer,
         handler_class=QuietHandler,
     )
+except fb_contract.Stop:
+    pass
 except OSError as err:
     fb_contract.fail(NAME, f"cannot serve on 127.0.0.1:{args.port}: {err.strerror or err}", 1)

@@ -5,7 +5,6 @@ and keep-alive. CherryPy sets TCP_NODELAY itself (`server.nodelay`), so
 
 import os
 import sys
-import threading
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python-contract"))
@@ -75,17 +74,16 @@ def main(args):
         config["server.thread_pool"] = args.workers  # 10 as shipped
     if args.backlog is not None:
         config["server.socket_queue_size"] = args.backlog  # 5 as shipped
+    # The main thread only waits; the engine's threads inherit the mask.
     fb_contract.block_stop_signals()
     cherrypy.config.update(config)
     cherrypy.tree.mount(Root(), "/")
-    stopped = threading.Event()
-    fb_contract.on_stop(stopped.set)
     cherrypy.engine.subscribe("log", StartError(args.port))
     # A failed start (a port in use) ends the process with CherryPy's own
     # exit code, 70, after StartError has said why.
     cherrypy.engine.start()
     fb_contract.ready(cherrypy.server.bound_addr[1])
-    stopped.wait()
+    fb_contract.wait_for_stop_signal()
     cherrypy.engine.exit()
 
 

@@ -19,7 +19,6 @@ from flask import Flask, Response  # noqa: E402
 
 NAME = "flask"
 args = fb_contract.parse_args(NAME)
-fb_contract.block_stop_signals()
 app = Flask(__name__)
 
 
@@ -53,7 +52,21 @@ except SystemExit:
     fb_contract.fail(NAME, f"cannot serve on 127.0.0.1:{args.port}: {why[0]}", 1)
 if args.nodelay:
     fb_contract.set_nodelay(server.socket)
-fb_contract.on_stop(server.shutdown)
+
+
+def stop_between_requests():
+    """Called by the serving loop after each accept and every 0.5 s idle.
+    Requests in hand run on threads of their own (werkzeug's daemon
+    threads), which end with the process."""
+    if fb_contract.stop_requested():
+        raise fb_contract.Stop()
+
+
+server.service_actions = stop_between_requests
+fb_contract.on_stop_signal()
 fb_contract.ready(server.server_port)
-server.serve_forever()
+try:
+    server.serve_forever()
+except fb_contract.Stop:
+    pass
 server.server_close()

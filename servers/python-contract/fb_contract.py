@@ -9,7 +9,6 @@ import json
 import signal
 import socket
 import sys
-import threading
 
 HELLO_CONTENT_TYPE = "text/plain; charset=utf-8"
 JSON_CONTENT_TYPE = "application/json"
@@ -88,23 +87,48 @@ def ready(port):
     sys.stdout.flush()
 
 
+class Stop(BaseException):
+    """Raised out of a serving loop once SIGTERM or SIGINT has come. A
+    BaseException, as KeyboardInterrupt: the servers' loops log and go on
+    past an Exception."""
+
+
+_stop_requested = False
+
+
+def stop_requested():
+    return _stop_requested
+
+
+def raise_stop():
+    raise Stop()
+
+
+def on_stop_signal(action=None):
+    """At SIGTERM or SIGINT, notes it (see `stop_requested`) and runs
+    `action`. Python runs a handler on the main thread between any two
+    bytecodes, also while that thread holds a lock, so `action` must take
+    none: raising `Stop` is fine, calling a server's `shutdown()` or
+    starting a thread is not. No thread is started for it: a thread costs a
+    Python server a malloc arena (64 MiB of VMS) of its own."""
+
+    def handler(_signum, _frame):
+        global _stop_requested
+        _stop_requested = True
+        if action is not None:
+            action()
+
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, handler)
+
+
 def block_stop_signals():
-    """Blocks SIGTERM and SIGINT in this thread and in every thread it
-    starts from now on, so that only `on_stop`'s thread takes them. Call it
-    before the server starts any thread; a signal that comes before
-    `on_stop` waits for it."""
+    """Blocks SIGTERM and SIGINT in this thread and every thread it starts
+    from now on, for a server whose main thread only waits: it takes them
+    with `wait_for_stop_signal`. Call it before the server starts a
+    thread."""
     signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
 
 
-def on_stop(stop):
-    """Calls `stop()` once, at SIGTERM or SIGINT, on a thread that waits
-    for them (`sigwait`). Not from a signal handler: a handler runs on the
-    main thread between any two bytecodes, also while that thread holds a
-    lock that starting a thread or stopping the server takes."""
-
-    def wait():
-        signal.sigwait(STOP_SIGNALS)
-        stop()
-
-    block_stop_signals()
-    threading.Thread(target=wait, name="stop", daemon=True).start()
+def wait_for_stop_signal():
+    signal.sigwait(STOP_SIGNALS)

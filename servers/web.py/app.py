@@ -39,8 +39,6 @@ class Json:
 
 
 def main(args):
-    # Before cheroot starts its threads, so that they inherit the mask.
-    fb_contract.block_stop_signals()
     app = web.application(URLS, {"Hello": Hello, "Json": Json})
     wsgi = web.httpserver.StaticMiddleware(app.wsgifunc())
     server = web.httpserver.WSGIServer(("127.0.0.1", args.port), wsgi)
@@ -52,9 +50,14 @@ def main(args):
         server.prepare()
     except OSError as err:
         fb_contract.fail(NAME, f"cannot serve on 127.0.0.1:{args.port}: {err}", 1)
-    fb_contract.on_stop(server.stop)
+    # As `runsimple` stops at Ctrl-C: the exception ends the accepting loop
+    # on the main thread; `stop()` then lets the workers finish.
+    fb_contract.on_stop_signal(fb_contract.raise_stop)
     fb_contract.ready(server.socket.getsockname()[1])
-    server.serve()
+    try:
+        server.serve()
+    except fb_contract.Stop:
+        server.stop()
 
 
 main(fb_contract.parse_args(NAME))
