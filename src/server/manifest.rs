@@ -472,6 +472,47 @@ run = ["python3", "{dir}/app.py", "--port={port}"]
     }
 
     #[test]
+    fn a_python_server_runs_the_interpreter_of_its_venv() {
+        let dir = temp_dir("python");
+        let text = r#"
+name = "bottle"
+group = "python"
+version = { python_package = "bottle" }
+build = { python_venv = { requirements = "requirements.txt" } }
+run = ["{python}", "{dir}/app.py", "--port", "{port}", "--workers", "{workers}"]
+"#;
+        let specs = ServerSpec::load(&write_manifest(&dir, "bottle", text)).unwrap();
+        let venv = specs[0].python_venv().unwrap();
+        assert_eq!(venv.requirements, Path::new("requirements.txt"));
+        assert_eq!(venv.python, "python3");
+        assert_eq!(
+            specs[0].version,
+            VersionSource::PythonPackage("bottle".into())
+        );
+        let line = specs[0].command_line(&RunValues {
+            bin: None,
+            python: Some(Path::new("/v/bottle/bin/python")),
+            port: 0,
+            workers: 1,
+            backlog: Some(2000),
+        });
+        let app = format!("{}/app.py", dir.join("bottle").display());
+        assert_eq!(
+            line,
+            [
+                "/v/bottle/bin/python",
+                &app,
+                "--port",
+                "0",
+                "--workers",
+                "1",
+                "--backlog",
+                "2000"
+            ]
+        );
+    }
+
+    #[test]
     fn broken_manifests_name_the_file_and_the_problem() {
         let dir = temp_dir("broken");
         let cases = [
@@ -500,6 +541,30 @@ run = ["python3", "{dir}/app.py", "--port={port}"]
                 "bad-name",
                 "name = \"../x\"\nversion = { value = \"1\" }\nrun = [\"a\", \"{port}\"]\n",
                 "name",
+            ),
+            (
+                "python-without-venv",
+                "name = \"x\"\nversion = { value = \"1\" }\nrun = [\"{python}\", \"{port}\"]\n",
+                "python_venv",
+            ),
+            (
+                "package-version-without-venv",
+                "name = \"x\"\nversion = { python_package = \"x\" }\nrun = [\"a\", \"{port}\"]\n",
+                "python_venv",
+            ),
+            (
+                "requirements-outside",
+                "name = \"x\"\nversion = { value = \"1\" }\n\
+                 build = { python_venv = { requirements = \"../../etc/x.txt\" } }\n\
+                 run = [\"{python}\", \"{port}\"]\n",
+                "inside the server's folder",
+            ),
+            (
+                "venv-unknown-key",
+                "name = \"x\"\nversion = { value = \"1\" }\n\
+                 build = { python_venv = { requirements = \"r.txt\", pyton = \"3\" } }\n\
+                 run = [\"{python}\", \"{port}\"]\n",
+                "unknown field",
             ),
         ];
         for (folder, text, expected) in cases {
