@@ -53,8 +53,8 @@ def main(args):
     # As `runsimple` stops at Ctrl-C: the exception ends the accepting loop
     # on the main thread; `stop()` then lets the workers finish.
     fb_contract.on_stop_signal(fb_contract.raise_stop)
-    fb_contract.ready(server.socket.getsockname()[1])
     try:
+        fb_contract.ready(server.socket.getsockname()[1])
         server.serve()
     except fb_contract.Stop:
         server.stop()
