@@ -309,12 +309,11 @@ async fn connection(
         )
         .await;
         let latency = sent_at.elapsed();
-        let outcome = match exchanged {
-            Err(_elapsed) => Outcome::Failed(ErrorKind::Timeout),
-            Ok(outcome) => outcome,
+        let (outcome, server_closed) = match exchanged {
+            Err(_elapsed) => (Outcome::Failed(ErrorKind::Timeout), false),
+            Ok(exchanged) => exchanged,
         };
-        // An answer leaves the connection open unless the server closed it.
-        if outcome.is_success() && stream.is_none() {
+        if server_closed && outcome.is_success() {
             collector.borrow_mut().closed_by_server();
         }
         if !outcome.is_success() || target.plan.connections == Connections::PerRequest {
@@ -385,39 +384,42 @@ async fn open_connections(
     streams
 }
 
-/// Connects if needed, writes the request, reads the response.
+/// Connects if needed, writes the request, reads the response: its
+/// outcome, and whether the server closed the connection after it (which
+/// drops `stream`).
 async fn exchange_async(
     target: &Target,
     stream: &mut Option<tokio::net::TcpStream>,
     buf: &mut Vec<u8>,
-) -> Outcome {
+) -> (Outcome, bool) {
+    let failed = |kind| (Outcome::Failed(kind), false);
     if stream.is_none() {
         match tokio::net::TcpStream::connect(target.addr).await {
             Ok(connected) => {
                 let _ = connected.set_nodelay(true);
                 *stream = Some(connected);
             }
-            Err(err) => return Outcome::Failed(connect_error(&err)),
+            Err(err) => return failed(connect_error(&err)),
         }
     }
     let Some(socket) = stream.as_mut() else {
-        return Outcome::Failed(ErrorKind::Connect);
+        return failed(ErrorKind::Connect);
     };
     if let Err(err) = socket.write_all(&target.request).await {
-        return Outcome::Failed(io_error(&err));
+        return failed(io_error(&err));
     }
     buf.clear();
     loop {
         let mut chunk = [0u8; READ_CHUNK];
         let n = match socket.read(&mut chunk).await {
             Ok(n) => n,
-            Err(err) => return Outcome::Failed(io_error(&err)),
+            Err(err) => return failed(io_error(&err)),
         };
         if let Some((outcome, close)) = take_bytes(buf, &chunk[..n], &target.plan.expected_body) {
-            if close || n == 0 {
+            if close {
                 *stream = None;
             }
-            return outcome;
+            return (outcome, close);
         }
     }
 }
@@ -477,6 +479,8 @@ pub struct KeepAlive {
     timeout: Duration,
     stream: Option<TcpStream>,
     buf: Vec<u8>,
+    /// The read timeout was cut below `timeout` for a partial answer.
+    read_timeout_cut: bool,
 }
 
 impl KeepAlive {
@@ -496,20 +500,23 @@ impl KeepAlive {
             timeout,
             stream: None,
             buf: Vec::with_capacity(READ_CHUNK),
+            read_timeout_cut: false,
         })
     }
 
-    /// Sends one request and reads its answer, within the timeout.
-    pub fn send(&mut self) -> RequestResult {
+    /// Sends one request and reads its answer, within the timeout; also
+    /// whether the server closed the connection after it.
+    pub fn send(&mut self) -> (RequestResult, bool) {
         let sent_at = Instant::now();
-        let outcome = self.exchange(sent_at + self.timeout);
+        let (outcome, server_closed) = self.exchange(sent_at + self.timeout);
         if !outcome.is_success() {
             self.stream = None;
         }
-        RequestResult {
+        let result = RequestResult {
             latency: sent_at.elapsed(),
             outcome,
-        }
+        };
+        (result, server_closed)
     }
 
     /// Up to `n_requests` requests in a row, stopping at the first failure
@@ -522,8 +529,8 @@ impl KeepAlive {
             if Instant::now() >= deadline {
                 break;
             }
-            let result = self.send();
-            if result.outcome.is_success() && self.stream.is_none() {
+            let (result, server_closed) = self.send();
+            if server_closed && result.outcome.is_success() {
                 collector.closed_by_server();
             }
             collector.record(result);
@@ -534,28 +541,44 @@ impl KeepAlive {
         collector.finish(started.elapsed())
     }
 
-    fn exchange(&mut self, deadline: Instant) -> Outcome {
+    /// The first read of an answer waits at most the connection's standing
+    /// read timeout (the whole timeout, set once at connect), so that a
+    /// request in the timed span costs no extra syscall; only a read after
+    /// a partial answer is cut to the time left, and the next request puts
+    /// the standing timeout back.
+    fn exchange(&mut self, deadline: Instant) -> (Outcome, bool) {
+        let failed = |kind| (Outcome::Failed(kind), false);
         let stream = match self.stream.take() {
             Some(stream) => stream,
             None => match self.connect() {
                 Ok(stream) => stream,
-                Err(kind) => return Outcome::Failed(kind),
+                Err(kind) => return failed(kind),
             },
         };
         let stream = self.stream.insert(stream);
+        if self.read_timeout_cut {
+            if stream.set_read_timeout(Some(self.timeout)).is_err() {
+                return failed(ErrorKind::Other);
+            }
+            self.read_timeout_cut = false;
+        }
         if let Err(err) = stream.write_all(&self.request) {
-            return Outcome::Failed(io_error(&err));
+            return failed(io_error(&err));
         }
         self.buf.clear();
         let mut chunk = [0u8; READ_CHUNK];
+        let mut partial = false;
         loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() || stream.set_read_timeout(Some(left)).is_err() {
-                return Outcome::Failed(ErrorKind::Timeout);
+            if partial {
+                let left = deadline.saturating_duration_since(Instant::now());
+                if left.is_zero() || stream.set_read_timeout(Some(left)).is_err() {
+                    return failed(ErrorKind::Timeout);
+                }
+                self.read_timeout_cut = true;
             }
             let n = match stream.read(&mut chunk) {
                 Ok(n) => n,
-                Err(err) => return Outcome::Failed(io_error(&err)),
+                Err(err) => return failed(io_error(&err)),
             };
             if let Some((outcome, close)) =
                 take_bytes(&mut self.buf, &chunk[..n], &self.expected_body)
@@ -563,16 +586,21 @@ impl KeepAlive {
                 if close {
                     self.stream = None;
                 }
-                return outcome;
+                return (outcome, close);
             }
+            partial = true;
         }
     }
 
-    fn connect(&self) -> std::result::Result<TcpStream, ErrorKind> {
+    fn connect(&mut self) -> std::result::Result<TcpStream, ErrorKind> {
         let stream =
             TcpStream::connect_timeout(&self.addr, self.timeout).map_err(|e| connect_error(&e))?;
         let _ = stream.set_nodelay(true);
         let _ = stream.set_write_timeout(Some(self.timeout));
+        stream
+            .set_read_timeout(Some(self.timeout))
+            .map_err(|e| io_error(&e))?;
+        self.read_timeout_cut = false;
         Ok(stream)
     }
 }
@@ -822,10 +850,44 @@ mod tests {
         let report = LoadClient::unpinned(1).run(addr, &slow).unwrap();
         assert_eq!(report.counts.get("timeout"), Some(&2), "{report}");
         let mut one = KeepAlive::new(addr, "/hello/World", "", Duration::from_millis(200)).unwrap();
-        assert_eq!(one.send().outcome, Outcome::Failed(ErrorKind::Timeout));
+        assert_eq!(one.send().0.outcome, Outcome::Failed(ErrorKind::Timeout));
         // Bounded: two rounds of 200 ms timeouts, not a hang.
         assert!(started.elapsed() < slow.time_bound() * 2);
         drop(silent);
+    }
+
+    #[test]
+    fn a_trickling_answer_times_out_at_the_deadline_and_the_next_is_whole() {
+        // First answer: the head, then the body after 400 ms; then whole
+        // answers on a new connection.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 1024];
+            let (mut first, _) = listener.accept().unwrap();
+            let _ = first.read(&mut buf);
+            let _ = first.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 13\r\n\r\n");
+            std::thread::sleep(Duration::from_millis(400));
+            let _ = first.write_all(b"Hello, World!");
+            let (mut second, _) = listener.accept().unwrap();
+            while let Ok(n) = second.read(&mut buf) {
+                if n == 0 || second.write_all(HELLO).is_err() {
+                    break;
+                }
+            }
+        });
+        let timeout = Duration::from_millis(200);
+        let mut one = KeepAlive::new(addr, "/hello/World", "Hello, World!", timeout).unwrap();
+        let (cut, _) = one.send();
+        assert_eq!(cut.outcome, Outcome::Failed(ErrorKind::Timeout));
+        assert!(
+            cut.latency >= timeout && cut.latency < timeout * 2,
+            "{cut:?}"
+        );
+        for _ in 0..3 {
+            let (whole, server_closed) = one.send();
+            assert!(whole.outcome.is_success() && !server_closed, "{whole:?}");
+        }
     }
 
     #[test]

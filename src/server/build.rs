@@ -72,6 +72,9 @@ pub struct BuiltServer {
 /// versions. A failed build fails only the servers built from it.
 pub struct Builder {
     workspace: Workspace,
+    /// Each server once per run: every later start reuses its build and
+    /// version (a Python server's version costs an interpreter start).
+    built: BTreeMap<String, BuiltServer>,
     packages: BTreeMap<String, Result<PathBuf, String>>,
     /// Each venv once per run, by folder: a server's variants share it.
     venvs: BTreeMap<PathBuf, Result<PathBuf, String>>,
@@ -81,12 +84,18 @@ impl Builder {
     pub fn new(workspace: &Workspace) -> Builder {
         Builder {
             workspace: workspace.clone(),
+            built: BTreeMap::new(),
             packages: BTreeMap::new(),
             venvs: BTreeMap::new(),
         }
     }
 
     pub fn build(&mut self, spec: &ServerSpec) -> Result<BuiltServer> {
+        if let Some(built) = self.built.get(&spec.name)
+            && built.spec == *spec
+        {
+            return Ok(built.clone());
+        }
         let mut built = BuiltServer {
             spec: spec.clone(),
             version: String::new(),
@@ -104,6 +113,7 @@ impl Builder {
             None => {}
         }
         built.version = resolve_version(&self.workspace, spec)?;
+        self.built.insert(spec.name.clone(), built.clone());
         Ok(built)
     }
 
@@ -183,6 +193,9 @@ fn run_build_command(spec: &ServerSpec, argv: &[String]) -> Result<()> {
 /// the last lines for the error if it fails. Its stdout is discarded.
 pub(crate) fn run_teeing_output(server: &str, mut command: Command) -> Result<()> {
     let shown = format!("{command:?}");
+    // A build (cargo, python -m venv, pip) must not outlive the harness
+    // either: pip writing into a venv the next run removes, say.
+    crate::server::process::die_with_parent(&mut command);
     let mut child = command
         .stdin(Stdio::null())
         .stdout(Stdio::null())

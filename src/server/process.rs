@@ -467,7 +467,7 @@ fn signal_group(pid: u32, signal: Signal) {
 
 /// On Linux the child gets SIGKILL when the thread that spawned it exits,
 /// which covers the harness being killed (even by SIGKILL).
-fn die_with_parent(command: &mut Command) {
+pub(crate) fn die_with_parent(command: &mut Command) {
     #[cfg(target_os = "linux")]
     {
         let parent = std::process::id();

@@ -104,7 +104,10 @@ fn base_version(spec: &ServerSpec, python: &str) -> Result<String> {
 /// An exclusive lock on `DIR.lock`, held until the file is dropped; it
 /// waits while another process builds the same venv.
 fn lock_beside(spec: &ServerSpec, dir: &Path) -> Result<File> {
-    let path = dir.with_extension("lock");
+    // Appended, not `with_extension`: `venvs/web.py` must not lock `web`.
+    let mut name = dir.as_os_str().to_owned();
+    name.push(".lock");
+    let path = PathBuf::from(name);
     let fail = |err: std::io::Error| Error::Build {
         server: spec.name.clone(),
         command: format!("lock {}", path.display()),
