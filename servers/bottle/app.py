@@ -74,4 +74,4 @@ try:
 except fb_contract.Stop:
     pass
 except OSError as err:
-    fb_contract.fail(NAME, f"cannot serve on 127.0.0.1:{args.port}: {err.strerror or err}", 1)
+    fb_contract.cannot_serve(NAME, args.port, err.strerror or err)

@@ -50,8 +50,7 @@ class StartError:
             self.said = True
             lines = [line for line in message.splitlines() if line.strip()]
             why = lines[-1] if lines else message
-            sys.stderr.write(f"server-{NAME}: error: cannot serve on 127.0.0.1:{self.port}: {why}\n")
-            sys.stderr.flush()
+            fb_contract.cannot_serve(NAME, self.port, why, exit_code=None)
 
 
 def main(args):

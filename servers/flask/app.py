@@ -49,7 +49,7 @@ try:
         )
 except SystemExit:
     why = said.getvalue().strip().splitlines()[:1] or ["bind failed"]
-    fb_contract.fail(NAME, f"cannot serve on 127.0.0.1:{args.port}: {why[0]}", 1)
+    fb_contract.cannot_serve(NAME, args.port, why[0])
 if args.nodelay:
     fb_contract.set_nodelay(server.socket)
 

@@ -35,11 +35,27 @@ def hello_body(name):
     return f"Hello, {name}!".encode()
 
 
-def fail(server, message, code=2):
-    """One line `server-X: error: ...` on stderr, then exit non-zero."""
+def error_line(server, message):
+    """The one line `server-X: error: ...` on stderr."""
     sys.stderr.write(f"server-{server}: error: {message}\n")
     sys.stderr.flush()
+
+
+def fail(server, message, code=2):
+    """The error line, then exit non-zero."""
+    error_line(server, message)
     sys.exit(code)
+
+
+def cannot_serve(server, port, why, exit_code=1):
+    """The error line of a server that cannot listen (a port in use), then
+    exit; with `exit_code=None`, for a server that exits on its own, only
+    the line."""
+    message = f"cannot serve on 127.0.0.1:{port}: {why}"
+    if exit_code is None:
+        error_line(server, message)
+    else:
+        fail(server, message, exit_code)
 
 
 def parse_args(server, argv=None):

@@ -49,7 +49,7 @@ async def main(args):
     try:
         sockets = tornado.netutil.bind_sockets(args.port, "127.0.0.1", **backlog)
     except OSError as err:
-        fb_contract.fail(NAME, f"cannot serve on 127.0.0.1:{args.port}: {err.strerror or err}", 1)
+        fb_contract.cannot_serve(NAME, args.port, err.strerror or err)
     if args.nodelay:
         # Accepted sockets inherit it; tornado turns it off after each
         # response and on again while finishing the next one.
@@ -59,7 +59,7 @@ async def main(args):
     server.add_sockets(sockets)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
+    for signum in fb_contract.STOP_SIGNALS:
         loop.add_signal_handler(signum, stop.set)
     fb_contract.ready(sockets[0].getsockname()[1])
     await stop.wait()

@@ -49,7 +49,7 @@ def main(args):
     try:
         server.prepare()
     except OSError as err:
-        fb_contract.fail(NAME, f"cannot serve on 127.0.0.1:{args.port}: {err}", 1)
+        fb_contract.cannot_serve(NAME, args.port, err)
     # As `runsimple` stops at Ctrl-C: the exception ends the accepting loop
     # on the main thread; `stop()` then lets the workers finish.
     fb_contract.on_stop_signal(fb_contract.raise_stop)

@@ -18,6 +18,15 @@ pub fn value(unit: Unit, value: Option<f64>) -> String {
     }
 }
 
+/// A percentile of a latency summary, or `-` where it has none.
+pub fn percentile(
+    p: crate::compare::figures::Percentile,
+    summary: &crate::load::hammer::LatencySummary,
+) -> String {
+    p.of(summary)
+        .map_or_else(|| "-".to_owned(), |ns| duration_ns(ns as f64))
+}
+
 /// The notes that apply, joined: `client-bound; a connection per request`.
 pub fn notes(notes: &[(bool, &str)]) -> String {
     let applying: Vec<&str> = notes

@@ -47,10 +47,7 @@ pub fn latency_table(run: &RunRecord) -> Table {
                     format::duration_ns(e.upper_ns)
                 )
             });
-            let percentile = |p: Percentile| {
-                p.of(&latency.requests)
-                    .map_or_else(|| "-".to_owned(), |ns| format::duration_ns(ns as f64))
-            };
+            let percentile = |p: Percentile| format::percentile(p, &latency.requests);
             let note = format::notes(&[
                 (latency.client_bound, CLIENT_BOUND),
                 (latency.connection_per_request(), CONNECTION_PER_REQUEST),

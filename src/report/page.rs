@@ -387,19 +387,25 @@ fn throughput_section(run: &RunRecord) -> String {
         return String::new();
     }
     let mut html = String::from("<section>\n<h2>Throughput</h2>\n");
-    html.push_str(
+    let _ = writeln!(
+        html,
         "<p class=\"note\">Requests per second to <code>/hello/World</code> over C keep-alive \
          connections, beside the client's own ceiling: the same client against a responder \
-         in the harness, on the server CPUs. Within 80 % of the ceiling, or with the client \
-         CPUs busy above 90 %, the figure is client-bound.</p>\n",
+         in the harness, on the server CPUs. Within {} of the ceiling, or with the client \
+         CPUs busy above {}, the figure is client-bound.</p>",
+        crate::report::format::percent(crate::report::throughput::CEILING_SHARE_BOUND),
+        crate::report::format::percent(crate::measure::cpu::CLIENT_BOUND_BUSY),
     );
     html.push_str(&crate::report::throughput::throughput_table(run).to_html("wide throughput"));
     if run.servers.iter().any(|s| !s.constant_rate.is_empty()) {
-        html.push_str(
-            "<h3>Constant rate</h3>\n<p class=\"note\">An open loop at 50 % and 90 % of each \
-             server's maximum from the sweep: latency counts from when each request was due, \
-             so a stall shows in every request it delayed. A run below 99 % of its rate is \
-             not valid at that rate.</p>\n",
+        let _ = writeln!(
+            html,
+            "<h3>Constant rate</h3>\n<p class=\"note\">An open loop at a share of each \
+             server's maximum from the sweep (the table's <em>of max</em>), or at the rates \
+             <code>FRAMEWORK_BENCH_RATE</code> names: latency counts from when each request \
+             was due, so a stall shows in every request it delayed. A run below {} of its \
+             rate is not valid at that rate.</p>",
+            crate::report::format::percent(crate::load::hammer::VALID_RATE_SHARE),
         );
         html.push_str(&crate::report::throughput::rate_table(run).to_html("wide rate"));
     }

@@ -6,7 +6,7 @@ use crate::compare::figures::Percentile;
 use crate::report::format;
 use crate::report::latency::{CLIENT_BOUND, CONNECTION_PER_REQUEST};
 use crate::report::table::{Align, Table};
-use crate::run::record::{LatencyRecord, RunRecord};
+use crate::run::record::{CLIENT_CEILING, LatencyRecord, RunRecord};
 
 /// Above this share of the client's ceiling, a server's throughput measured
 /// the client as much as the server.
@@ -49,7 +49,7 @@ pub fn throughput_table(run: &RunRecord) -> Table {
     ];
     let mut table = Table::new(&headers).aligned(9, Align::Left);
     for (&c, record) in &run.client_ceiling {
-        table.push(row("client-ceiling", c, record, None));
+        table.push(row(CLIENT_CEILING, c, record, None));
     }
     for s in &run.servers {
         for (&c, record) in &s.throughput {
@@ -65,10 +65,7 @@ fn row(
     record: &LatencyRecord,
     ceiling: Option<&LatencyRecord>,
 ) -> Vec<String> {
-    let percentile = |ns: u64| match record.requests.count {
-        0 => "-".to_owned(),
-        _ => format::duration_ns(ns as f64),
-    };
+    let percentile = |p: Percentile| format::percentile(p, &record.requests);
     let note = format::notes(&[
         (sweep_client_bound(record, ceiling), CLIENT_BOUND),
         (record.connection_per_request(), CONNECTION_PER_REQUEST),
@@ -79,9 +76,9 @@ fn row(
         record
             .requests_per_second()
             .map_or_else(|| "-".into(), rate),
-        percentile(record.requests.p50_ns),
-        percentile(record.requests.p99_ns),
-        percentile(record.requests.max_ns),
+        percentile(Percentile::P50),
+        percentile(Percentile::P99),
+        percentile(Percentile::Max),
         record
             .server_cpu_per_request_ns()
             .map_or_else(|| "n/a".into(), format::duration_ns),
@@ -105,10 +102,7 @@ pub fn rate_table(run: &RunRecord) -> Table {
         .aligned(11, Align::Left);
     for s in &run.servers {
         for r in &s.constant_rate {
-            let percentile = |p: Percentile| {
-                p.of(&r.requests)
-                    .map_or_else(|| "-".to_owned(), |ns| format::duration_ns(ns as f64))
-            };
+            let percentile = |p: Percentile| format::percentile(p, &r.requests);
             table.push(vec![
                 s.name.clone(),
                 r.route.to_string(),
@@ -172,8 +166,8 @@ mod tests {
             .unwrap()
             .requests
             .clone();
-        let at = |percent: u8, achieved: f64| RateRecord {
-            route: crate::load::Route::Hello,
+        let at = |route, percent: u8, achieved: f64| RateRecord {
+            route,
             percent_of_max: Some(percent),
             connections: 16,
             target_per_second: 100_000,
@@ -184,7 +178,13 @@ mod tests {
             client_busy: None,
             closed_by_server: Some(0),
         };
-        run.servers[0].constant_rate = vec![at(50, 99_500.0), at(90, 80_000.0)];
+        use crate::load::Route::{Hello, Json};
+        run.servers[0].constant_rate = vec![
+            at(Hello, 50, 99_500.0),
+            at(Hello, 90, 80_000.0),
+            // Short at 50 %, the compared share: it must give no figure.
+            at(Json, 50, 70_000.0),
+        ];
         let text = rate_table(&run).to_terminal();
         let kept = text.lines().find(|l| l.contains("99.5k")).unwrap();
         assert!(
@@ -196,11 +196,17 @@ mod tests {
         let rate_figures: Vec<_> = crate::compare::figures::collect(&run)
             .into_iter()
             .filter_map(|m| match m.figure {
-                crate::compare::figures::Figure::RatePercentile(_, pct, _) => Some(pct),
+                crate::compare::figures::Figure::RatePercentile(route, pct, _) => {
+                    Some((route, pct))
+                }
                 _ => None,
             })
             .collect();
-        assert!(!rate_figures.is_empty() && rate_figures.iter().all(|&p| p == 50));
+        assert!(!rate_figures.is_empty(), "the valid 50 % run is a figure");
+        assert!(
+            rate_figures.iter().all(|&f| f == (Hello, 50)),
+            "{rate_figures:?}"
+        );
     }
 
     #[test]

@@ -28,7 +28,7 @@ use crate::config::BenchConfig;
 use crate::load::Route;
 use crate::measure::bytes::Bytes;
 use crate::run::args::{BaselineFlags, CriterionArgs, RunMode};
-use crate::run::record::RunRecord;
+use crate::run::record::{CLIENT_CEILING, RunRecord};
 use crate::run::suite::{EstimateSettings, Skipped, Suite, criterion_home};
 use crate::server::build::Workspace;
 
@@ -231,7 +231,7 @@ fn throughput_benches(criterion: &mut Criterion, suite: &mut Suite) {
     let mut group = criterion.benchmark_group("throughput-hello");
     for &connections in &sweep {
         group.throughput(Throughput::Elements(connections as u64));
-        let id = BenchmarkId::new("client-ceiling", format!("c{connections}"));
+        let id = BenchmarkId::new(CLIENT_CEILING, format!("c{connections}"));
         bench_or_skip(&mut group, id, |b| {
             b.iter_custom(|iters| {
                 suite

@@ -59,6 +59,10 @@ pub struct HarnessRecord {
     pub after: Option<MemorySnapshot>,
 }
 
+/// The name the client's own ceiling goes by, in the sweep's benchmark
+/// IDs, its progress lines and its table rows.
+pub const CLIENT_CEILING: &str = "client-ceiling";
+
 /// Everything measured on one server in one run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ServerRecord {

@@ -36,8 +36,8 @@ use crate::measure::netstat::TcpCounters;
 use crate::measure::settle::{Settle, settle};
 use crate::run::args::RunMode;
 use crate::run::record::{
-    BurstRecord, HarnessRecord, LatencyRecord, RUN_SCHEMA, RateRecord, RoundRecord, RunRecord,
-    ServerRecord, StopRecord, is_client_bound,
+    BurstRecord, CLIENT_CEILING, HarnessRecord, LatencyRecord, RUN_SCHEMA, RateRecord, RoundRecord,
+    RunRecord, ServerRecord, StopRecord, is_client_bound,
 };
 use crate::server::build::{Builder, BuiltServer, Workspace};
 use crate::server::manifest::{RunValues, ServerSpec};
@@ -284,8 +284,12 @@ impl Suite {
                 eprintln!("framework-bench: client ceiling: {err}");
                 Skipped
             })?;
-            eprintln!("framework-bench: client ceiling: c{connections}");
             self.responder = Some(started);
+        }
+        // Each connection count once, as a server's benchmarks are.
+        let timed = Timed::Throughput(connections);
+        if self.announced.insert((CLIENT_CEILING.to_owned(), timed)) {
+            eprintln!("framework-bench: client ceiling: {timed}");
         }
         let addr = self
             .responder

@@ -7,6 +7,7 @@ use std::time::Duration;
 use framework_bench::load::Route;
 use framework_bench::run::args::RunMode;
 use framework_bench::run::record::{RUN_SCHEMA, RunRecord};
+use framework_bench::server::manifest::{ServerSpec, VersionSource};
 
 use crate::util::{PYTHON_FRAMEWORKS, run_with_deadline, workspace};
 
@@ -235,18 +236,18 @@ fn the_python_group_measures_the_seeds_five_frameworks() {
 
 /// The `==` version of the server's own package in its requirements file.
 fn pinned_version(name: &str) -> String {
-    let requirements = workspace()
-        .servers_dir()
-        .join(name)
-        .join("requirements.txt");
-    let text = std::fs::read_to_string(requirements).unwrap();
-    let package = match name {
-        "cherrypy" => "CherryPy",
-        "flask" => "Flask",
-        other => other,
+    let specs = ServerSpec::load_dir(&workspace().servers_dir()).unwrap();
+    let spec = specs.iter().find(|s| s.name == name).unwrap();
+    let VersionSource::PythonPackage(package) = &spec.version else {
+        panic!("{name} reads no installed version");
     };
+    let text = std::fs::read_to_string(spec.dir.join("requirements.txt")).unwrap();
+    // Requirement names compare case-insensitively (`Flask`, `CherryPy`).
     text.lines()
-        .find_map(|line| line.strip_prefix(&format!("{package}==")))
+        .find_map(|line| {
+            let (pinned, version) = line.split_once("==")?;
+            pinned.eq_ignore_ascii_case(package).then_some(version)
+        })
         .unwrap_or_else(|| panic!("{name} is not pinned"))
         .trim()
         .to_owned()

@@ -206,8 +206,8 @@ fn workers_flag_sets_the_pool_size(name: &str) {
     let one = threads_with_workers(name, 1);
     let four = threads_with_workers(name, 4);
     assert_eq!(
-        four - one,
-        3,
+        four,
+        one + 3,
         "{name}: {one} threads with 1 worker, {four} with 4"
     );
 }
