@@ -279,15 +279,20 @@ fn phases_text(phases: &[String]) -> String {
     }
 }
 
-/// Which of a server's phases were client-bound: a burst in any round, and
-/// each latency benchmark.
+/// Which of a server's phases were client-bound, named as
+/// [`Stage::phase_name`] names them: a burst in any round, each latency
+/// benchmark and each sweep step.
 fn client_bound_phases(server: &crate::run::record::ServerRecord) -> Vec<String> {
     let burst = server.rounds.iter().filter_map(|r| r.burst.as_ref());
-    let bursts = burst.filter(|b| b.client_bound).map(|_| "burst".to_owned());
+    let bursts = burst.filter(|b| b.client_bound).map(|_| Stage::Burst);
     let latency = server.latency.iter().filter(|(_, l)| l.client_bound);
-    let mut phases: Vec<String> = bursts.take(1).collect();
-    phases.extend(latency.map(|(route, _)| format!("latency-{route}")));
-    phases
+    let sweep = server.throughput.iter().filter(|(_, t)| t.client_bound);
+    bursts
+        .take(1)
+        .chain(latency.map(|(route, _)| Stage::Latency(*route)))
+        .chain(sweep.map(|(c, _)| Stage::Sweep(*c)))
+        .filter_map(Stage::phase_name)
+        .collect()
 }
 
 fn describe_config(c: &BenchConfig) -> String {
@@ -543,6 +548,27 @@ mod tests {
             .warnings;
         assert!(
             !warnings.iter().any(|w| w.contains("client-bound")),
+            "{warnings:?}"
+        );
+    }
+
+    #[test]
+    fn a_client_bound_sweep_step_is_a_client_bound_phase_that_is_warned_about() {
+        let mut run = crate::fixtures::run();
+        let step = run.servers[0].latency[&crate::load::Route::Hello].clone();
+        run.servers[0].throughput.insert(16, step.clone());
+        run.servers[0].throughput.insert(64, step);
+        let metrics = crate::compare::figures::collect(&run);
+        let base = Summary::of_run(&run, metrics.clone());
+        run.servers[0].throughput.get_mut(&64).unwrap().client_bound = true;
+        let now = Summary::of_run(&run, metrics);
+        let name = &run.servers[0].name;
+        assert_eq!(now.servers[name].client_bound, ["sweep-c64"]);
+        let warnings = base.compare(&now, &Thresholds::default()).warnings;
+        assert!(
+            warnings
+                .iter()
+                .any(|w| w.contains("baseline none, now sweep-c64")),
             "{warnings:?}"
         );
     }

@@ -172,7 +172,8 @@ impl Stage {
         match self {
             Stage::Burst => Some("burst".to_owned()),
             Stage::Latency(route) => Some(format!("latency-{route}")),
-            Stage::Before | Stage::Sweep(_) | Stage::Rate(..) => None,
+            Stage::Sweep(connections) => Some(format!("sweep-c{connections}")),
+            Stage::Before | Stage::Rate(..) => None,
         }
     }
 }

@@ -393,7 +393,7 @@ fn throughput_section(run: &RunRecord) -> String {
          connections, beside the client's own ceiling: the same client against a responder \
          in the harness, on the server CPUs. Within {} of the ceiling, or with the client \
          CPUs busy above {}, the figure is client-bound.</p>",
-        crate::report::format::percent(crate::report::throughput::CEILING_SHARE_BOUND),
+        crate::report::format::percent(crate::run::record::CEILING_SHARE_BOUND),
         crate::report::format::percent(crate::measure::cpu::CLIENT_BOUND_BUSY),
     );
     html.push_str(&crate::report::throughput::throughput_table(run).to_html("wide throughput"));

@@ -8,22 +8,6 @@ use crate::report::latency::{CLIENT_BOUND, CONNECTION_PER_REQUEST};
 use crate::report::table::{Align, Table};
 use crate::run::record::{CLIENT_CEILING, LatencyRecord, RunRecord};
 
-/// Above this share of the client's ceiling, a server's throughput measured
-/// the client as much as the server.
-pub const CEILING_SHARE_BOUND: f64 = 0.8;
-
-/// Whether a sweep figure is client-bound: its client CPUs were busy above
-/// the bound, or it came within [`CEILING_SHARE_BOUND`] of the ceiling.
-pub fn sweep_client_bound(record: &LatencyRecord, ceiling: Option<&LatencyRecord>) -> bool {
-    let share = share_of_ceiling(record, ceiling);
-    record.client_bound || share.is_some_and(|s| s > CEILING_SHARE_BOUND)
-}
-
-fn share_of_ceiling(record: &LatencyRecord, ceiling: Option<&LatencyRecord>) -> Option<f64> {
-    let ceiling = ceiling?.requests_per_second()?;
-    Some(record.requests_per_second()? / ceiling)
-}
-
 /// `118.2k req/s`.
 pub fn rate(per_second: f64) -> String {
     if per_second >= 1000.0 {
@@ -67,7 +51,7 @@ fn row(
 ) -> Vec<String> {
     let percentile = |p: Percentile| format::percentile(p, &record.requests);
     let note = format::notes(&[
-        (sweep_client_bound(record, ceiling), CLIENT_BOUND),
+        (record.sweep_client_bound(ceiling), CLIENT_BOUND),
         (record.connection_per_request(), CONNECTION_PER_REQUEST),
     ]);
     vec![
@@ -85,7 +69,9 @@ fn row(
         ceiling
             .and_then(LatencyRecord::requests_per_second)
             .map_or_else(|| "-".into(), rate),
-        share_of_ceiling(record, ceiling).map_or_else(|| "-".into(), format::percent),
+        record
+            .share_of_ceiling(ceiling)
+            .map_or_else(|| "-".into(), format::percent),
         note,
     ]
 }

@@ -216,7 +216,26 @@ pub struct LatencyRecord {
     pub closed_by_server: Option<u64>,
 }
 
+/// Above this share of the client's ceiling, a server's throughput measured
+/// the client as much as the server.
+pub const CEILING_SHARE_BOUND: f64 = 0.8;
+
 impl LatencyRecord {
+    /// A sweep step's requests per second as a share of the client's own
+    /// ceiling at the same connection count.
+    pub fn share_of_ceiling(&self, ceiling: Option<&LatencyRecord>) -> Option<f64> {
+        let ceiling = ceiling?.requests_per_second()?;
+        Some(self.requests_per_second()? / ceiling)
+    }
+
+    /// Whether a sweep step measured the client: its client CPUs were busy
+    /// above the bound, or it came within [`CEILING_SHARE_BOUND`] of the
+    /// ceiling.
+    pub fn sweep_client_bound(&self, ceiling: Option<&LatencyRecord>) -> bool {
+        let share = self.share_of_ceiling(ceiling);
+        self.client_bound || share.is_some_and(|s| s > CEILING_SHARE_BOUND)
+    }
+
     /// The server closed its connection after (nearly) every answer, so
     /// each request paid for a new connection as well (bottle's HTTP/1.0,
     /// werkzeug's `Connection: close`).

@@ -507,12 +507,7 @@ impl Suite {
         let settings = self.estimates;
         let client_cpus = self.config.placement.client_cpus.len();
         let settings = estimated.then_some(settings);
-        let servers = self
-            .slots
-            .into_values()
-            .map(|slot| slot.into_record(settings, client_cpus))
-            .collect();
-        let client_ceiling = std::mem::take(&mut self.ceiling)
+        let client_ceiling: BTreeMap<usize, LatencyRecord> = std::mem::take(&mut self.ceiling)
             .into_iter()
             .map(|(c, samples)| {
                 (
@@ -521,6 +516,18 @@ impl Suite {
                 )
             })
             .collect();
+        let mut servers: Vec<ServerRecord> = self
+            .slots
+            .into_values()
+            .map(|slot| slot.into_record(settings, client_cpus))
+            .collect();
+        // Only here is the ceiling known: a sweep step near it is stored as
+        // client-bound, so that a comparison warns about it.
+        for server in &mut servers {
+            for (c, step) in &mut server.throughput {
+                step.client_bound = step.sweep_client_bound(client_ceiling.get(c));
+            }
+        }
         RunRecord {
             schema: RUN_SCHEMA.to_owned(),
             mode: self.mode,
