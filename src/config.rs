@@ -8,6 +8,9 @@ use serde::{Deserialize, Serialize};
 use crate::conditions::{BacklogSetting, CpuList, Placement, PlacementError, allowed_cpus};
 use crate::error::{Error, Result};
 
+/// The group of a manifest that names none: the servers a plain run measures.
+pub const DEFAULT_GROUP: &str = "rust";
+
 /// The prefix of every environment variable the suite reads.
 pub const ENV_PREFIX: &str = "FRAMEWORK_BENCH_";
 
@@ -126,7 +129,7 @@ pub const RATE_PERCENTS: [u8; 2] = [50, 90];
 pub const COMPARED_RATE_PERCENT: u8 = 50;
 
 fn default_servers() -> Vec<String> {
-    vec![crate::server::manifest::DEFAULT_GROUP.to_owned()]
+    vec![DEFAULT_GROUP.to_owned()]
 }
 
 /// The sweep's connection counts by default: one connection (latency's

@@ -10,8 +10,8 @@ use crate::load::hammer::{Connections, LatencySummary};
 use crate::measure::environment::Environment;
 use crate::measure::estimate::{Estimate, Statistic};
 use crate::measure::memory::MemorySnapshot;
-use crate::run::args::RunMode;
-use crate::run::record::{
+use crate::record::RunMode;
+use crate::record::{
     BurstRecord, HarnessRecord, LatencyRecord, RUN_SCHEMA, RoundRecord, RunRecord, ServerRecord,
     StopRecord,
 };

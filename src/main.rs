@@ -11,10 +11,10 @@ use std::process::ExitCode;
 
 use framework_bench::compare::baseline::{self, Summary, committed_baseline_path, validate_name};
 use framework_bench::compare::verdict::Thresholds;
+use framework_bench::record::RunMode;
 use framework_bench::report::terminal;
-use framework_bench::run::args::RunMode;
-use framework_bench::run::suite::criterion_home;
-use framework_bench::server::build::Workspace;
+use framework_bench::workspace::Workspace;
+use framework_bench::workspace::criterion_home;
 
 const USAGE: &str =
     "usage: framework-bench baseline save NAME | baseline compare NAME | baseline list";

@@ -23,8 +23,8 @@ use crate::conditions::Conditions;
 use crate::config::BenchConfig;
 use crate::error::{Error, Result};
 use crate::measure::environment::Environment;
-use crate::run::args::RunMode;
-use crate::run::record::RunRecord;
+use crate::record::RunMode;
+use crate::record::RunRecord;
 
 /// The longest baseline name: Criterion cuts directory names at 64 bytes.
 const MAX_BASELINE_NAME: usize = 64;
@@ -282,7 +282,7 @@ fn phases_text(phases: &[String]) -> String {
 /// Which of a server's phases were client-bound, named as
 /// [`Stage::phase_name`] names them: a burst in any round, each latency
 /// benchmark and each sweep step.
-fn client_bound_phases(server: &crate::run::record::ServerRecord) -> Vec<String> {
+fn client_bound_phases(server: &crate::record::ServerRecord) -> Vec<String> {
     let burst = server.rounds.iter().filter_map(|r| r.burst.as_ref());
     let bursts = burst.filter(|b| b.client_bound).map(|_| Stage::Burst);
     let latency = server.latency.iter().filter(|(_, l)| l.client_bound);

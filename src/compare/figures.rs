@@ -14,8 +14,9 @@ use serde::{Deserialize, Serialize};
 use crate::load::Route;
 use crate::load::hammer::LatencySummary;
 use crate::measure::estimate::Statistic;
-use crate::measure::memory::MemorySnapshot;
-use crate::run::record::{RunRecord, ServerRecord};
+pub use crate::measure::memory::MemoryFigure;
+pub use crate::record::Phase;
+use crate::record::{RunRecord, ServerRecord};
 
 /// What a figure's numbers are.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -33,77 +34,6 @@ impl Unit {
             Unit::Nanoseconds => "ns",
             Unit::Bytes => "bytes",
             Unit::Ratio => "ratio",
-        }
-    }
-}
-
-/// Before or after the seed's burst.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Phase {
-    Before,
-    After,
-}
-
-impl Phase {
-    pub const ALL: [Phase; 2] = [Phase::Before, Phase::After];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Phase::Before => "before",
-            Phase::After => "after",
-        }
-    }
-}
-
-/// A memory figure of a snapshot that the comparison judges.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum MemoryFigure {
-    Rss,
-    Vms,
-    Uss,
-    Pss,
-    Anonymous,
-}
-
-impl MemoryFigure {
-    pub const ALL: [MemoryFigure; 5] = [
-        MemoryFigure::Rss,
-        MemoryFigure::Vms,
-        MemoryFigure::Uss,
-        MemoryFigure::Pss,
-        MemoryFigure::Anonymous,
-    ];
-
-    /// The name on disk (`rss`, ..., `anonymous`).
-    pub fn name(self) -> &'static str {
-        match self {
-            MemoryFigure::Rss => "rss",
-            MemoryFigure::Vms => "vms",
-            MemoryFigure::Uss => "uss",
-            MemoryFigure::Pss => "pss",
-            MemoryFigure::Anonymous => "anonymous",
-        }
-    }
-
-    /// The name shown to people.
-    pub fn label(self) -> &'static str {
-        match self {
-            MemoryFigure::Rss => "RSS",
-            MemoryFigure::Vms => "VMS",
-            MemoryFigure::Uss => "USS",
-            MemoryFigure::Pss => "PSS",
-            MemoryFigure::Anonymous => "anonymous",
-        }
-    }
-
-    /// The figure's bytes in `snapshot`, if the platform gave it.
-    pub fn of(self, snapshot: &MemorySnapshot) -> Option<u64> {
-        match self {
-            MemoryFigure::Rss => Some(snapshot.rss_bytes),
-            MemoryFigure::Vms => Some(snapshot.vms_bytes),
-            MemoryFigure::Uss => snapshot.uss_bytes,
-            MemoryFigure::Pss => snapshot.pss_bytes,
-            MemoryFigure::Anonymous => snapshot.anonymous_bytes,
         }
     }
 }
@@ -588,7 +518,7 @@ fn round_metrics(server: &ServerRecord) -> Vec<Metric> {
 }
 
 /// Every reading one round gives, by figure.
-fn round_readings(round: &crate::run::record::RoundRecord) -> Vec<(Figure, f64)> {
+fn round_readings(round: &crate::record::RoundRecord) -> Vec<(Figure, f64)> {
     let mut out = vec![(Figure::StartupTime, round.startup_time.as_nanos() as f64)];
     for (phase, snapshot) in [(Phase::Before, &round.before), (Phase::After, &round.after)] {
         let Some(snapshot) = snapshot else { continue };
@@ -626,7 +556,7 @@ pub fn median(values: &[f64]) -> f64 {
 mod tests {
     use super::*;
     use crate::fixtures;
-    use crate::run::record::LatencyRecord;
+    use crate::record::LatencyRecord;
 
     #[test]
     fn median_of_odd_even_and_unsorted() {

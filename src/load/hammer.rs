@@ -66,7 +66,7 @@ impl LoadPlan {
             concurrency: n_requests.max(1),
             connections: Connections::PerRequest,
             timeout,
-            path: crate::server::process::PROBE_PATH.to_owned(),
+            path: crate::load::route::PROBE_PATH.to_owned(),
             expected_body: "Hello, World!".to_owned(),
             stop_on_failure: false,
             pacing: Pacing::Closed,

@@ -4,6 +4,9 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+/// The path the readiness probe (and the burst) asks for.
+pub const PROBE_PATH: &str = "/hello/World";
+
 /// A route of the contract (see `servers/README.md`), by short name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]

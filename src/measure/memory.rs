@@ -55,6 +55,59 @@ impl MemorySnapshot {
     }
 }
 
+/// A memory figure of a snapshot (what the comparison judges).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum MemoryFigure {
+    Rss,
+    Vms,
+    Uss,
+    Pss,
+    Anonymous,
+}
+
+impl MemoryFigure {
+    pub const ALL: [MemoryFigure; 5] = [
+        MemoryFigure::Rss,
+        MemoryFigure::Vms,
+        MemoryFigure::Uss,
+        MemoryFigure::Pss,
+        MemoryFigure::Anonymous,
+    ];
+
+    /// The name on disk (`rss`, ..., `anonymous`).
+    pub fn name(self) -> &'static str {
+        match self {
+            MemoryFigure::Rss => "rss",
+            MemoryFigure::Vms => "vms",
+            MemoryFigure::Uss => "uss",
+            MemoryFigure::Pss => "pss",
+            MemoryFigure::Anonymous => "anonymous",
+        }
+    }
+
+    /// The name shown to people.
+    pub fn label(self) -> &'static str {
+        match self {
+            MemoryFigure::Rss => "RSS",
+            MemoryFigure::Vms => "VMS",
+            MemoryFigure::Uss => "USS",
+            MemoryFigure::Pss => "PSS",
+            MemoryFigure::Anonymous => "anonymous",
+        }
+    }
+
+    /// The figure's bytes in `snapshot`, if the platform gave it.
+    pub fn of(self, snapshot: &MemorySnapshot) -> Option<u64> {
+        match self {
+            MemoryFigure::Rss => Some(snapshot.rss_bytes),
+            MemoryFigure::Vms => Some(snapshot.vms_bytes),
+            MemoryFigure::Uss => snapshot.uss_bytes,
+            MemoryFigure::Pss => snapshot.pss_bytes,
+            MemoryFigure::Anonymous => snapshot.anonymous_bytes,
+        }
+    }
+}
+
 /// Something that reads a process's memory: the real `/proc` reader, or a
 /// fake in tests of code that consumes readings.
 pub trait Sampler {

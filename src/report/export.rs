@@ -21,10 +21,10 @@ use crate::compare::verdict::Comparison;
 use crate::error::Result;
 use crate::load::Route;
 use crate::measure::estimate::Statistic;
+use crate::record::RunMode;
+use crate::record::RunRecord;
 use crate::report::comparison::ComparisonView;
 use crate::report::table::{Table, one_line};
-use crate::run::args::RunMode;
-use crate::run::record::RunRecord;
 use crate::units::{BYTES_PER_MIB, NS_PER_S, NS_PER_US};
 
 /// The BMF file [`write_all`] writes.
@@ -450,7 +450,7 @@ mod tests {
     use crate::compare::figures::Unit;
     use crate::compare::verdict::{Row, Verdict};
     use crate::measure::memory::MemorySnapshot;
-    use crate::run::record::HarnessRecord;
+    use crate::record::HarnessRecord;
     use std::collections::BTreeSet;
 
     const MIB: f64 = BYTES_PER_MIB;

@@ -1,9 +1,9 @@
 //! The latency benchmarks as one table, for the terminal and the page.
 
 use crate::compare::figures::Percentile;
+use crate::record::RunRecord;
 use crate::report::format;
 use crate::report::table::{Align, Table};
-use crate::run::record::RunRecord;
 
 /// A figure that measured the client rather than the server.
 pub const CLIENT_BOUND: &str = "client-bound";

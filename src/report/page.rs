@@ -22,11 +22,11 @@ use crate::compare::figures::MemoryFigure;
 use crate::compare::verdict::{Comparison, Verdict};
 use crate::error::{Error, Result};
 use crate::measure::memory::MemorySnapshot;
+use crate::record::RunMode;
+use crate::record::{RunRecord, ServerRecord};
 use crate::report::comparison::ComparisonView;
 use crate::report::latency::latency_table;
 use crate::report::table::escape_html as escape;
-use crate::run::args::RunMode;
-use crate::run::record::{RunRecord, ServerRecord};
 
 /// The page's directory under Criterion's home, and its Criterion group id.
 pub const DIRECTORY_NAME: &str = "framework-bench-memory";
@@ -393,7 +393,7 @@ fn throughput_section(run: &RunRecord) -> String {
          connections, beside the client's own ceiling: the same client against a responder \
          in the harness, on the server CPUs. Within {} of the ceiling, or with the client \
          CPUs busy above {}, the figure is client-bound.</p>",
-        crate::report::format::percent(crate::run::record::CEILING_SHARE_BOUND),
+        crate::report::format::percent(crate::record::CEILING_SHARE_BOUND),
         crate::report::format::percent(crate::measure::cpu::CLIENT_BOUND_BUSY),
     );
     html.push_str(&crate::report::throughput::throughput_table(run).to_html("wide throughput"));
@@ -888,7 +888,7 @@ mod tests {
     use super::*;
     use crate::compare::verdict::Row;
     use crate::load::hammer::{Connections, LatencySummary};
-    use crate::run::record::{BurstRecord, HarnessRecord, RoundRecord};
+    use crate::record::{BurstRecord, HarnessRecord, RoundRecord};
     use std::collections::BTreeMap;
     use std::time::Duration;
 

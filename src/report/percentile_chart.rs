@@ -12,7 +12,7 @@ use plotters::prelude::*;
 use crate::compare::figures::Percentile;
 use crate::error::{Error, Result};
 use crate::load::Route;
-use crate::run::record::RunRecord;
+use crate::record::RunRecord;
 
 const SIZE_PX: (u32, u32) = (960, 360);
 const TEXT: RGBColor = RGBColor(0x3d, 0x44, 0x4d);

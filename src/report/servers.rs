@@ -2,8 +2,8 @@
 //! manifest's description (for the Python five, the built-in server the
 //! seed used, and what `--workers` means there).
 
+use crate::record::RunRecord;
 use crate::report::table::{Align, Table};
-use crate::run::record::RunRecord;
 
 pub fn servers_table(run: &RunRecord) -> Table {
     let mut table = Table::new(&["server", "version", "served by"])

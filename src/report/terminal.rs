@@ -6,10 +6,10 @@ use std::fmt::Write;
 
 use crate::compare::verdict::Comparison;
 use crate::measure::memory::MemorySnapshot;
+use crate::record::{BurstRecord, RunRecord, ServerRecord};
 use crate::report::comparison::ComparisonView;
 use crate::report::latency::latency_table;
 use crate::report::table::{Align, Table};
-use crate::run::record::{BurstRecord, RunRecord, ServerRecord};
 use crate::units::BYTES_PER_MIB as MIB;
 
 /// The comparison: what changed first, then the figures within noise.
@@ -253,7 +253,7 @@ mod tests {
     use super::*;
     use crate::load::hammer::{Connections, LatencySummary};
     use crate::measure::netstat::TcpCounters;
-    use crate::run::record::{BurstRecord, HarnessRecord, RoundRecord};
+    use crate::record::{BurstRecord, HarnessRecord, RoundRecord};
     use std::collections::BTreeMap;
     use std::time::Duration;
 

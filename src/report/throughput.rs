@@ -3,10 +3,10 @@
 //! client's own ceiling at the same count.
 
 use crate::compare::figures::Percentile;
+use crate::record::{CLIENT_CEILING, LatencyRecord, RunRecord};
 use crate::report::format;
 use crate::report::latency::{CLIENT_BOUND, CONNECTION_PER_REQUEST};
 use crate::report::table::{Align, Table};
-use crate::run::record::{CLIENT_CEILING, LatencyRecord, RunRecord};
 
 /// `118.2k req/s`.
 pub fn rate(per_second: f64) -> String {
@@ -143,7 +143,7 @@ mod tests {
 
     #[test]
     fn a_rate_run_that_fell_short_is_marked_and_is_no_figure() {
-        use crate::run::record::RateRecord;
+        use crate::record::RateRecord;
         let mut run = crate::fixtures::run();
         let requests = run.servers[0]
             .latency

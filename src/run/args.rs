@@ -26,6 +26,8 @@ use std::time::Duration;
 
 use clap::{Arg, ArgMatches, Command, value_parser};
 
+pub use crate::record::RunMode;
+
 /// The baseline name Criterion uses when no baseline flag is given
 /// (`default_value("base")` at lib.rs:793 and `Criterion::default` at lib.rs:429).
 pub const DEFAULT_BASELINE: &str = "base";
@@ -39,39 +41,6 @@ const MIN_SAMPLE_SIZE: usize = 10;
 
 /// How [`ArgsError::OutOfRange`] words the confidence/significance range.
 const UNIT_INTERVAL: &str = "a number strictly between 0 and 1";
-
-/// Criterion's mode, as far as the harness needs to know it.
-///
-/// Mirrors Criterion's private `Mode` (lib.rs:299-308) plus `LoadBaseline`,
-/// which Criterion expresses as `Mode::Benchmark` with `load_baseline` set: the
-/// benchmarks are *not* run, their samples are read from a saved baseline
-/// (analysis/mod.rs:64-80) and analysed again.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum RunMode {
-    /// Measure and analyse every benchmark that passes the filter.
-    Benchmark,
-    /// Run each benchmark once to see that it works; nothing is measured or written.
-    Test,
-    /// Iterate each benchmark for `profile_time`; no analysis, no baseline files.
-    Profile,
-    /// Print the names of the benchmarks; nothing runs.
-    List,
-    /// Re-analyse samples loaded from `--load-baseline`; nothing runs.
-    LoadBaseline,
-}
-
-impl RunMode {
-    /// Whether benchmark routines are executed at all in this mode.
-    pub fn runs_routines(self) -> bool {
-        matches!(self, RunMode::Benchmark | RunMode::Test | RunMode::Profile)
-    }
-
-    /// Whether Criterion analyses results (and so reads/writes baselines) in this mode.
-    pub fn analyses_results(self) -> bool {
-        matches!(self, RunMode::Benchmark | RunMode::LoadBaseline)
-    }
-}
 
 /// What happens to baselines in this run, exactly as Criterion does it.
 ///
@@ -1476,11 +1445,33 @@ mod tests {
     }
 
     #[test]
+    fn the_build_uses_exactly_the_criterion_this_file_mirrors() {
+        let manifest = include_str!("../../Cargo.toml");
+        assert!(
+            manifest.contains(&format!("criterion = \"={CRITERION_VERSION}\"")),
+            "Cargo.toml must pin criterion to ={CRITERION_VERSION}"
+        );
+        let lock = include_str!("../../Cargo.lock");
+        let locked = lock
+            .split("[[package]]")
+            .find(|package| package.contains("name = \"criterion\"\n"))
+            .expect("criterion in Cargo.lock");
+        assert!(
+            locked.contains(&format!("version = \"{CRITERION_VERSION}\"")),
+            "Cargo.lock has another criterion: {locked}"
+        );
+    }
+
+    #[test]
     fn command_matches_criterion_source() {
-        let Some(path) = criterion_lib_rs() else {
-            eprintln!("criterion-{CRITERION_VERSION} source not found; cross-check skipped");
-            return;
-        };
+        // Cargo unpacks Criterion's source to build this very test, so a
+        // missing source is a broken setup, never a reason to skip.
+        let path = criterion_lib_rs().unwrap_or_else(|| {
+            panic!(
+                "criterion-{CRITERION_VERSION} source not found under $CARGO_HOME/registry/src; \
+                 set CARGO_HOME to where cargo unpacked it"
+            )
+        });
         let criterion_source = std::fs::read_to_string(&path).expect("readable criterion lib.rs");
         // This file must keep its name for this to compile.
         let own_source = include_str!("args.rs");

@@ -1,9 +1,5 @@
-//! One `cargo bench` run: Criterion's arguments read as Criterion reads them
-//! ([`args`]), the Criterion wiring ([`bench`]), the orchestration of the
-//! servers through their phases ([`suite`]), and the run record it writes
-//! ([`record`]).
+//! One run's orchestration: Criterion's arguments read as Criterion reads
+//! them ([`args`]), and the servers taken through their phases ([`suite`]).
 
 pub mod args;
-pub mod bench;
-pub mod record;
 pub mod suite;

@@ -18,7 +18,6 @@ use std::num::NonZeroU32;
 use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime};
 
-use crate::compare::figures::{MemoryFigure, Phase};
 use crate::conditions::{
     Conditions, CpuList, Placement, allowed_cpus, pin_current_thread, somaxconn,
 };
@@ -31,17 +30,21 @@ use crate::load::responder::Responder;
 use crate::measure::cpu::{PhaseCost, PhaseMeter, peak_rss_bytes, reset_peak_rss};
 use crate::measure::environment::Environment;
 use crate::measure::estimate::Timings;
+use crate::measure::memory::MemoryFigure;
 use crate::measure::memory::{MemorySnapshot, ProcSampler, Sampler};
 use crate::measure::netstat::TcpCounters;
 use crate::measure::settle::{Settle, settle};
-use crate::run::args::RunMode;
-use crate::run::record::{
+use crate::record::Phase;
+use crate::record::RunMode;
+use crate::record::{
     BurstRecord, CLIENT_CEILING, HarnessRecord, LatencyRecord, RUN_SCHEMA, RateRecord, RoundRecord,
     RunRecord, ServerRecord, StopRecord, is_client_bound,
 };
-use crate::server::build::{Builder, BuiltServer, Workspace};
+use crate::server::build::Builder;
+use crate::server::built::BuiltServer;
 use crate::server::manifest::{RunValues, ServerSpec};
 use crate::server::process::{LaunchOptions, ServerProcess};
+use crate::workspace::Workspace;
 
 /// The latency client's timeout is never shorter than this, whatever the
 /// burst's: a keep-alive request on an idle server takes microseconds, and a

@@ -5,68 +5,15 @@
 //! its dependency features with the harness's or another server's.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 use crate::error::{Error, Result};
+use crate::server::built::BuiltServer;
+use crate::server::child::run_teeing_output;
 use crate::server::manifest::{BuildStep, PythonVenv, ServerSpec, VersionSource};
 use crate::server::venv::{ensure_venv, installed_version, venv_dir};
-
-/// How many lines of a failed build's output the error keeps.
-const BUILD_ERROR_LINES: usize = 40;
-
-/// The project's folders: where manifests live and where output goes.
-#[derive(Debug, Clone)]
-pub struct Workspace {
-    /// The folder holding the root `Cargo.toml` and `Cargo.lock`.
-    pub root: PathBuf,
-    /// Cargo's target directory (`CARGO_TARGET_DIR`, else `root/target`).
-    pub target_dir: PathBuf,
-}
-
-impl Workspace {
-    /// The workspace at `root`, honouring `CARGO_TARGET_DIR` as cargo does.
-    pub fn at(root: impl Into<PathBuf>) -> Workspace {
-        let root = root.into();
-        let target_dir = match std::env::var_os("CARGO_TARGET_DIR") {
-            Some(dir) if !dir.is_empty() => root.join(dir),
-            _ => root.join("target"),
-        };
-        Workspace { root, target_dir }
-    }
-
-    /// The folder whose `*/server.toml` files describe the built-in servers.
-    pub fn servers_dir(&self) -> PathBuf {
-        self.root.join("servers")
-    }
-
-    /// Where the harness writes its own files (server builds, logs).
-    pub fn harness_dir(&self) -> PathBuf {
-        self.target_dir.join("framework-bench")
-    }
-
-    /// The target directory used for server builds only.
-    pub fn server_target_dir(&self) -> PathBuf {
-        self.harness_dir().join("servers")
-    }
-
-    /// Per-server log files of stdout and stderr.
-    pub fn log_dir(&self) -> PathBuf {
-        self.harness_dir().join("logs")
-    }
-}
-
-/// A server ready to start: its spec, resolved version and built binary.
-#[derive(Debug, Clone)]
-pub struct BuiltServer {
-    pub spec: ServerSpec,
-    pub version: String,
-    /// The cargo binary, for specs built with `cargo_package`.
-    pub bin: Option<PathBuf>,
-    /// The venv's interpreter, for specs built with `python_venv`.
-    pub python: Option<PathBuf>,
-}
+use crate::workspace::Workspace;
 
 /// Builds servers, each cargo package once per run, and resolves their
 /// versions. A failed build fails only the servers built from it.
@@ -187,55 +134,6 @@ fn run_build_command(spec: &ServerSpec, argv: &[String]) -> Result<()> {
         argv.join(" ")
     );
     run_teeing_output(&spec.name, command)
-}
-
-/// Runs a build, passing its stderr through (cargo's progress) and keeping
-/// the last lines for the error if it fails. Its stdout is discarded.
-pub(crate) fn run_teeing_output(server: &str, mut command: Command) -> Result<()> {
-    let shown = format!("{command:?}");
-    // A build (cargo, python -m venv, pip) must not outlive the harness
-    // either: pip writing into a venv the next run removes, say.
-    crate::server::process::die_with_parent(&mut command);
-    let mut child = command
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|source| Error::RunCommand {
-            server: server.to_owned(),
-            command: shown.clone(),
-            source,
-        })?;
-    let mut tail = std::collections::VecDeque::with_capacity(BUILD_ERROR_LINES);
-    if let Some(stderr) = child.stderr.take() {
-        // Read to the end whatever the bytes: stopping at a line that is not
-        // UTF-8 would leave the child blocked on a full pipe.
-        for line in BufReader::new(stderr)
-            .split(b'\n')
-            .map_while(std::io::Result::ok)
-        {
-            let line = String::from_utf8_lossy(&line).into_owned();
-            eprintln!("{line}");
-            if tail.len() == BUILD_ERROR_LINES {
-                tail.pop_front();
-            }
-            tail.push_back(line);
-        }
-    }
-    let status = child.wait().map_err(|source| Error::RunCommand {
-        server: server.to_owned(),
-        command: shown.clone(),
-        source,
-    })?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(Error::Build {
-            server: server.to_owned(),
-            command: shown,
-            output: Vec::from(tail).join("\n"),
-        })
-    }
 }
 
 /// The version a server reports, from its manifest's `version` source.

@@ -130,8 +130,7 @@ pub fn select(specs: Vec<ServerSpec>, wanted: &[String]) -> Result<Vec<ServerSpe
     Ok(specs.into_iter().filter(chosen).collect())
 }
 
-/// The group of a manifest that names none.
-pub const DEFAULT_GROUP: &str = "rust";
+pub use crate::config::DEFAULT_GROUP;
 
 fn default_group() -> String {
     DEFAULT_GROUP.to_owned()

@@ -4,6 +4,8 @@
 //! that no child outlives, and checked to listen on loopback only.
 
 pub mod build;
+pub mod built;
+pub mod child;
 pub mod manifest;
 pub mod process;
 pub mod sockets;

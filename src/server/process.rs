@@ -29,14 +29,14 @@ use nix::unistd::Pid;
 
 use crate::conditions::CpuList;
 use crate::error::{Error, Result, describe_status};
-use crate::server::build::BuiltServer;
+use crate::server::built::BuiltServer;
+use crate::server::child::die_with_parent;
 use crate::server::manifest::RunValues;
 
 /// The ready line's prefix; the rest is `127.0.0.1:PORT`.
 pub const READY_PREFIX: &str = "listening on ";
 
-/// The path the readiness probe (and the burst) asks for.
-pub const PROBE_PATH: &str = "/hello/World";
+pub use crate::load::route::PROBE_PATH;
 
 /// How often the harness looks again while it waits for a child.
 const POLL_INTERVAL: Duration = Duration::from_millis(5);
@@ -463,30 +463,6 @@ fn signal_group(pid: u32, signal: Signal) {
         // ESRCH (already gone) is fine.
         let _ = killpg(Pid::from_raw(pid), signal);
     }
-}
-
-/// On Linux the child gets SIGKILL when the thread that spawned it exits,
-/// which covers the harness being killed (even by SIGKILL).
-pub(crate) fn die_with_parent(command: &mut Command) {
-    #[cfg(target_os = "linux")]
-    {
-        let parent = std::process::id();
-        // SAFETY: prctl, getppid and _exit are async-signal-safe.
-        unsafe {
-            command.pre_exec(move || {
-                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                // The parent may have died before prctl took effect.
-                if libc::getppid() as u32 != parent {
-                    libc::_exit(1);
-                }
-                Ok(())
-            });
-        }
-    }
-    #[cfg(not(target_os = "linux"))]
-    let _ = command;
 }
 
 /// Pins the child, and so every thread and process it starts, to `cpus`,

@@ -14,8 +14,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use crate::error::{Error, Result};
-use crate::server::build::{Workspace, run_teeing_output};
+use crate::server::child::run_teeing_output;
 use crate::server::manifest::{PythonVenv, ServerSpec};
+use crate::workspace::Workspace;
 
 /// The file inside a finished venv that says what it was made from.
 const STAMP_FILE: &str = "framework-bench-stamp";

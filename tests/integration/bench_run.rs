@@ -5,8 +5,8 @@ use std::process::{Command, Output};
 use std::time::Duration;
 
 use framework_bench::load::Route;
-use framework_bench::run::args::RunMode;
-use framework_bench::run::record::{RUN_SCHEMA, RunRecord};
+use framework_bench::record::RunMode;
+use framework_bench::record::{RUN_SCHEMA, RunRecord};
 use framework_bench::server::manifest::{ServerSpec, VersionSource};
 
 use crate::util::{PYTHON_FRAMEWORKS, run_with_deadline, workspace};

@@ -6,7 +6,7 @@ use std::time::Duration;
 use framework_bench::compare::figures::Phase;
 use framework_bench::conditions::{BacklogSetting, CpuList, allowed_cpus};
 use framework_bench::config::BenchConfig;
-use framework_bench::run::args::RunMode;
+use framework_bench::record::RunMode;
 use framework_bench::run::suite::Suite;
 use framework_bench::server::manifest::ServerSpec;
 use framework_bench::server::process::ServerProcess;

@@ -11,7 +11,7 @@ use framework_bench::config::BenchConfig;
 use framework_bench::load::Route;
 use framework_bench::measure::estimate::Statistic;
 use framework_bench::measure::memory::{MemorySnapshot, Sampler};
-use framework_bench::run::args::RunMode;
+use framework_bench::record::RunMode;
 use framework_bench::run::suite::{EstimateSettings, Suite};
 use framework_bench::server::manifest::ServerSpec;
 

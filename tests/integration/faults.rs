@@ -80,7 +80,7 @@ fn a_missing_binary_is_named() {
     );
 }
 
-fn start_error_of(server: &framework_bench::server::build::BuiltServer) -> Error {
+fn start_error_of(server: &framework_bench::server::built::BuiltServer) -> Error {
     match ServerProcess::start(server, &quick_options()) {
         Ok(_) => panic!("started"),
         Err(err) => err,

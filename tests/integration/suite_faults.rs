@@ -5,7 +5,7 @@ use std::time::Duration;
 use framework_bench::compare::figures::Phase;
 use framework_bench::config::BenchConfig;
 use framework_bench::load::Route;
-use framework_bench::run::args::RunMode;
+use framework_bench::record::RunMode;
 use framework_bench::run::suite::Suite;
 use framework_bench::server::manifest::ServerSpec;
 

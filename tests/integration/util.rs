@@ -11,9 +11,11 @@ use std::time::{Duration, Instant};
 
 use framework_bench::load::client::LoadClient;
 use framework_bench::load::hammer::{HammerReport, LoadPlan};
-use framework_bench::server::build::{BuiltServer, Workspace, build_servers};
+use framework_bench::server::build::build_servers;
+use framework_bench::server::built::BuiltServer;
 use framework_bench::server::manifest::ServerSpec;
 use framework_bench::server::process::LaunchOptions;
+use framework_bench::workspace::Workspace;
 
 /// The five frameworks, and tide's TCP_NODELAY variant.
 pub const FRAMEWORKS: [&str; 6] = [

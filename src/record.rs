@@ -21,12 +21,62 @@ use crate::measure::estimate::Estimate;
 use crate::measure::memory::MemorySnapshot;
 use crate::measure::netstat::TcpCounters;
 use crate::measure::settle::Settle;
-use crate::run::args::RunMode;
 use crate::units::{duration_ns, option_duration_ns};
 
 /// The schema name written into every run file. Version 2 keeps rounds as a
 /// list (version 1 stored round 1 as flat fields of the server).
 pub const RUN_SCHEMA: &str = "framework-bench/run/v2";
+
+/// Before or after the seed's burst.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Phase {
+    Before,
+    After,
+}
+
+impl Phase {
+    pub const ALL: [Phase; 2] = [Phase::Before, Phase::After];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Phase::Before => "before",
+            Phase::After => "after",
+        }
+    }
+}
+
+/// Criterion's mode, as far as the harness needs to know it.
+///
+/// Mirrors Criterion's private `Mode` (criterion-0.8.2 lib.rs:299-308) plus `LoadBaseline`,
+/// which Criterion expresses as `Mode::Benchmark` with `load_baseline` set: the
+/// benchmarks are *not* run, their samples are read from a saved baseline
+/// (criterion-0.8.2 analysis/mod.rs:64-80) and analysed again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RunMode {
+    /// Measure and analyse every benchmark that passes the filter.
+    Benchmark,
+    /// Run each benchmark once to see that it works; nothing is measured or written.
+    Test,
+    /// Iterate each benchmark for `profile_time`; no analysis, no baseline files.
+    Profile,
+    /// Print the names of the benchmarks; nothing runs.
+    List,
+    /// Re-analyse samples loaded from `--load-baseline`; nothing runs.
+    LoadBaseline,
+}
+
+impl RunMode {
+    /// Whether benchmark routines are executed at all in this mode.
+    pub fn runs_routines(self) -> bool {
+        matches!(self, RunMode::Benchmark | RunMode::Test | RunMode::Profile)
+    }
+
+    /// Whether Criterion analyses results (and so reads/writes baselines) in this mode.
+    pub fn analyses_results(self) -> bool {
+        matches!(self, RunMode::Benchmark | RunMode::LoadBaseline)
+    }
+}
 
 /// One run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -27,10 +27,11 @@ use crate::compare::verdict::{Comparison, Thresholds};
 use crate::config::BenchConfig;
 use crate::load::Route;
 use crate::measure::bytes::Bytes;
-use crate::run::args::{BaselineFlags, CriterionArgs, RunMode};
-use crate::run::record::{CLIENT_CEILING, RunRecord};
+use crate::record::RunMode;
+use crate::record::{CLIENT_CEILING, RunRecord};
+use crate::run::args::{BaselineFlags, CriterionArgs};
 use crate::run::suite::{EstimateSettings, Skipped, Suite, criterion_home};
-use crate::server::build::Workspace;
+use crate::workspace::Workspace;
 
 #[cfg(panic = "abort")]
 compile_error!(
