@@ -158,6 +158,9 @@ pub enum Error {
     #[error("{server} has no running process")]
     NotRunning { server: String },
 
+    #[error("invalid benchmark filter `{pattern}`: {message}")]
+    Filter { pattern: String, message: String },
+
     #[error("process {pid} is gone")]
     ProcessGone { pid: u32 },
 

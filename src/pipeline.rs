@@ -1,50 +1,46 @@
-//! The `cargo bench` job: Criterion groups wired to a [`Suite`].
+//! The `cargo bench` job: the run's [`Plan`] executed through Criterion,
+//! then every output written. The one place that wires the stages, Criterion
+//! and the reports together.
 //!
-//! Groups, in the order they run:
+//! Criterion's groups, in the order the default plan runs them:
 //! - `memory-<server>`, one per server, with `rss-before`, `vms-before`,
 //!   `rss-after`, `vms-after`: each iteration reads the figure once from the
-//!   server's idle process, before or after its burst (the first "after"
-//!   benchmark triggers the burst and the settle). The remaining rounds run
-//!   when the group is done.
+//!   server's idle round-1 process, before or after its burst (the plan's
+//!   burst and settle run between them). The other rounds follow the group.
 //! - `latency-hello`, `latency-json`: one function per server, each on a
 //!   fresh process; an iteration is one request on a keep-alive connection
 //!   (`Throughput::Elements(1)`).
+//! - `throughput-hello` (opt-in sweep): the client's ceiling, then each
+//!   server's connection counts.
 //!
-//! Servers start lazily inside the selected benchmarks (never in `--list`
-//! mode, never for filtered-out servers), outside Criterion's timed code,
-//! and only one server process runs at a time.
+//! Servers start only for the benchmarks Criterion's filter selects (never
+//! in `--list` mode), outside Criterion's timed code, and only one server
+//! process runs at a time.
 
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use criterion::measurement::Measurement;
-use criterion::{Bencher, BenchmarkGroup, BenchmarkId, Criterion, SamplingMode, Throughput};
+use criterion::{Bencher, BenchmarkGroup, BenchmarkId, Criterion, SamplingMode};
 
 use crate::compare::baseline::{self, Summary, criterion_baseline_path, validate_name};
-use crate::compare::figures::{self, MemoryFigure, Phase};
+use crate::compare::figures;
 use crate::compare::verdict::{Comparison, Thresholds};
 use crate::config::BenchConfig;
-use crate::load::Route;
 use crate::measure::bytes::Bytes;
-use crate::record::RunMode;
-use crate::record::{CLIENT_CEILING, RunRecord};
+use crate::record::{RunMode, RunRecord};
 use crate::run::args::{BaselineFlags, CriterionArgs};
-use crate::run::suite::{EstimateSettings, Skipped, Suite, criterion_home};
-use crate::workspace::Workspace;
+use crate::run::executor::{Measured, Run, Skipped};
+use crate::run::plan::{Bench, Filter, Plan, Segment, Step};
+use crate::run::timed::EstimateSettings;
+use crate::server::manifest::ServerSpec;
+use crate::workspace::{Workspace, criterion_home};
 
 #[cfg(panic = "abort")]
 compile_error!(
     "a failed server ends its benchmark by unwinding: build benches with panic = \"unwind\""
 );
-
-/// The benchmarks of each `memory-<server>` group: (id, phase, figure).
-pub const MEMORY_BENCHES: [(&str, Phase, MemoryFigure); 4] = [
-    ("rss-before", Phase::Before, MemoryFigure::Rss),
-    ("vms-before", Phase::Before, MemoryFigure::Vms),
-    ("rss-after", Phase::After, MemoryFigure::Rss),
-    ("vms-after", Phase::After, MemoryFigure::Vms),
-];
 
 /// Runs the whole job; returns the process exit code: 0; 1 if any server
 /// failed, a strict `--baseline NAME` could not be compared with, or the
@@ -66,7 +62,7 @@ pub fn main(workspace_root: &str) -> i32 {
             return 2;
         }
     };
-    let (args, mut suite) = match prepare(&workspace, args) {
+    let (args, mut run, plan) = match prepare(&workspace, args) {
         Ok(prepared) => prepared,
         Err(err) => {
             eprintln!("framework-bench: error: {err}");
@@ -81,11 +77,9 @@ pub fn main(workspace_root: &str) -> i32 {
         .configure_from_args()
         .without_plots();
     let mut time = latency_defaults(Criterion::default()).configure_from_args();
-    memory_benches(&mut bytes, &mut suite);
-    latency_benches(&mut time, &mut suite);
-    throughput_benches(&mut time, &mut suite);
-    suite.stop_all();
-    let code = finish(suite, &criterion_home(&workspace), &args.baselines);
+    execute(&plan, &mut run, &mut bytes, &mut time);
+    run.stop_all();
+    let code = finish(run, &workspace, &args.baselines);
     // The HTML index lists every benchmark on disk, memory ones included, and
     // links the memory report page written just before.
     time.final_summary();
@@ -148,14 +142,21 @@ fn latency_defaults(criterion: Criterion) -> Criterion {
         .nresamples(LATENCY_RESAMPLES)
 }
 
-/// Reads Criterion's arguments and the knobs, and makes the suite; any
-/// error here stops the run before a server starts.
-fn prepare(workspace: &Workspace, args: CriterionArgs) -> crate::Result<(CriterionArgs, Suite)> {
+/// Reads Criterion's arguments and the knobs, and makes the run and its
+/// plan; any error here stops the run before a server starts.
+fn prepare(
+    workspace: &Workspace,
+    args: CriterionArgs,
+) -> crate::Result<(CriterionArgs, Run, Plan)> {
     validate_baseline_names(&args.baselines)?;
+    let filter = Filter::new(&args.benchmark_filter)?;
     let config = BenchConfig::from_env()?;
-    let mut suite = Suite::new(workspace.clone(), config, args.mode)?;
-    suite.set_estimate_settings(estimate_settings(&args));
-    Ok((args, suite))
+    let specs = ServerSpec::load_dir(&workspace.servers_dir())?;
+    let specs = crate::server::manifest::select(specs, &config.servers)?;
+    let mut run = Run::new(workspace, config, args.mode, specs)?;
+    run.set_estimate_settings(estimate_settings(&args));
+    let plan = run.default_plan(&filter);
+    Ok((args, run, plan))
 }
 
 /// The settings Criterion analyses the latency samples with.
@@ -178,87 +179,87 @@ fn validate_baseline_names(flags: &BaselineFlags) -> crate::Result<()> {
         .try_for_each(|name| validate_name(name))
 }
 
-fn memory_benches(criterion: &mut Criterion<Bytes>, suite: &mut Suite) {
-    for name in suite.server_names() {
-        let mut group = criterion.benchmark_group(format!("memory-{name}"));
-        group.sampling_mode(SamplingMode::Flat);
-        for (id, phase, figure) in MEMORY_BENCHES {
-            bench_or_skip(&mut group, id, |b| {
-                suite.enter_phase(&name, phase).unwrap_or_else(skip);
-                b.iter_custom(|iters| {
-                    (0..iters).fold(0u64, |total, _| {
-                        let bytes = suite.read_figure(&name, figure).unwrap_or_else(skip);
-                        total.saturating_add(bytes)
-                    })
-                });
-            });
+/// Executes the plan: each group of benchmarks through Criterion (memory
+/// with the bytes measurement, the rest with wall time), every other step
+/// between them.
+fn execute(plan: &Plan, run: &mut Run, bytes: &mut Criterion<Bytes>, time: &mut Criterion) {
+    let names = run.names();
+    for segment in plan.segments(&names) {
+        match segment {
+            Segment::Step(step) => run.execute(step),
+            Segment::Group { name, steps } => {
+                if matches!(steps.first(), Some(Step::Bench(Bench::Memory { .. }))) {
+                    let mut group = bytes.benchmark_group(name);
+                    group.sampling_mode(SamplingMode::Flat);
+                    run_group(&mut group, steps, run, &names);
+                    group.finish();
+                } else {
+                    let mut group = time.benchmark_group(name);
+                    run_group(&mut group, steps, run, &names);
+                    group.finish();
+                }
+            }
         }
-        group.finish();
-        suite.finish_memory(&name);
     }
 }
 
-fn latency_benches(criterion: &mut Criterion, suite: &mut Suite) {
-    for route in Route::ALL {
-        let mut group = criterion.benchmark_group(format!("latency-{route}"));
-        group.throughput(Throughput::Elements(1));
-        for name in suite.server_names() {
-            bench_or_skip(&mut group, &name, |b| {
-                suite.ensure_running(&name).unwrap_or_else(skip);
-                b.iter_custom(|iters| {
-                    suite
-                        .measure_latency(&name, route, iters)
-                        .unwrap_or_else(skip)
-                });
-            });
-            suite.stop(&name);
+/// The steps of one Criterion group: its benchmarks, and the steps
+/// between them. A benchmark of a server that failed is not run.
+fn run_group<M: Measurement>(
+    group: &mut BenchmarkGroup<'_, M>,
+    steps: &[Step],
+    run: &mut Run,
+    names: &[String],
+) where
+    M::Value: FromMeasured,
+{
+    for step in steps {
+        let Step::Bench(bench) = step else {
+            run.execute(step);
+            continue;
+        };
+        if !run.begin(bench) {
+            continue;
         }
-        group.finish();
-    }
-}
-
-/// The concurrency sweep, `throughput-hello/<server>/c<C>` (opt-in with
-/// `FRAMEWORK_BENCH_SWEEP`, always in test mode): each iteration is one
-/// round of C requests to `/hello/World` over C keep-alive connections, so
-/// every sample keeps all C busy and Criterion reports requests per
-/// second (C elements per iteration). The client's own ceiling,
-/// `throughput-hello/client-ceiling/c<C>`, is measured first, with the same
-/// client and connections against a responder in the harness.
-fn throughput_benches(criterion: &mut Criterion, suite: &mut Suite) {
-    let sweep = suite.config().sweep.clone();
-    if sweep.is_empty() {
-        return;
-    }
-    let mut group = criterion.benchmark_group("throughput-hello");
-    for &connections in &sweep {
-        group.throughput(Throughput::Elements(connections as u64));
-        let id = BenchmarkId::new(CLIENT_CEILING, format!("c{connections}"));
-        bench_or_skip(&mut group, id, |b| {
+        if let Some(throughput) = bench.throughput() {
+            group.throughput(throughput);
+        }
+        let id = match bench.function(names) {
+            (function, Some(parameter)) => {
+                BenchId::Parameter(BenchmarkId::new(function, parameter))
+            }
+            (function, None) => BenchId::Name(function),
+        };
+        bench_or_skip(group, id, |b| {
             b.iter_custom(|iters| {
-                suite
-                    .measure_ceiling(connections, iters)
-                    .unwrap_or_else(skip)
+                let measured = run.measure(bench, iters).unwrap_or_else(skip);
+                M::Value::from_measured(measured)
             });
         });
     }
-    suite.stop_ceiling();
-    for name in suite.server_names() {
-        for &connections in &sweep {
-            group.throughput(Throughput::Elements(connections as u64));
-            let id = BenchmarkId::new(&name, format!("c{connections}"));
-            bench_or_skip(&mut group, id, |b| {
-                suite.ensure_running(&name).unwrap_or_else(skip);
-                b.iter_custom(|iters| {
-                    suite
-                        .measure_throughput(&name, connections, iters)
-                        .unwrap_or_else(skip)
-                });
-            });
+}
+
+/// A sample as the measurement of its group counts it.
+trait FromMeasured {
+    fn from_measured(measured: Measured) -> Self;
+}
+
+impl FromMeasured for u64 {
+    fn from_measured(measured: Measured) -> u64 {
+        match measured {
+            Measured::Bytes(bytes) => bytes,
+            Measured::Time(time) => u64::try_from(time.as_nanos()).unwrap_or(u64::MAX),
         }
-        suite.constant_rate(&name);
-        suite.stop(&name);
     }
-    group.finish();
+}
+
+impl FromMeasured for Duration {
+    fn from_measured(measured: Measured) -> Duration {
+        match measured {
+            Measured::Time(time) => time,
+            Measured::Bytes(bytes) => Duration::from_nanos(bytes),
+        }
+    }
 }
 
 /// Ends a benchmark whose server failed. `resume_unwind` does not run the
@@ -272,10 +273,10 @@ fn skip<T>(_: Skipped) -> T {
 /// a skipped one is left in the group.
 fn bench_or_skip<M: Measurement>(
     group: &mut BenchmarkGroup<'_, M>,
-    id: impl Into<BenchId>,
+    id: BenchId,
     f: impl FnMut(&mut Bencher<'_, M>),
 ) {
-    let ran = catch_unwind(AssertUnwindSafe(|| match id.into() {
+    let ran = catch_unwind(AssertUnwindSafe(|| match id {
         BenchId::Name(name) => {
             group.bench_function(name, f);
         }
@@ -297,32 +298,15 @@ enum BenchId {
     Parameter(BenchmarkId),
 }
 
-impl From<&str> for BenchId {
-    fn from(name: &str) -> BenchId {
-        BenchId::Name(name.to_owned())
-    }
-}
-
-impl From<&String> for BenchId {
-    fn from(name: &String) -> BenchId {
-        BenchId::Name(name.clone())
-    }
-}
-
-impl From<BenchmarkId> for BenchId {
-    fn from(id: BenchmarkId) -> BenchId {
-        BenchId::Parameter(id)
-    }
-}
-
 /// Records the run: table, run file, summary, baselines, exports and the
 /// memory report page. Returns the exit code.
-fn finish(suite: Suite, criterion_home: &Path, flags: &BaselineFlags) -> i32 {
-    if !suite.any_started() {
+fn finish(run: Run, workspace: &Workspace, flags: &BaselineFlags) -> i32 {
+    if !run.any_started() {
         return 0; // --list, or a filter that matched no server
     }
-    let dir = suite.output_dir();
-    let record = suite.finish();
+    let criterion_home = criterion_home(workspace);
+    let dir = criterion_home.join("framework-bench");
+    let record = run.finish();
     let summary = Summary::of_run(&record, figures::collect(&record));
     println!("\n{}", crate::report::terminal::render(&record));
     let compared = match record.mode {
@@ -333,7 +317,7 @@ fn finish(suite: Suite, criterion_home: &Path, flags: &BaselineFlags) -> i32 {
     if let Some(comparison) = comparison {
         println!("{}", crate::report::terminal::comparison(comparison));
     }
-    let written = write_outputs(&dir, criterion_home, &record, &summary, comparison, flags);
+    let written = write_outputs(&dir, &criterion_home, &record, &summary, comparison, flags);
     let outcome = RunOutcome {
         baseline_error: compared.as_ref().err().map(ToString::to_string),
         write_error: written.as_ref().err().map(ToString::to_string),

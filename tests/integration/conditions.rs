@@ -3,11 +3,11 @@
 
 use std::time::Duration;
 
-use framework_bench::compare::figures::Phase;
 use framework_bench::conditions::{BacklogSetting, CpuList, allowed_cpus};
 use framework_bench::config::BenchConfig;
 use framework_bench::record::RunMode;
-use framework_bench::run::suite::Suite;
+use framework_bench::run::executor::Run;
+use framework_bench::run::plan::Filter;
 use framework_bench::server::manifest::ServerSpec;
 use framework_bench::server::process::ServerProcess;
 
@@ -61,12 +61,12 @@ fn a_server_that_stops_accepting_has_its_dropped_syns_named() {
         backlog: "1".parse::<BacklogSetting>().unwrap(),
         ..BenchConfig::default()
     };
-    let mut suite = Suite::with_specs(workspace(), config, RunMode::Test, specs).unwrap();
-    suite.set_log_dir(test_log_dir());
-    suite
-        .enter_phase("stall-accept-after-1", Phase::After)
-        .unwrap();
-    let run = suite.finish();
+    let mut run = Run::new(&workspace(), config, RunMode::Test, specs).unwrap();
+    run.set_log_dir(test_log_dir());
+    let plan =
+        run.default_plan(&Filter::matching("memory-stall-accept-after-1/rss-after").unwrap());
+    run.execute_plan(&plan, 1);
+    let run = run.finish();
     let burst = run.servers[0].rounds[0].burst.clone().unwrap();
     let network = burst.network.expect("Linux has TCP counters");
     assert!(network.listen_overflows >= 1, "{network:?}");

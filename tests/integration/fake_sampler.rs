@@ -12,7 +12,10 @@ use framework_bench::load::Route;
 use framework_bench::measure::estimate::Statistic;
 use framework_bench::measure::memory::{MemorySnapshot, Sampler};
 use framework_bench::record::RunMode;
-use framework_bench::run::suite::{EstimateSettings, Suite};
+use framework_bench::run::executor::{Measured, Run, Seams};
+use framework_bench::run::plan::{Bench, Filter, Step};
+use framework_bench::run::seams::{ClientLoad, ProcessLauncher};
+use framework_bench::run::timed::EstimateSettings;
 use framework_bench::server::manifest::ServerSpec;
 
 use crate::util::{built, fixtures_dir, test_log_dir, workspace};
@@ -67,36 +70,48 @@ fn a_run_records_what_the_sampler_read_and_estimates_latency_from_its_samples() 
         rounds: 2,
         ..BenchConfig::default()
     };
-    let sampler = Box::new(Scripted { readings: 0 });
-    let mut suite =
-        Suite::with_sampler(workspace(), config, RunMode::Benchmark, specs, sampler).unwrap();
-    suite.set_log_dir(test_log_dir());
-    suite.set_estimate_settings(EstimateSettings {
+    let workspace = workspace();
+    let seams = Seams {
+        launcher: Box::new(ProcessLauncher::new(&workspace)),
+        sampler: Box::new(Scripted { readings: 0 }),
+        load: Box::new(ClientLoad::new(&config.placement)),
+        sleep: std::thread::sleep,
+    };
+    let mut run = Run::with_seams(&workspace, config, RunMode::Benchmark, specs, seams).unwrap();
+    run.set_log_dir(test_log_dir());
+    run.set_estimate_settings(EstimateSettings {
         sample_size: 10,
         confidence_level: 0.95,
         n_resamples: 1000,
     });
 
-    // Reading 1 was the harness's own, at the start.
-    suite.enter_phase("misbehaving", Phase::Before).unwrap(); // reading 2
-    assert_eq!(
-        suite.read_figure("misbehaving", MemoryFigure::Rss).unwrap(),
-        42 * MIB
-    );
-    suite.enter_phase("misbehaving", Phase::After).unwrap(); // reading 3
-    assert_eq!(
-        suite.read_figure("misbehaving", MemoryFigure::Vms).unwrap(),
-        142 * MIB
-    );
-    suite.finish_memory("misbehaving"); // end: 4; round 2: 5 and 6
-    for iters in criterion_calls() {
-        let took = suite
-            .measure_latency("misbehaving", Route::Hello, iters)
-            .unwrap();
-        assert!(took > Duration::ZERO);
+    // Reading 1 was the harness's own, at the start. Round 1 settles
+    // before (2) and after its burst (3), is read at its stop (4); round 2
+    // reads 5 and 6. Criterion's memory samples read 42 and 142 MiB.
+    let plan = run.default_plan(&Filter::matching("^memory-|^latency-hello/").unwrap());
+    for step in &plan.steps {
+        match step {
+            Step::Bench(bench @ Bench::Memory { figure, .. }) => {
+                let bytes = match figure {
+                    MemoryFigure::Vms => 142 * MIB,
+                    _ => 42 * MIB,
+                };
+                assert!(run.begin(bench));
+                assert_eq!(run.measure(bench, 2).unwrap(), Measured::Bytes(2 * bytes));
+            }
+            Step::Bench(bench) => {
+                assert!(run.begin(bench));
+                for iters in criterion_calls() {
+                    let Measured::Time(took) = run.measure(bench, iters).unwrap() else {
+                        panic!("latency is timed");
+                    };
+                    assert!(took > Duration::ZERO);
+                }
+            }
+            step => run.execute(step),
+        }
     }
-    suite.stop_all();
-    let run = suite.finish(); // the harness again: 7
+    let run = run.finish(); // the harness again: 7
 
     let server = &run.servers[0];
     assert_eq!(server.error, None);

@@ -1,26 +1,35 @@
 //! A run over several servers goes on when one of them fails mid-run.
 
-use std::time::Duration;
-
-use framework_bench::compare::figures::Phase;
 use framework_bench::config::BenchConfig;
 use framework_bench::load::Route;
 use framework_bench::record::RunMode;
-use framework_bench::run::suite::Suite;
+use framework_bench::run::executor::Run;
+use framework_bench::run::plan::Filter;
 use framework_bench::server::manifest::ServerSpec;
 
 use crate::util::{assert_gone, built, fixtures_dir, test_log_dir, workspace};
 
-/// A test-mode suite over `specs` with a burst of 3 and one worker.
-fn three_request_suite(specs: Vec<ServerSpec>) -> Suite {
+/// A test-mode run over `specs` with a burst of 3 and one worker.
+fn three_request_run(specs: Vec<ServerSpec>) -> Run {
     let config = BenchConfig {
         n_requests: 3,
         workers: 1,
         ..BenchConfig::default()
     };
-    let mut suite = Suite::with_specs(workspace(), config, RunMode::Test, specs).unwrap();
-    suite.set_log_dir(test_log_dir());
-    suite
+    test_run(config, specs)
+}
+
+fn test_run(config: BenchConfig, specs: Vec<ServerSpec>) -> Run {
+    let mut run = Run::new(&workspace(), config, RunMode::Test, specs).unwrap();
+    run.set_log_dir(test_log_dir());
+    run
+}
+
+/// Executes the default plan's benchmarks that match `pattern`, `iters`
+/// iterations each.
+fn execute(run: &mut Run, pattern: &str, iters: u64) {
+    let plan = run.default_plan(&Filter::matching(pattern).unwrap());
+    run.execute_plan(&plan, iters);
 }
 
 #[test]
@@ -31,29 +40,13 @@ fn a_server_answering_500_mid_run_is_named_and_the_run_goes_on() {
         .into_iter()
         .filter(|s| s.name == "status-500-after-1" || s.name == "misbehaving")
         .collect();
-    let mut suite = three_request_suite(specs);
-    let hello = Route::Hello;
+    let mut run = three_request_run(specs);
 
     // Each process answers its readiness probe, then only 500: the burst
     // records them as outcomes, the latency benchmark fails the server.
-    suite
-        .enter_phase("status-500-after-1", Phase::After)
-        .unwrap();
-    suite.finish_memory("status-500-after-1");
-    assert!(
-        suite
-            .measure_latency("status-500-after-1", hello, 10)
-            .is_err()
-    );
-    // Once failed, its other benchmarks are skipped, not retried.
-    assert!(suite.ensure_running("status-500-after-1").is_err());
+    execute(&mut run, "^(memory|latency)-", 10);
 
-    suite.enter_phase("misbehaving", Phase::After).unwrap();
-    suite.finish_memory("misbehaving");
-    let took = suite.measure_latency("misbehaving", hello, 10).unwrap();
-    assert!(took > Duration::ZERO);
-
-    let record = suite.finish();
+    let record = run.finish();
     let bad = record
         .servers
         .iter()
@@ -79,8 +72,12 @@ fn a_server_answering_500_mid_run_is_named_and_the_run_goes_on() {
     let good_round = &good.rounds[0];
     assert_eq!(good_round.burst.as_ref().unwrap().success_rate, 1.0);
     assert!(good.latency[&Route::Hello].requests.count >= 10);
+    assert!(good.latency[&Route::Json].requests.count >= 10);
     // A failed route keeps no latency: nothing of it may pass for measured.
     assert!(bad.latency.is_empty(), "{:?}", bad.latency.keys());
+    // Once failed, its other benchmarks are skipped, not retried: no
+    // process was started for its json benchmark.
+    assert_eq!(bad.stops.len() + 1, good.stops.len());
     assert_gone(bad_round.pid);
     assert_gone(good_round.pid);
 }
@@ -99,12 +96,13 @@ fn a_wrong_body_is_named_in_the_sweep_and_in_the_constant_rate_runs() {
         ..BenchConfig::default()
     };
     let name = "wrong-body-after-1";
-    let mut suite = Suite::with_specs(workspace(), config, RunMode::Test, specs).unwrap();
-    suite.set_log_dir(test_log_dir());
+    let mut run = test_run(config, specs);
     // The readiness probe got the one right body; every request after it
     // carries a wrong one, and the sweep names it.
-    assert!(suite.measure_throughput(name, 4, 2).is_err());
-    let run = suite.finish();
+    execute(&mut run, &format!("throughput-hello/{name}/c4"), 2);
+    let run = run.finish();
+    assert!(run.servers[0].throughput.is_empty());
+    assert!(run.servers[0].constant_rate.is_empty());
     let error = run.servers[0].error.as_deref().unwrap_or_default();
     assert!(error.contains("200-wrong-body"), "{error}");
     assert!(error.contains("throughput c4"), "{error}");
@@ -125,14 +123,11 @@ fn a_wrong_body_is_named_in_the_sweep_and_in_the_constant_rate_runs() {
         rates: vec![200],
         ..BenchConfig::default()
     };
-    let mut suite = Suite::with_specs(workspace(), config, RunMode::Test, vec![late]).unwrap();
-    suite.set_log_dir(test_log_dir());
-    // 1 probe + 2 rounds of 4 in the sweep: all right.
-    suite
-        .measure_throughput("wrong-body-after-40", 4, 2)
-        .unwrap();
-    suite.constant_rate("wrong-body-after-40");
-    let run = suite.finish();
+    let mut run = test_run(config, vec![late]);
+    // 1 probe + 2 rounds of 4 in the sweep: all right; then the rate runs.
+    execute(&mut run, "throughput-hello/wrong-body-after-40/c4", 2);
+    let run = run.finish();
+    assert!(run.servers[0].throughput.contains_key(&4));
     let rates = &run.servers[0].constant_rate;
     assert_eq!(rates.len(), 2, "{rates:?}");
     let wrong: usize = rates
@@ -179,13 +174,10 @@ fn a_python_server_without_python_is_named_and_the_others_are_measured() {
         .filter(|s| s.name == "misbehaving")
         .collect();
     specs.insert(0, no_python);
-    let mut suite = three_request_suite(specs);
-    assert!(suite.enter_phase("no-python", Phase::After).is_err());
-    suite.finish_memory("no-python");
-    suite.enter_phase("misbehaving", Phase::After).unwrap();
-    suite.finish_memory("misbehaving");
+    let mut run = three_request_run(specs);
+    execute(&mut run, "^memory-", 1);
 
-    let record = suite.finish();
+    let record = run.finish();
     let failed = record
         .servers
         .iter()

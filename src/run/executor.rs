@@ -1,0 +1,511 @@
+//! Executes a [`Plan`]: each step acts on one server's [`Session`], or on
+//! the client's ceiling. A step of a server that failed does nothing; a
+//! step that fails fails its server (see [`Session::fail`]) and the run goes
+//! on with the others. Criterion's benchmarks call [`Run::read_memory`] and
+//! [`Run::sample`] between the steps, and only their `Err` becomes
+//! Criterion's skip, at the bench boundary.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::time::{Duration, Instant, SystemTime};
+
+use crate::conditions::{Conditions, somaxconn};
+use crate::config::BenchConfig;
+use crate::error::Result;
+use crate::load::responder::Responder;
+use crate::measure::cpu::PhaseCost;
+use crate::measure::environment::Environment;
+use crate::measure::memory::{ProcSampler, Sampler};
+use crate::record::{CLIENT_CEILING, HarnessRecord, LatencyRecord, RUN_SCHEMA, RunMode, RunRecord};
+use crate::run::plan::{Bench, Filter, Plan, Selection, ServerId, Step};
+use crate::run::seams::{ClientLoad, Launcher, Load, ProcessLauncher};
+use crate::run::session::{Session, Tools};
+use crate::run::timed::{
+    EstimateSettings, Timed, TimedSamples, latency_plan, per_request, throughput_plan,
+};
+use crate::server::manifest::ServerSpec;
+use crate::server::process::LaunchOptions;
+use crate::workspace::Workspace;
+
+/// A benchmark whose server failed: the failure is in its session already.
+#[derive(Debug, Clone, Copy)]
+pub struct Skipped;
+
+/// The seams of a run: launching, reading, loading, and waiting.
+pub struct Seams {
+    pub launcher: Box<dyn Launcher>,
+    pub sampler: Box<dyn Sampler>,
+    pub load: Box<dyn Load>,
+    /// How the settle waits between readings.
+    pub sleep: fn(Duration),
+}
+
+impl Seams {
+    /// Real processes, `/proc` and sockets.
+    pub fn real(workspace: &Workspace, config: &BenchConfig) -> Result<Seams> {
+        Ok(Seams {
+            launcher: Box::new(ProcessLauncher::new(workspace)),
+            sampler: Box::new(ProcSampler::new()?),
+            load: Box::new(ClientLoad::new(&config.placement)),
+            sleep: std::thread::sleep,
+        })
+    }
+}
+
+/// One run in progress: every server's session, and what the run shares.
+pub struct Run {
+    tools: Tools,
+    mode: RunMode,
+    estimates: EstimateSettings,
+    sessions: Vec<Session>,
+    harness: HarnessRecord,
+    environment: Environment,
+    conditions: Conditions,
+    started_at: SystemTime,
+    clock: Instant,
+    /// (benchmark) whose start was announced.
+    announced: BTreeSet<Bench>,
+    ceiling: Ceiling,
+    any_started: bool,
+}
+
+/// The client's ceiling: the responder it is measured on, and what each
+/// connection count measured.
+#[derive(Default)]
+struct Ceiling {
+    responder: Option<Responder>,
+    samples: BTreeMap<usize, TimedSamples>,
+}
+
+impl Run {
+    /// A run over `specs` through real processes.
+    pub fn new(
+        workspace: &Workspace,
+        config: BenchConfig,
+        mode: RunMode,
+        specs: Vec<ServerSpec>,
+    ) -> Result<Run> {
+        let seams = Seams::real(workspace, &config)?;
+        Run::with_seams(workspace, config, mode, specs, seams)
+    }
+
+    /// A run over `specs` through `seams`. Any error here stops the run
+    /// before a server starts.
+    pub fn with_seams(
+        workspace: &Workspace,
+        config: BenchConfig,
+        mode: RunMode,
+        specs: Vec<ServerSpec>,
+        mut seams: Seams,
+    ) -> Result<Run> {
+        let config = match mode {
+            RunMode::Test => config.for_test_mode(),
+            _ => config,
+        };
+        crate::server::process::ensure_open_files(config.open_files_needed())?;
+        let harness = HarnessRecord {
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            before: seams.sampler.snapshot(std::process::id())?,
+            after: None,
+        };
+        let cap = somaxconn();
+        let conditions = Conditions {
+            // One backlog for every load the run sends: the burst, and the
+            // sweep's most connections.
+            backlog: config.backlog.resolve(config.largest_load(), cap),
+            somaxconn: cap,
+        };
+        announce_conditions(&config, &conditions);
+        let of = specs.len();
+        let sessions = specs
+            .into_iter()
+            .enumerate()
+            .map(|(i, spec)| Session::new(spec, config.workers, i, of))
+            .collect();
+        let launch = launch_options(&config, &conditions, workspace.log_dir());
+        Ok(Run {
+            tools: Tools {
+                launcher: seams.launcher,
+                sampler: seams.sampler,
+                load: seams.load,
+                sleep: seams.sleep,
+                launch,
+                short_rate_runs: mode == RunMode::Test,
+                config,
+            },
+            mode,
+            estimates: EstimateSettings::CRITERION_DEFAULT,
+            sessions,
+            harness,
+            environment: Environment::capture(&workspace.root),
+            conditions,
+            started_at: SystemTime::now(),
+            clock: Instant::now(),
+            announced: BTreeSet::new(),
+            ceiling: Ceiling::default(),
+            any_started: false,
+        })
+    }
+
+    /// Writes the servers' logs under `dir` instead of the workspace's
+    /// (tests give each run its own).
+    pub fn set_log_dir(&mut self, dir: PathBuf) {
+        self.tools.launch.log_dir = dir;
+    }
+
+    /// How latency estimates are made; Criterion's defaults unless set.
+    pub fn set_estimate_settings(&mut self, settings: EstimateSettings) {
+        self.estimates = settings;
+    }
+
+    pub fn config(&self) -> &BenchConfig {
+        &self.tools.config
+    }
+
+    pub fn mode(&self) -> RunMode {
+        self.mode
+    }
+
+    /// Every server's name; a [`ServerId`] indexes this.
+    pub fn names(&self) -> Vec<String> {
+        self.sessions.iter().map(|s| s.name().to_owned()).collect()
+    }
+
+    /// True once any server was started (false in `--list` mode, or when the
+    /// filter matched nothing).
+    pub fn any_started(&self) -> bool {
+        self.any_started
+    }
+
+    /// The default plan over this run's servers, for `filter`.
+    pub fn default_plan(&self, filter: &Filter) -> Plan {
+        let names = self.names();
+        Plan::default_run(&Selection {
+            names: &names,
+            config: &self.tools.config,
+            filter,
+            runs_routines: self.mode.runs_routines(),
+        })
+    }
+
+    /// Runs one step that is not a benchmark.
+    pub fn execute(&mut self, step: &Step) {
+        match *step {
+            Step::Start { server, round } => self.start(server, round),
+            Step::Settle { server, phase } => {
+                self.act(server, |session, tools| session.settle(tools, phase));
+            }
+            Step::Burst { server } => self.act(server, |session, tools| session.burst(tools)),
+            Step::RateRuns { server } => {
+                self.act(server, |session, tools| session.rate_runs(tools));
+            }
+            Step::Stop { server } => {
+                if let Some(session) = self.sessions.get_mut(server.0) {
+                    session.stop(&mut self.tools);
+                }
+            }
+            Step::StartCeiling => self.start_ceiling(),
+            Step::StopCeiling => self.ceiling.responder = None,
+            Step::Bench(_) => {}
+        }
+    }
+
+    /// Runs every step, each benchmark as `iters` iterations once: the plan
+    /// as `--test` runs it, for the orchestration's own tests.
+    pub fn execute_plan(&mut self, plan: &Plan, iters: u64) {
+        for step in &plan.steps {
+            match step {
+                Step::Bench(bench) => {
+                    if self.begin(bench) {
+                        let _ = self.measure(bench, iters);
+                    }
+                }
+                step => self.execute(step),
+            }
+        }
+    }
+
+    /// Announces a benchmark; false when its server has failed, so that it
+    /// is not run at all.
+    pub fn begin(&mut self, bench: &Bench) -> bool {
+        let Some(server) = bench.server() else {
+            return true;
+        };
+        let Some(session) = self.sessions.get(server.0) else {
+            return false;
+        };
+        if !session.usable() {
+            return false;
+        }
+        if self.announced.insert(*bench) {
+            match bench {
+                Bench::Latency { route, .. } => {
+                    session.progress(&Timed::Latency(*route).to_string())
+                }
+                Bench::Throughput { connections, .. } => {
+                    session.progress(&Timed::Throughput(*connections).to_string());
+                }
+                Bench::Memory { .. } | Bench::Ceiling { .. } => {}
+            }
+        }
+        true
+    }
+
+    /// One Criterion sample of a benchmark: bytes summed over `iters`
+    /// readings for memory, wall time for the timed ones.
+    pub fn measure(&mut self, bench: &Bench, iters: u64) -> Result<Measured, Skipped> {
+        match *bench {
+            Bench::Memory { server, figure, .. } => (0..iters)
+                .try_fold(0u64, |total, _| {
+                    let bytes = self.read_memory(server, figure)?;
+                    Ok(total.saturating_add(bytes))
+                })
+                .map(Measured::Bytes),
+            Bench::Latency { server, route } => {
+                let plan = latency_plan(route, iters, &self.tools.config);
+                self.sample(server, Timed::Latency(route), &plan, iters)
+                    .map(Measured::Time)
+            }
+            Bench::Throughput {
+                server,
+                connections,
+            } => {
+                let plan = throughput_plan(connections, iters, &self.tools.config);
+                self.sample(server, Timed::Throughput(connections), &plan, iters)
+                    .map(Measured::Time)
+            }
+            Bench::Ceiling { connections } => {
+                self.measure_ceiling(connections, iters).map(Measured::Time)
+            }
+        }
+    }
+
+    fn read_memory(
+        &mut self,
+        server: ServerId,
+        figure: crate::measure::memory::MemoryFigure,
+    ) -> Result<u64, Skipped> {
+        self.on_server(server, |session, tools| session.read_memory(tools, figure))
+    }
+
+    fn sample(
+        &mut self,
+        server: ServerId,
+        timed: Timed,
+        plan: &crate::load::hammer::LoadPlan,
+        iters: u64,
+    ) -> Result<Duration, Skipped> {
+        self.on_server(server, |session, tools| {
+            session.timed_sample(tools, timed, plan, iters)
+        })
+    }
+
+    /// A step on a server: its failure is the server's, kept in its session.
+    fn act(
+        &mut self,
+        server: ServerId,
+        action: impl FnOnce(&mut Session, &mut Tools) -> Result<()>,
+    ) {
+        let _recorded_in_the_session = self.on_server(server, action);
+    }
+
+    /// Runs `action` on a server that has not failed; an error fails it.
+    fn on_server<T>(
+        &mut self,
+        server: ServerId,
+        action: impl FnOnce(&mut Session, &mut Tools) -> Result<T>,
+    ) -> Result<T, Skipped> {
+        let session = self.sessions.get_mut(server.0).ok_or(Skipped)?;
+        if !session.usable() {
+            return Err(Skipped);
+        }
+        action(session, &mut self.tools).map_err(|err| {
+            session.fail(&mut self.tools, err);
+            Skipped
+        })
+    }
+
+    fn start(&mut self, server: ServerId, round: Option<u32>) {
+        let rounds = self.tools.config.rounds;
+        if let Some(session) = self.sessions.get(server.0)
+            && session.usable()
+        {
+            match round {
+                Some(1) => {
+                    session.progress("build");
+                    self.any_started = true;
+                }
+                Some(round) => session.progress(&format!("round {round} of {rounds}")),
+                None => {}
+            }
+        }
+        self.act(server, |session, tools| {
+            let started = session.start(tools, round);
+            if round == Some(1) {
+                session.progress(&format!("round 1 of {rounds}"));
+            }
+            started
+        });
+    }
+
+    fn start_ceiling(&mut self) {
+        let placement = &self.tools.config.placement;
+        let cpus = placement.pinned.then_some(&placement.server_cpus);
+        match Responder::start(cpus) {
+            Ok(responder) => self.ceiling.responder = Some(responder),
+            Err(err) => eprintln!("framework-bench: {CLIENT_CEILING}: {err}"),
+        }
+    }
+
+    /// A sweep step against the harness's own responder, on the server
+    /// CPUs: the client's ceiling.
+    fn measure_ceiling(&mut self, connections: usize, iters: u64) -> Result<Duration, Skipped> {
+        let timed = Timed::Throughput(connections);
+        if self.announced.insert(Bench::Ceiling { connections }) {
+            eprintln!("framework-bench: {CLIENT_CEILING}: {timed}");
+        }
+        let addr = self
+            .ceiling
+            .responder
+            .as_ref()
+            .map(Responder::addr)
+            .ok_or(Skipped)?;
+        let plan = throughput_plan(connections, iters, &self.tools.config);
+        let started = Instant::now();
+        let report = self.tools.load.run(addr, &plan).map_err(|err| {
+            eprintln!("framework-bench: {CLIENT_CEILING}: {err}");
+            self.ceiling.samples.remove(&connections);
+            Skipped
+        })?;
+        // The responder runs in the harness: no CPU figure of either side
+        // would mean anything here.
+        let cost = PhaseCost {
+            wall: started.elapsed(),
+            ..PhaseCost::default()
+        };
+        if report.successes != plan.n_requests {
+            eprintln!("framework-bench: {CLIENT_CEILING}: {report}");
+            self.ceiling.samples.remove(&connections);
+            return Err(Skipped);
+        }
+        let samples = self.ceiling.samples.entry(connections).or_default();
+        samples.add(&report, iters, cost);
+        Ok(report.wall_time)
+    }
+
+    /// Stops every process that still runs.
+    pub fn stop_all(&mut self) {
+        for session in &mut self.sessions {
+            session.stop(&mut self.tools);
+        }
+        self.ceiling.responder = None;
+    }
+
+    /// Stops what still runs and returns the run's record.
+    pub fn finish(mut self) -> RunRecord {
+        self.stop_all();
+        release_freed_memory();
+        self.harness.after = self.tools.sampler.snapshot(std::process::id()).ok();
+        let client_cpus = self.tools.config.placement.client_cpus.len();
+        let settings = (self.mode == RunMode::Benchmark).then_some(self.estimates);
+        let client_ceiling: BTreeMap<usize, LatencyRecord> =
+            std::mem::take(&mut self.ceiling.samples)
+                .into_iter()
+                .map(|(c, samples)| {
+                    (
+                        c,
+                        per_request(samples.into_record(settings, client_cpus), c),
+                    )
+                })
+                .collect();
+        let mut servers: Vec<_> = self
+            .sessions
+            .into_iter()
+            .filter(Session::touched)
+            .map(|session| session.into_record(settings, client_cpus))
+            .collect();
+        // Only here is the ceiling known: a sweep step near it is stored as
+        // client-bound, so that a comparison warns about it.
+        for server in &mut servers {
+            for (c, step) in &mut server.throughput {
+                step.client_bound = step.sweep_client_bound(client_ceiling.get(c));
+            }
+        }
+        RunRecord {
+            schema: RUN_SCHEMA.to_owned(),
+            mode: self.mode,
+            started_at_unix: unix_seconds(self.started_at),
+            finished_at_unix: unix_seconds(SystemTime::now()),
+            wall_time: self.clock.elapsed(),
+            config: self.tools.config,
+            conditions: self.conditions,
+            environment: self.environment,
+            harness: self.harness,
+            servers,
+            client_ceiling,
+        }
+    }
+}
+
+/// What one sample of a benchmark measured.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Measured {
+    Bytes(u64),
+    Time(Duration),
+}
+
+fn launch_options(
+    config: &BenchConfig,
+    conditions: &Conditions,
+    log_dir: PathBuf,
+) -> LaunchOptions {
+    let mut options = LaunchOptions::new(log_dir, config.workers);
+    options.ready_timeout = config.ready_timeout;
+    options.backlog = conditions.backlog;
+    let placement = &config.placement;
+    options.cpus = placement.pinned.then(|| placement.server_cpus.clone());
+    options
+}
+
+fn unix_seconds(t: SystemTime) -> u64 {
+    t.duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// Says once where servers and client run and which backlog they get.
+fn announce_conditions(config: &BenchConfig, conditions: &Conditions) {
+    let p = &config.placement;
+    let placement = if p.pinned {
+        format!(
+            "servers on CPUs {}, client on CPUs {}",
+            p.server_cpus, p.client_cpus
+        )
+    } else {
+        format!(
+            "not pinned (CPUs {}): client and servers share them",
+            p.server_cpus
+        )
+    };
+    let backlog = conditions
+        .backlog
+        .map_or("each framework's own".to_owned(), |b| b.to_string());
+    let cap = conditions
+        .somaxconn
+        .map_or("unknown".to_owned(), |c| c.to_string());
+    eprintln!(
+        "framework-bench: {placement}; {} workers per server; listen backlog {backlog} (somaxconn {cap})",
+        config.workers
+    );
+}
+
+/// Gives the heap's free pages back to the kernel before the harness reads
+/// its own memory, so that the figure is what the harness holds, not what
+/// its allocator keeps of what it freed (Criterion's analysis frees most of
+/// what it allocates).
+fn release_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only returns free heap memory to the kernel.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}

@@ -1,0 +1,532 @@
+//! One server over a run: its record, and the state it is in. Idle, running
+//! (with its process and the latency client's connection), or failed (with
+//! the error that failed it). A failure is a value: it is printed once,
+//! stops the process, stays in the state, and reaches the record.
+
+use std::collections::BTreeMap;
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+use crate::config::{BenchConfig, RATE_PERCENTS};
+use crate::error::{Error, Result};
+use crate::load::Route;
+use crate::load::hammer::{LoadPlan, Pacing};
+use crate::measure::cpu::{PhaseMeter, peak_rss_bytes, reset_peak_rss};
+use crate::measure::memory::{MemoryFigure, MemorySnapshot, Sampler};
+use crate::measure::netstat::TcpCounters;
+use crate::measure::settle::{Settle, settle};
+use crate::record::{
+    BurstRecord, Phase, RateRecord, RoundRecord, ServerRecord, StopRecord, is_client_bound,
+};
+use crate::run::seams::{Launcher, Load, Sequential, Server};
+use crate::run::timed::{EstimateSettings, Timed, TimedSamples, latency_plan, per_request};
+use crate::server::built::BuiltServer;
+use crate::server::manifest::{RunValues, ServerSpec};
+use crate::server::process::LaunchOptions;
+
+/// How long each constant-rate run lasts (a tenth of it in test mode).
+pub const RATE_RUN: Duration = Duration::from_secs(2);
+
+/// What every session uses and none owns: the seams, the knobs and how
+/// processes are launched.
+pub struct Tools {
+    pub launcher: Box<dyn Launcher>,
+    pub sampler: Box<dyn Sampler>,
+    pub load: Box<dyn Load>,
+    /// How the settle waits between readings.
+    pub sleep: fn(Duration),
+    pub config: BenchConfig,
+    pub launch: LaunchOptions,
+    /// Constant-rate runs last a tenth of [`RATE_RUN`] when set.
+    pub short_rate_runs: bool,
+}
+
+/// A server's state.
+enum State {
+    Idle,
+    Running(Running),
+    Failed(Error),
+}
+
+/// A running process of the server.
+struct Running {
+    server: Box<dyn Server>,
+    /// The memory round this process is (an index into the record's
+    /// rounds); `None` for a process of timed benchmarks.
+    round: Option<usize>,
+    /// The sequential latency client's connection, kept across samples.
+    connection: Option<(Route, Box<dyn Sequential>)>,
+}
+
+/// One server over the run.
+pub struct Session {
+    spec: ServerSpec,
+    /// `[3/6] rocket`: the server and its place in the run, for progress.
+    label: String,
+    record: ServerRecord,
+    state: State,
+    built: Option<BuiltServer>,
+    /// What each timed benchmark measured so far.
+    timed: BTreeMap<Timed, TimedSamples>,
+}
+
+impl Session {
+    /// Server `index` (from 0) of `of`.
+    pub fn new(spec: ServerSpec, workers: usize, index: usize, of: usize) -> Session {
+        Session {
+            label: format!("[{}/{of}] {}", index + 1, spec.name),
+            record: ServerRecord::new(&spec.name, &spec.description, workers),
+            spec,
+            state: State::Idle,
+            built: None,
+            timed: BTreeMap::new(),
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.spec.name
+    }
+
+    /// One line as the server enters a phase: `[3/6] rocket: round 2 of 3`.
+    pub fn progress(&self, phase: &str) {
+        eprintln!("framework-bench: {}: {phase}", self.label);
+    }
+
+    /// The error that failed the server, if one did.
+    pub fn failure(&self) -> Option<&Error> {
+        match &self.state {
+            State::Failed(err) => Some(err),
+            _ => None,
+        }
+    }
+
+    /// True once the run built (or tried to build) the server: only such
+    /// servers are in the run record.
+    pub fn touched(&self) -> bool {
+        self.built.is_some() || self.failure().is_some()
+    }
+
+    /// True until a failure: the server's steps still run.
+    pub fn usable(&self) -> bool {
+        self.failure().is_none()
+    }
+
+    /// Records `err` against the server (printed once; the first error is
+    /// the record's), stops its process so it cannot disturb the others,
+    /// and keeps the error as the server's state.
+    pub fn fail(&mut self, tools: &mut Tools, err: Error) {
+        let message = err.to_string();
+        eprintln!("framework-bench: {message}");
+        self.record.error.get_or_insert(message);
+        self.stop(tools);
+        self.state = State::Failed(err);
+    }
+
+    /// Builds the server (once) and starts a process of it. `round` makes
+    /// the process a memory round; round 1 records what ran.
+    pub fn start(&mut self, tools: &mut Tools, round: Option<u32>) -> Result<()> {
+        self.stop(tools);
+        let built = self.build(tools)?;
+        let server = tools.launcher.start(&built, &tools.launch)?;
+        eprintln!(
+            "framework-bench: started {} {} (pid {}, {} workers) in {:.1} ms",
+            self.spec.name,
+            built.version,
+            server.pid(),
+            tools.launch.workers,
+            server.startup_time().as_secs_f64() * 1e3
+        );
+        if round == Some(1) {
+            self.record.version = Some(built.version.clone());
+            self.record.command = self.spec.command_line(&run_values(&built, &tools.launch));
+        }
+        let round = round.map(|_| {
+            let started = RoundRecord::started(server.pid(), server.startup_time());
+            self.record.rounds.push(started);
+            self.record.rounds.len() - 1
+        });
+        self.state = State::Running(Running {
+            server,
+            round,
+            connection: None,
+        });
+        Ok(())
+    }
+
+    fn build(&mut self, tools: &mut Tools) -> Result<BuiltServer> {
+        if let Some(built) = &self.built {
+            return Ok(built.clone());
+        }
+        let built = tools.launcher.build(&self.spec)?;
+        self.built = Some(built.clone());
+        Ok(built)
+    }
+
+    /// Waits until the memory is still and keeps the reading in the round.
+    pub fn settle(&mut self, tools: &mut Tools, phase: Phase) -> Result<()> {
+        let cap = tools.config.settle;
+        let during = match phase {
+            Phase::Before => "while it settled",
+            Phase::After => "after the burst",
+        };
+        let (running, round) = self.running_round()?;
+        let reading = settle_and_read(tools, running.server.as_mut(), cap, during)?;
+        match phase {
+            Phase::Before => round.read_before(reading),
+            Phase::After => round.read_after(reading),
+        }
+        Ok(())
+    }
+
+    /// The seed's burst on the running round's process.
+    pub fn burst(&mut self, tools: &mut Tools) -> Result<()> {
+        let name = self.spec.name.clone();
+        let (running, round) = self.running_round()?;
+        round.burst = Some(run_burst(&name, tools, running.server.as_mut())?);
+        Ok(())
+    }
+
+    /// One reading of `figure` (RSS or VMS) of the running process, in bytes.
+    pub fn read_memory(&mut self, tools: &mut Tools, figure: MemoryFigure) -> Result<u64> {
+        // A dead child that is not reaped yet still has a /proc entry whose
+        // statm reads all zeros: check first, so a crash is never 0 bytes.
+        let during = "while its memory was read";
+        let running = self.running()?;
+        running.server.check_alive(during)?;
+        let (rss, vms) = tools
+            .sampler
+            .rss_vms(running.server.pid())
+            .map_err(|err| crash_or(running.server.as_mut(), err, during))?;
+        Ok(match figure {
+            MemoryFigure::Vms => vms,
+            _ => rss,
+        })
+    }
+
+    /// One sample of a timed benchmark: the plan's requests, their cost on
+    /// both sides, kept with the benchmark's other samples. A failed
+    /// sample drops what the benchmark measured: Criterion abandons it, and
+    /// no figure of it may be reported as if it had been measured.
+    pub fn timed_sample(
+        &mut self,
+        tools: &mut Tools,
+        timed: Timed,
+        plan: &LoadPlan,
+        iters: u64,
+    ) -> Result<Duration> {
+        let result = self.send_timed(tools, timed, plan);
+        match result {
+            Ok((report, cost)) => {
+                let wall = report.wall_time;
+                self.timed
+                    .entry(timed)
+                    .or_default()
+                    .add(&report, iters, cost);
+                Ok(wall)
+            }
+            Err(err) => {
+                self.timed.remove(&timed);
+                Err(err)
+            }
+        }
+    }
+
+    fn send_timed(
+        &mut self,
+        tools: &mut Tools,
+        timed: Timed,
+        plan: &LoadPlan,
+    ) -> Result<(
+        crate::load::hammer::HammerReport,
+        crate::measure::cpu::PhaseCost,
+    )> {
+        let name = self.spec.name.clone();
+        let running = self.running()?;
+        let (addr, pid) = (running.server.addr(), running.server.pid());
+        let meter = PhaseMeter::start(pid);
+        let report = match timed {
+            Timed::Latency(route) if plan.concurrency == 1 => {
+                let connection = match running.connection.take() {
+                    Some((r, connection)) if r == route => connection,
+                    _ => tools.load.connect(addr, plan)?,
+                };
+                let connection = &mut running.connection.insert((route, connection)).1;
+                connection.run(plan)
+            }
+            _ => tools.load.run(addr, plan)?,
+        };
+        let cost = meter.stop();
+        if report.successes != plan.n_requests {
+            let during = format!("during the {timed} benchmark");
+            let failed = Error::RequestsFailed {
+                server: name,
+                failed: plan.n_requests - report.successes,
+                sent: plan.n_requests,
+                path: plan.path.clone(),
+                during: during.clone(),
+                outcomes: report.counter_text(),
+            };
+            return Err(crash_or(running.server.as_mut(), failed, &during));
+        }
+        Ok((report, cost))
+    }
+
+    /// Open-loop runs on every route after the sweep: at 50 % and 90 % of
+    /// the most requests per second the sweep measured (over the
+    /// connections that gave it), or at `FRAMEWORK_BENCH_RATE`.
+    pub fn rate_runs(&mut self, tools: &mut Tools) -> Result<()> {
+        let Some((connections, max)) = self.sweep_max() else {
+            return Ok(());
+        };
+        let rates: Vec<(Option<u8>, u32)> = if tools.config.rates.is_empty() {
+            let at = |p: u8| (max * f64::from(p) / 100.0).max(1.0) as u32;
+            RATE_PERCENTS.iter().map(|&p| (Some(p), at(p))).collect()
+        } else {
+            tools.config.rates.iter().map(|&r| (None, r)).collect()
+        };
+        for route in Route::ALL {
+            for &(percent, rate) in &rates {
+                self.progress(&format!("{route} at {rate} requests/s"));
+                let record = self.rate_run(tools, route, connections, percent, rate)?;
+                self.record.constant_rate.push(record);
+            }
+        }
+        Ok(())
+    }
+
+    /// The sweep's best connection count and its requests per second.
+    fn sweep_max(&self) -> Option<(usize, f64)> {
+        self.timed
+            .iter()
+            .filter_map(|(timed, samples)| match timed {
+                Timed::Throughput(c) => Some((*c, samples.requests_per_second()?)),
+                Timed::Latency(_) => None,
+            })
+            .max_by(|a, b| a.1.total_cmp(&b.1))
+    }
+
+    fn rate_run(
+        &mut self,
+        tools: &mut Tools,
+        route: Route,
+        connections: usize,
+        percent_of_max: Option<u8>,
+        rate: u32,
+    ) -> Result<RateRecord> {
+        let name = self.spec.name.clone();
+        let running = self.running()?;
+        let (addr, pid) = (running.server.addr(), running.server.pid());
+        let run_for = if tools.short_rate_runs {
+            RATE_RUN / 10
+        } else {
+            RATE_RUN
+        };
+        let plan = rate_plan(route, connections, rate, run_for, &tools.config);
+        let meter = PhaseMeter::start(pid);
+        let report = tools.load.run(addr, &plan)?;
+        let cost = meter.stop();
+        let client_cpus = tools.config.placement.client_cpus.len();
+        let record = RateRecord {
+            route,
+            percent_of_max,
+            connections: plan.concurrency,
+            target_per_second: rate,
+            achieved_per_second: report.requests_per_second(),
+            requests: report.latency_summary(),
+            counts: report.counts.clone(),
+            server_cpu_time: cost.server_cpu,
+            client_busy: cost.client_busy(client_cpus),
+            closed_by_server: Some(report.closed_by_server as u64),
+        };
+        if !record.valid() {
+            eprintln!(
+                "framework-bench: {name}: {route} at {rate}/s achieved {:.0}/s ({:.1} %): not valid at that rate; {}",
+                record.achieved_per_second,
+                record.achieved_share() * 100.0,
+                report.counter_text()
+            );
+        }
+        Ok(record)
+    }
+
+    /// Stops the running process, if any: round 1's is read one last time,
+    /// and how it ended is recorded. A process that did not stop cleanly is
+    /// the server's error, unless an earlier one is.
+    pub fn stop(&mut self, tools: &mut Tools) {
+        if !matches!(self.state, State::Running(_)) {
+            return; // idle, or failed: a failure stays the server's state
+        }
+        let State::Running(mut running) = std::mem::replace(&mut self.state, State::Idle) else {
+            return;
+        };
+        running.connection = None;
+        let first = running.round == Some(0);
+        if first && running.server.check_alive("before it was stopped").is_ok() {
+            self.record.end = tools.sampler.snapshot(running.server.pid()).ok();
+        }
+        let stop = shut_down(running.server);
+        if !stop.clean && self.record.error.is_none() {
+            let message = format!(
+                "{} (pid {}) did not stop cleanly on SIGTERM: {}",
+                self.spec.name, stop.pid, stop.exit
+            );
+            eprintln!("framework-bench: {message}");
+            self.record.error = Some(message);
+        }
+        self.record.stops.push(stop);
+    }
+
+    /// The server's record with its timed benchmarks made from what was
+    /// timed: percentiles always, the estimate only when `settings` is
+    /// given (a full benchmark run) and Criterion completed the measurement.
+    pub fn into_record(
+        self,
+        settings: Option<EstimateSettings>,
+        client_cpus: usize,
+    ) -> ServerRecord {
+        let mut record = self.record;
+        if let State::Failed(err) = &self.state {
+            record.error.get_or_insert_with(|| err.to_string());
+        }
+        for (timed, samples) in self.timed {
+            let latency = samples.into_record(settings, client_cpus);
+            match timed {
+                Timed::Latency(route) => record.latency.insert(route, latency),
+                Timed::Throughput(c) => record.throughput.insert(c, per_request(latency, c)),
+            };
+        }
+        record
+    }
+
+    fn running(&mut self) -> Result<&mut Running> {
+        match &mut self.state {
+            State::Running(running) => Ok(running),
+            _ => Err(Error::NotRunning {
+                server: self.spec.name.clone(),
+            }),
+        }
+    }
+
+    /// The running process and the memory round it is.
+    fn running_round(&mut self) -> Result<(&mut Running, &mut RoundRecord)> {
+        let not_running = || Error::NotRunning {
+            server: self.spec.name.clone(),
+        };
+        let State::Running(running) = &mut self.state else {
+            return Err(not_running());
+        };
+        let round = running
+            .round
+            .and_then(|i| self.record.rounds.get_mut(i))
+            .ok_or_else(not_running)?;
+        Ok((running, round))
+    }
+}
+
+fn run_values<'a>(built: &'a BuiltServer, launch: &LaunchOptions) -> RunValues<'a> {
+    RunValues {
+        bin: built.bin.as_deref(),
+        python: built.python.as_deref(),
+        port: launch.port,
+        workers: launch.workers,
+        backlog: launch.backlog,
+    }
+}
+
+/// A constant-rate run's plan: `rate` requests per second for `run_for`.
+fn rate_plan(
+    route: Route,
+    connections: usize,
+    rate: u32,
+    run_for: Duration,
+    config: &BenchConfig,
+) -> LoadPlan {
+    let rate_nz = NonZeroU32::new(rate.max(1)).unwrap_or(NonZeroU32::MIN);
+    let mut plan = latency_plan(route, 1, config);
+    plan.n_requests = ((f64::from(rate) * run_for.as_secs_f64()) as usize).max(1);
+    plan.concurrency = connections.clamp(1, plan.n_requests);
+    plan.pacing = Pacing::Rate(rate_nz);
+    plan.stop_on_failure = false;
+    plan
+}
+
+/// Waits until the server's memory is still, at most `cap`, then reads it.
+fn settle_and_read(
+    tools: &mut Tools,
+    server: &mut dyn Server,
+    cap: Duration,
+    during: &str,
+) -> Result<(MemorySnapshot, Settle)> {
+    let pid = server.pid();
+    let settled = {
+        let mut check = || server.check_alive(during);
+        let mut sleep = tools.sleep;
+        settle(tools.sampler.as_mut(), pid, cap, &mut check, &mut sleep)
+    };
+    settled.map_err(|err| crash_or(server, err, during))
+}
+
+/// The seed's burst against `server`; a crash during it is the error.
+fn run_burst(name: &str, tools: &mut Tools, server: &mut dyn Server) -> Result<BurstRecord> {
+    let config = &tools.config;
+    let plan = LoadPlan::burst(config.n_requests, config.timeout);
+    let pid = server.pid();
+    // The peak is the burst's own only if the reset worked.
+    let peak_reset = reset_peak_rss(pid).is_ok();
+    let counters = TcpCounters::read();
+    let meter = PhaseMeter::start(pid);
+    let report = tools.load.run(server.addr(), &plan)?;
+    let cost = meter.stop();
+    let network = counters.zip(TcpCounters::read()).map(|(b, a)| a.since(&b));
+    server.check_alive("during the burst")?;
+    let burst = BurstRecord {
+        network,
+        peak_rss_bytes: peak_reset.then(|| peak_rss_bytes(pid)).flatten(),
+        server_cpu_time: cost.server_cpu,
+        client_busy: cost.client_busy(config.placement.client_cpus.len()),
+        ..BurstRecord::from(&report)
+    };
+    let burst = BurstRecord {
+        client_bound: is_client_bound(burst.client_busy),
+        ..burst
+    };
+    eprintln!(
+        "framework-bench: {name}: burst of {} requests in {:.3} s: {:.1}% success, {}",
+        burst.n_requests,
+        burst.wall_time.as_secs_f64(),
+        burst.success_rate * 100.0,
+        burst.outcome_text()
+    );
+    Ok(burst)
+}
+
+/// If the server has exited, the crash is the real error.
+fn crash_or(server: &mut dyn Server, err: Error, during: &str) -> Error {
+    match server.check_alive(during) {
+        Err(crash) => crash,
+        Ok(()) => err,
+    }
+}
+
+/// SIGTERM, deadline, SIGKILL; how it went.
+fn shut_down(server: Box<dyn Server>) -> StopRecord {
+    let pid = server.pid();
+    let sent_at = std::time::Instant::now();
+    match server.shutdown() {
+        Ok(stopped) => StopRecord {
+            pid,
+            exit: crate::error::describe_status(stopped.status),
+            clean: stopped.status.success(),
+            stop_time: stopped.stop_time,
+        },
+        Err(err) => {
+            eprintln!("framework-bench: {err}");
+            StopRecord {
+                pid,
+                exit: "killed after the stop deadline".into(),
+                clean: false,
+                stop_time: sent_at.elapsed(),
+            }
+        }
+    }
+}
