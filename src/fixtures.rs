@@ -179,3 +179,60 @@ pub fn run() -> RunRecord {
         client_ceiling: BTreeMap::new(),
     }
 }
+
+/// [`run`] with every field the run file can hold filled in somewhere: the
+/// sweep, its ceiling, a constant-rate run, the settles, the environment,
+/// and a second server that failed. The committed example run file
+/// (`tests/fixtures/run-v2.json`) is this run, written.
+pub fn full_run() -> RunRecord {
+    use crate::measure::settle::Settle;
+    use crate::record::RateRecord;
+    let mut run = run();
+    run.environment = Environment {
+        cpu_model: Some("AMD EPYC".into()),
+        cpus: 2,
+        memory_bytes: Some(24 << 30),
+        kernel: Some("6.18.0".into()),
+        os: Some("Debian GNU/Linux 12".into()),
+        rustc: Some("rustc 1.95.0".into()),
+        git_commit: Some("0123456789abcdef0123456789abcdef01234567".into()),
+    };
+    let hello = run.servers[0].latency[&Route::Hello].clone();
+    let sweep_step = |client_bound| LatencyRecord {
+        client_bound,
+        ..hello.clone()
+    };
+    run.client_ceiling = BTreeMap::from([(16, sweep_step(false))]);
+    let axum = &mut run.servers[0];
+    for round in &mut axum.rounds {
+        round.settle_before = Some(Settle {
+            waited: Duration::from_millis(100),
+            settled: true,
+        });
+        round.settle_after = Some(Settle {
+            waited: Duration::from_millis(300),
+            settled: false,
+        });
+    }
+    axum.throughput = BTreeMap::from([(16, sweep_step(true))]);
+    axum.constant_rate = vec![RateRecord {
+        route: Route::Hello,
+        percent_of_max: Some(50),
+        connections: 16,
+        target_per_second: 20_000,
+        achieved_per_second: 19_990.0,
+        requests: latency(40_000),
+        counts: BTreeMap::from([("200".to_owned(), 40_000)]),
+        server_cpu_time: Some(Duration::from_millis(900)),
+        client_busy: Some(0.4),
+        closed_by_server: Some(0),
+    }];
+    let failed = ServerRecord {
+        error: Some("warp crashed (killed by SIGSEGV) during the burst".into()),
+        // Every field of a route's record filled, json's too.
+        latency: BTreeMap::from([(Route::Json, hello.clone())]),
+        ..server_with("warp", "0.4.3", round(200, 15.0), None)
+    };
+    run.servers.push(failed);
+    run
+}

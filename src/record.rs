@@ -567,4 +567,79 @@ mod tests {
             "slope"
         );
     }
+
+    /// The committed example of a run file: the fixture run, as written.
+    const GOLDEN: &str = "tests/fixtures/run-v2.json";
+
+    /// Every field path of a JSON value with its type: the file's shape.
+    fn shape(value: &serde_json::Value, at: &str, out: &mut std::collections::BTreeSet<String>) {
+        use serde_json::Value;
+        match value {
+            Value::Object(map) => {
+                for (key, field) in map {
+                    shape(field, &format!("{at}.{key}"), out);
+                }
+            }
+            Value::Array(items) => {
+                for item in items {
+                    shape(item, &format!("{at}[]"), out);
+                }
+            }
+            Value::Null => drop(out.insert(format!("{at}: null"))),
+            Value::Bool(_) => drop(out.insert(format!("{at}: bool"))),
+            Value::Number(_) => drop(out.insert(format!("{at}: number"))),
+            Value::String(_) => drop(out.insert(format!("{at}: string"))),
+        }
+    }
+
+    #[test]
+    fn the_run_file_keeps_the_committed_shape() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(GOLDEN);
+        let written = serde_json::to_string_pretty(&fixtures::full_run()).unwrap() + "\n";
+        if std::env::var_os("FRAMEWORK_BENCH_BLESS").is_some() {
+            std::fs::write(&path, &written).unwrap();
+        }
+        let golden = std::fs::read_to_string(&path).unwrap();
+        let fields = |text: &str| {
+            let mut out = std::collections::BTreeSet::new();
+            shape(&serde_json::from_str(text).unwrap(), "", &mut out);
+            out
+        };
+        let (now, committed) = (fields(&written), fields(&golden));
+        assert_eq!(
+            now.difference(&committed).collect::<Vec<_>>(),
+            Vec::<&String>::new(),
+            "fields the run file gained: bump RUN_SCHEMA, then FRAMEWORK_BENCH_BLESS=1 cargo test --lib record"
+        );
+        assert_eq!(
+            committed.difference(&now).collect::<Vec<_>>(),
+            Vec::<&String>::new(),
+            "fields the run file lost: bump RUN_SCHEMA, then FRAMEWORK_BENCH_BLESS=1 cargo test --lib record"
+        );
+        assert_eq!(golden, written, "the same fields, other values or order");
+        // The committed file is a run file this version reads.
+        assert_eq!(RunRecord::load(&path).unwrap(), fixtures::full_run());
+    }
+
+    #[test]
+    fn the_golden_run_file_has_every_field_the_schema_can_hold() {
+        let golden =
+            std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(GOLDEN))
+                .unwrap();
+        let mut fields = std::collections::BTreeSet::new();
+        shape(&serde_json::from_str(&golden).unwrap(), "", &mut fields);
+        // No field is pinned only as `null`: each optional one is filled
+        // somewhere, so that its type is pinned too.
+        let only_null: Vec<&String> = fields
+            .iter()
+            .filter(|f| f.ends_with(": null"))
+            .filter(|f| {
+                let path = f.trim_end_matches(": null");
+                !fields
+                    .iter()
+                    .any(|g| g.starts_with(path) && !g.ends_with(": null"))
+            })
+            .collect();
+        assert_eq!(only_null, Vec::<&String>::new());
+    }
 }
