@@ -30,6 +30,7 @@ use crate::compare::verdict::{Comparison, Thresholds};
 use crate::config::BenchConfig;
 use crate::measure::bytes::Bytes;
 use crate::record::{RunMode, RunRecord};
+use crate::report::criterion_pages;
 use crate::run::args::{BaselineFlags, CriterionArgs};
 use crate::run::executor::{Measured, Run, Skipped};
 use crate::run::plan::{Bench, Filter, Plan, Segment, Step};
@@ -81,7 +82,8 @@ pub fn main(workspace_root: &str) -> i32 {
     run.stop_all();
     let code = finish(run, &workspace, &args.baselines);
     // The HTML index lists every benchmark on disk, memory ones included, and
-    // links the memory report page written just before.
+    // links the memory report page and each memory benchmark's page, written
+    // just before.
     time.final_summary();
     code
 }
@@ -313,11 +315,14 @@ fn finish(run: Run, workspace: &Workspace, flags: &BaselineFlags) -> i32 {
         RunMode::Benchmark => compare_with_baseline(&dir, flags, &summary),
         _ => Ok(None),
     };
-    let comparison = compared.as_ref().ok().and_then(Option::as_ref);
-    if let Some(comparison) = comparison {
-        println!("{}", crate::report::terminal::comparison(comparison));
+    let compared_ok = compared.as_ref().ok().and_then(Option::as_ref);
+    if let Some(compared) = compared_ok {
+        println!(
+            "{}",
+            crate::report::terminal::comparison(&compared.comparison)
+        );
     }
-    let written = write_outputs(&dir, &criterion_home, &record, &summary, comparison, flags);
+    let written = write_outputs(&dir, &criterion_home, &record, &summary, compared_ok, flags);
     let outcome = RunOutcome {
         baseline_error: compared.as_ref().err().map(ToString::to_string),
         write_error: written.as_ref().err().map(ToString::to_string),
@@ -378,12 +383,16 @@ fn compare_with_baseline(
     dir: &Path,
     flags: &BaselineFlags,
     summary: &Summary,
-) -> crate::Result<Option<Comparison>> {
+) -> crate::Result<Option<Compared>> {
     let Some(name) = flags.compare.as_deref() else {
         return Ok(None);
     };
     match baseline::load_named(&criterion_baseline_path(dir, name), name) {
-        Ok(base) => Ok(Some(base.compare(summary, &Thresholds::default()))),
+        Ok(base) => Ok(Some(Compared {
+            comparison: base.compare(summary, &Thresholds::default()),
+            name: name.to_owned(),
+            base,
+        })),
         Err(err) if flags.strict => Err(err),
         Err(crate::Error::UnknownBaseline { .. }) => Ok(None),
         Err(err) => {
@@ -393,20 +402,38 @@ fn compare_with_baseline(
     }
 }
 
+/// A run compared with a saved baseline: the verdicts, and the baseline's
+/// own figures (its rounds) for the memory pages.
+#[derive(Debug)]
+struct Compared {
+    name: String,
+    base: Summary,
+    comparison: Comparison,
+}
+
 /// Writes every output of the run; returns the run file's path.
 fn write_outputs(
     dir: &Path,
     criterion_home: &Path,
     record: &RunRecord,
     summary: &Summary,
-    comparison: Option<&Comparison>,
+    compared: Option<&Compared>,
     flags: &BaselineFlags,
 ) -> crate::Result<PathBuf> {
     let run_file = record.save(dir)?;
     summary.save(&dir.join("latest-summary.json"))?;
+    let comparison = compared.map(|c| &c.comparison);
     crate::report::export::write_all(dir, record, &summary.metrics, comparison)?;
     let page = crate::report::page::write(criterion_home, record, comparison)?;
     println!("framework-bench: memory report: {}", page.display());
+    if record.mode == RunMode::Benchmark {
+        // Before Criterion's index is drawn, so that it links them.
+        let base = compared.map(|c| criterion_pages::Base {
+            name: &c.name,
+            summary: &c.base,
+        });
+        criterion_pages::write(criterion_home, summary, base.as_ref())?;
+    }
     if let (Some(name), RunMode::Benchmark) = (&flags.save, record.mode) {
         save_baseline(dir, name, summary)?;
     }
@@ -473,7 +500,7 @@ mod tests {
         assert!(strict.unwrap_err().to_string().contains("gone"));
         let lenient =
             compare_with_baseline(dir.path(), &flags(None, Some("gone"), false), &summary);
-        assert_eq!(lenient.unwrap(), None);
+        assert!(lenient.unwrap().is_none());
     }
 
     #[test]
@@ -484,7 +511,7 @@ mod tests {
         save_baseline(dir.path(), "mine", &summary).unwrap();
         let compared =
             compare_with_baseline(dir.path(), &flags(None, Some("mine"), true), &summary).unwrap();
-        let comparison = compared.unwrap();
+        let comparison = compared.unwrap().comparison;
         assert_eq!(comparison.baseline_name, "mine");
         assert_eq!(comparison.rows.len(), summary.metrics.len());
         assert!(!comparison.any_regressed());

@@ -1,10 +1,12 @@
 //! Every output of a run: the terminal ([`terminal`]), the markdown summary
 //! and the exports for Bencher and github-action-benchmark ([`export`]), and
-//! the HTML memory page ([`page`]). Each renders the same computed models
+//! the HTML memory page ([`page`]) and the memory pages in Criterion's own
+//! report ([`criterion_pages`]). Each renders the same computed models
 //! ([`comparison`], [`table`], [`format`]); none decides order, rounding or
 //! wording on its own.
 
 pub mod comparison;
+pub mod criterion_pages;
 pub mod export;
 pub mod format;
 pub mod latency;

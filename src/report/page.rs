@@ -43,59 +43,7 @@ const GRID_COLOUR: RGBColor = RGBColor(0xe6, 0xe9, 0xed);
 const AXIS_COLOUR: RGBColor = RGBColor(0x8c, 0x95, 0x9f);
 const TEXT_COLOUR: RGBColor = RGBColor(0x3d, 0x44, 0x4d);
 
-const STYLE: &str = r#"
-:root { color-scheme: light; }
-body { margin: 0; background: #f6f7f9; color: #1f2328;
-  font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", sans-serif; }
-main { max-width: 1040px; margin: 0 auto; padding: 28px 20px 56px; }
-h1 { font-size: 1.6rem; font-weight: 600; margin: 0 0 2px; }
-h2 { font-size: 1.15rem; font-weight: 600; margin: 34px 0 12px; padding-bottom: 5px;
-  border-bottom: 1px solid #d8dee4; }
-h3 { font-size: 1rem; font-weight: 600; margin: 0 0 8px; }
-p { margin: 6px 0; }
-a { color: #0969da; text-decoration: none; }
-a:hover { text-decoration: underline; }
-code { font: 0.9em ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; }
-.sub, .note, .muted { color: #59636e; }
-.note { font-size: 0.88rem; }
-.params { display: grid; grid-template-columns: repeat(auto-fill, minmax(185px, 1fr));
-  gap: 8px 18px; margin: 16px 0 0; padding: 12px 16px; background: #fff;
-  border: 1px solid #d8dee4; border-radius: 6px; }
-.params div { display: flex; flex-direction: column; }
-.params dt { font-size: 0.78rem; color: #59636e; text-transform: uppercase; letter-spacing: 0.03em; }
-.params dd { margin: 0; font-weight: 600; font-variant-numeric: tabular-nums; white-space: nowrap; }
-table { border-collapse: collapse; background: #fff; }
-th, td { padding: 4px 10px; border-bottom: 1px solid #eaeef2; vertical-align: top; }
-th { text-align: left; font-size: 0.82rem; font-weight: 600; color: #59636e; }
-thead th { border-bottom: 1px solid #d0d7de; }
-.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
-.wide { width: 100%; border: 1px solid #d8dee4; border-radius: 6px; }
-.cards { display: grid; grid-template-columns: repeat(auto-fill, minmax(310px, 1fr)); gap: 14px;
-  align-items: start; }
-.card { background: #fff; border: 1px solid #d8dee4; border-radius: 6px; padding: 12px 12px 8px;
-  font-size: 0.92rem; overflow-x: auto; }
-.card table { width: 100%; }
-.card th, .card td { padding: 3px 6px; }
-.card td:first-child { color: #3d444d; }
-.card.failed { border-color: #f1aeb5; }
-.failures { list-style: none; padding: 0; margin: 0; }
-.failures li { background: #fff5f5; border: 1px solid #f1c2c6; border-left: 4px solid #cf222e;
-  border-radius: 4px; padding: 8px 12px; margin-bottom: 8px; }
-details { margin-top: 4px; }
-summary { cursor: pointer; color: #59636e; font-size: 0.85rem; }
-pre { white-space: pre-wrap; word-break: break-word; font-size: 0.8rem; margin: 6px 0 0;
-  background: #f6f8fa; padding: 8px; border-radius: 4px; }
-.warn { color: #9a6700; }
-.warnings { background: #fff8c5; border: 1px solid #eed888; border-radius: 6px;
-  padding: 8px 12px 8px 30px; margin: 8px 0 12px; }
-tr.regressed td { background: #ffebe9; }
-tr.regressed td:last-child { color: #a40e26; font-weight: 700; }
-tr.improved td:last-child { color: #1a7f37; font-weight: 600; }
-.chart { background: #fff; border: 1px solid #d8dee4; border-radius: 6px;
-  padding: 12px 14px 6px; margin-bottom: 14px; }
-.chart svg { display: block; max-width: 100%; height: auto; }
-.chart svg text { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; }
-"#;
+pub(crate) const STYLE: &str = include_str!("page.css");
 
 /// The whole page for a run, with the comparison against a baseline when
 /// there is one.
