@@ -21,11 +21,11 @@ use crate::compare::verdict::Comparison;
 use crate::error::Result;
 use crate::load::Route;
 use crate::measure::estimate::Statistic;
-use crate::record::RunMode;
 use crate::record::RunRecord;
 use crate::report::comparison::ComparisonView;
-use crate::report::table::{Table, one_line};
-use crate::units::{BYTES_PER_MIB, NS_PER_S, NS_PER_US};
+use crate::report::format;
+use crate::report::run_view::RunView;
+use crate::report::table::{Table, escape_markdown, one_line};
 
 /// The BMF file [`write_all`] writes.
 pub const BENCHER_FILE: &str = "bencher.json";
@@ -259,60 +259,44 @@ const FIGURE_COLUMNS: [Column; 8] = [
     Column {
         figure: Figure::Latency(Route::Hello),
         header: "hello (µs)",
-        format: ns_as_us,
+        format: format::us_number,
     },
     Column {
         figure: Figure::Latency(Route::Json),
         header: "json (µs)",
-        format: ns_as_us,
+        format: format::us_number,
     },
     Column {
         figure: Figure::Memory(Phase::Before, MemoryFigure::Rss),
         header: "rss before (MiB)",
-        format: bytes_as_mib,
+        format: format::mib_number,
     },
     Column {
         figure: Figure::Memory(Phase::After, MemoryFigure::Rss),
         header: "rss after (MiB)",
-        format: bytes_as_mib,
+        format: format::mib_number,
     },
     Column {
         figure: Figure::Memory(Phase::After, MemoryFigure::Uss),
         header: "uss after (MiB)",
-        format: bytes_as_mib,
+        format: format::mib_number,
     },
     Column {
         figure: Figure::Memory(Phase::After, MemoryFigure::Anonymous),
         header: "anon after (MiB)",
-        format: bytes_as_mib,
+        format: format::mib_number,
     },
     Column {
         figure: Figure::BurstTimePerCall,
         header: "burst (s/call)",
-        format: ns_as_s,
+        format: format::seconds_number,
     },
     Column {
         figure: Figure::BurstFailureRate,
         header: "failures (%)",
-        format: ratio_as_percent,
+        format: format::percent_number,
     },
 ];
-
-fn ns_as_us(ns: f64) -> String {
-    format!("{:.1}", ns / NS_PER_US)
-}
-
-fn ns_as_s(ns: f64) -> String {
-    format!("{:.5}", ns / NS_PER_S)
-}
-
-fn bytes_as_mib(bytes: f64) -> String {
-    format!("{:.2}", bytes / BYTES_PER_MIB)
-}
-
-fn ratio_as_percent(ratio: f64) -> String {
-    format!("{:.1}", ratio * 100.0)
-}
 
 /// A markdown summary for a pull request: the run's parameters, a table of
 /// the main figures per server (latency in µs, memory in MiB, burst seconds
@@ -325,32 +309,37 @@ pub fn markdown_summary(
     metrics: &[Metric],
     comparison: Option<&Comparison>,
 ) -> String {
+    let view = RunView::of(run);
     let mut out = String::from("## framework-bench\n\n");
-    out.push_str(&parameters_line(run));
-    out.push_str("\n\n");
+    out.push_str(&view.parameters_line());
+    out.push_str(&format!(".\n\nConditions: {}.\n\n", view.conditions));
     out.push_str(&figures_table(metrics));
     if let Some(comparison) = comparison {
         out.push('\n');
         out.push_str(&comparison_section(comparison));
     }
+    out.push_str(&run_tables(&view));
     out
 }
 
-fn parameters_line(run: &RunRecord) -> String {
-    let c = &run.config;
-    let mode = match run.mode {
-        RunMode::Benchmark => "Benchmark mode",
-        RunMode::Test => "Test mode (one pass, small burst)",
-        RunMode::Profile => "Profile mode (no latency estimates)",
-        RunMode::List | RunMode::LoadBaseline => "No benchmarks run",
-    };
-    format!(
-        "{mode}: {} requests per burst, {:.1} s timeout, {} workers per server, {:.1} s settle.",
-        c.n_requests,
-        c.timeout.as_secs_f64(),
-        c.workers,
-        c.settle.as_secs_f64()
-    )
+/// The run's own tables (round 1's memory, the burst, latency, ...),
+/// folded so that the summary stays short in a pull request.
+fn run_tables(view: &RunView) -> String {
+    let mut out = String::from("\n<details><summary>This run's tables</summary>\n\n");
+    for section in &view.sections {
+        out.push_str(&format!("**{}**\n\n", escape_markdown(&section.title)));
+        out.push_str(&section.table.to_markdown());
+        out.push('\n');
+    }
+    for failure in &view.failures {
+        out.push_str(&format!(
+            "Failed: {}: {}\n\n",
+            escape_markdown(&failure.server),
+            escape_markdown(&failure.first_line)
+        ));
+    }
+    out.push_str("</details>\n");
+    out
 }
 
 fn figures_table(metrics: &[Metric]) -> String {
@@ -453,7 +442,7 @@ mod tests {
     use crate::record::HarnessRecord;
     use std::collections::BTreeSet;
 
-    const MIB: f64 = BYTES_PER_MIB;
+    const MIB: f64 = crate::units::BYTES_PER_MIB;
 
     fn metric(server: &str, name: &str, unit: Unit, value: f64) -> Metric {
         let figure: Figure = name.parse().unwrap();
@@ -754,10 +743,20 @@ mod tests {
     #[test]
     fn markdown_summary_snapshot() {
         let text = markdown_summary(&run(), &fixture(), Some(&comparison()));
+        let (text, run_tables) = text
+            .split_once("\n<details><summary>This run's tables")
+            .unwrap();
+        assert!(
+            run_tables.contains("**Memory before the burst (MiB)**"),
+            "{run_tables}"
+        );
+        let text = format!("{}\n", text.trim_end());
         let expected = "\
 ## framework-bench
 
-Benchmark mode: 2000 requests per burst, 1.0 s timeout, 1 workers per server, 2.0 s settle.
+Mode: benchmark, Requests per burst: 2000, Timeout: 1.0 s, Workers per server: 1, Settle: 2.0 s, Latency connections: 1, Rounds per server: 3.
+
+Conditions: servers on CPUs 1, client on CPUs 0; listen backlog 2000.
 
 | server | hello (µs) | json (µs) | rss before (MiB) | rss after (MiB) | uss after (MiB) | anon after (MiB) | burst (s/call) | failures (%) |
 | :--- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
@@ -974,7 +973,8 @@ Warnings:
     fn markdown_tables_are_rectangular_and_regressions_come_first() {
         let text = markdown_summary(&run(), &fixture(), Some(&comparison()));
         let tables = tables(&text);
-        assert_eq!(tables.len(), 3, "\n{text}");
+        let run_sections = RunView::of(&run()).sections.len();
+        assert_eq!(tables.len(), 3 + run_sections, "\n{text}");
         assert_eq!(tables[0].len(), 2 + 2, "header, separator, two servers");
         // What changed, then what is within noise: every row once.
         assert_eq!(
@@ -1020,7 +1020,7 @@ Warnings:
     fn markdown_without_comparison_or_metrics() {
         let text = markdown_summary(&run(), &[], None);
         assert!(!text.contains("baseline"));
-        assert_eq!(tables(&text).len(), 1);
+        assert_eq!(tables(&text).len(), 1 + RunView::of(&run()).sections.len());
         assert_eq!(tables(&text)[0].len(), 2, "header and separator only");
     }
 

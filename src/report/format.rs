@@ -52,6 +52,38 @@ pub fn mib(bytes: f64) -> String {
     format!("{:.2} MiB", bytes / BYTES_PER_MIB)
 }
 
+/// MiB without the unit, for a table whose title names it: `12.20`.
+pub fn mib_number(bytes: f64) -> String {
+    format!("{:.2}", bytes / BYTES_PER_MIB)
+}
+
+/// Nanoseconds as microseconds, for a column whose header names the unit:
+/// `52.3`.
+pub fn us_number(ns: f64) -> String {
+    format!("{:.1}", ns / NS_PER_US)
+}
+
+/// Nanoseconds as seconds with five decimals (the seed's seconds per call):
+/// `0.00021`.
+pub fn seconds_number(ns: f64) -> String {
+    format!("{:.5}", ns / NS_PER_S)
+}
+
+/// A fraction as a percentage without the sign: `1.5`.
+pub fn percent_number(ratio: f64) -> String {
+    format!("{:.1}", ratio * 100.0)
+}
+
+/// A setting in seconds: `1.0 s`.
+pub fn seconds(duration: std::time::Duration) -> String {
+    format!("{:.1} s", duration.as_secs_f64())
+}
+
+/// A start-up time: `4.1 ms`.
+pub fn millis(duration: std::time::Duration) -> String {
+    format!("{:.1} ms", duration.as_secs_f64() * 1e3)
+}
+
 /// A fraction as `12.5%`.
 pub fn percent(ratio: f64) -> String {
     format!("{:.1}%", ratio * 100.0)
@@ -80,5 +112,8 @@ mod tests {
         assert_eq!(value(Unit::Ratio, Some(f64::NAN)), "n/a");
         assert_eq!(change(Some(2.0)), "+200.0%");
         assert_eq!(change(None), "-");
+        assert_eq!(mib_number(12.2 * BYTES_PER_MIB), "12.20");
+        assert_eq!(seconds(std::time::Duration::from_millis(1500)), "1.5 s");
+        assert_eq!(millis(std::time::Duration::from_micros(4100)), "4.1 ms");
     }
 }

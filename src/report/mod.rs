@@ -10,8 +10,10 @@ pub mod criterion_pages;
 pub mod export;
 pub mod format;
 pub mod latency;
+pub mod memory_chart;
 pub mod page;
 pub mod percentile_chart;
+pub mod run_view;
 pub mod servers;
 pub mod table;
 pub mod terminal;
@@ -60,6 +62,32 @@ mod tests {
         assert_rows_in_order(&html, &rows, escape_html);
         for output in [&terminal, &markdown, &html] {
             assert!(output.contains(&view.counts), "{output}");
+        }
+    }
+
+    #[test]
+    fn the_runs_own_tables_are_the_same_in_every_output() {
+        let run = crate::fixtures::full_run();
+        let view = super::run_view::RunView::of(&run);
+        let terminal = super::terminal::render(&run);
+        let markdown = super::export::markdown_summary(&run, &[], None);
+        let html = super::page::render(&run, None);
+        for section in &view.sections {
+            // Each output shows the section's title, then its rows in order.
+            let title_at = |output: &str, title: &str| {
+                output
+                    .find(title)
+                    .unwrap_or_else(|| panic!("`{title}` missing:\n{output}"))
+            };
+            let terminal = &terminal[title_at(&terminal, &section.title)..];
+            let markdown = &markdown[title_at(&markdown, &escape_markdown(&section.title))..];
+            let html = &html[title_at(&html, &escape_html(&section.title))..];
+            assert_rows_in_order(terminal, &section.table.rows, str::to_owned);
+            assert_rows_in_order(markdown, &section.table.rows, escape_markdown);
+            assert_rows_in_order(html, &section.table.rows, escape_html);
+        }
+        for output in [&terminal, &markdown, &html] {
+            assert!(output.contains(&view.failures[0].first_line), "{output}");
         }
     }
 }

@@ -13,54 +13,38 @@
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
-use plotters::coord::Shift;
-use plotters::prelude::*;
-use plotters::style::text_anchor::{HPos, Pos, VPos};
 use serde::Serialize;
 
 use crate::compare::figures::MemoryFigure;
 use crate::compare::verdict::{Comparison, Verdict};
-use crate::error::{Error, Result};
-use crate::measure::memory::MemorySnapshot;
-use crate::record::RunMode;
-use crate::record::{RunRecord, ServerRecord};
+use crate::error::Result;
+use crate::record::RunRecord;
 use crate::report::comparison::ComparisonView;
-use crate::report::latency::latency_table;
+use crate::report::memory_chart::{bar_chart_svg, chart_bars};
+use crate::report::run_view::{RunView, Section, SectionKind};
 use crate::report::table::escape_html as escape;
 
 /// The page's directory under Criterion's home, and its Criterion group id.
 pub const DIRECTORY_NAME: &str = "framework-bench-memory";
-
-use crate::units::BYTES_PER_MIB;
-const CHART_SIZE_PX: (u32, u32) = (960, 340);
-const LEGEND_HEIGHT_PX: u32 = 30;
-/// Fewer servers than this still get bars of a sensible width.
-const MIN_CHART_SLOTS: usize = 4;
-const CHART_LABEL_MAX_CHARS: usize = 18;
-const BEFORE_COLOUR: RGBColor = RGBColor(0x6b, 0x9b, 0xc8);
-const AFTER_COLOUR: RGBColor = RGBColor(0x2f, 0x55, 0x8a);
-const GRID_COLOUR: RGBColor = RGBColor(0xe6, 0xe9, 0xed);
-const AXIS_COLOUR: RGBColor = RGBColor(0x8c, 0x95, 0x9f);
-const TEXT_COLOUR: RGBColor = RGBColor(0x3d, 0x44, 0x4d);
 
 pub(crate) const STYLE: &str = include_str!("page.css");
 
 /// The whole page for a run, with the comparison against a baseline when
 /// there is one.
 pub fn render(run: &RunRecord, comparison: Option<&Comparison>) -> String {
+    let view = RunView::of(run);
     let mut html = String::with_capacity(64 * 1024);
     html.push_str(&head());
     html.push_str("<body>\n<main>\n");
-    html.push_str(&header(run, comparison));
-    html.push_str(&failures_section(run));
+    html.push_str(&header(run, &view, comparison));
+    html.push_str(&failures_section(&view));
     if let Some(comparison) = comparison {
         html.push_str(&comparison_section(comparison));
     }
     html.push_str(&charts_section(run));
-    html.push_str(&servers_section(run));
-    html.push_str(&memory_section(run));
-    html.push_str(&burst_section(run));
-    html.push_str(&latency_section(run));
+    for section in &view.sections {
+        html.push_str(&table_section(run, section));
+    }
     html.push_str("</main>\n</body>\n</html>\n");
     html
 }
@@ -116,14 +100,13 @@ fn head() -> String {
     )
 }
 
-fn header(run: &RunRecord, comparison: Option<&Comparison>) -> String {
-    let c = &run.config;
-    let servers_failed = run.servers.iter().filter(|s| s.error.is_some()).count();
+fn header(run: &RunRecord, view: &RunView, comparison: Option<&Comparison>) -> String {
     let mut summary = format!("{} server(s)", run.servers.len());
-    if servers_failed > 0 {
+    if !view.failures.is_empty() {
         let _ = write!(
             summary,
-            ", <span class=\"warn\">{servers_failed} failed</span>"
+            ", <span class=\"warn\">{} failed</span>",
+            view.failures.len()
         );
     }
     if let Some(comparison) = comparison {
@@ -134,23 +117,17 @@ fn header(run: &RunRecord, comparison: Option<&Comparison>) -> String {
             escape(&comparison.baseline_name)
         );
     }
-    let params = [
-        ("Requests per burst", c.n_requests.to_string()),
-        ("Timeout", format!("{:.1} s", c.timeout.as_secs_f64())),
-        ("Workers per server", c.workers.to_string()),
-        ("Settle", format!("{:.1} s", c.settle.as_secs_f64())),
-        ("Latency connections", c.concurrency.to_string()),
+    let mut params = view.parameters.clone();
+    params.extend([
         ("Listen backlog", backlog_text(run)),
-        ("CPUs", placement_text(&c.placement)),
-        ("Rounds per server", c.rounds.to_string()),
-        ("Mode", mode_name(run.mode).to_owned()),
+        ("CPUs", placement_text(&run.config.placement)),
         ("Machine CPUs", run.environment.cpus.to_string()),
         ("Started", utc_time(run.started_at_unix)),
         (
             "Took",
             elapsed_text(run.finished_at_unix.saturating_sub(run.started_at_unix)),
         ),
-    ];
+    ]);
     let mut html = String::from("<header>\n<h1>framework-bench: memory</h1>\n");
     let _ = writeln!(
         html,
@@ -168,26 +145,23 @@ fn header(run: &RunRecord, comparison: Option<&Comparison>) -> String {
     html
 }
 
-fn failures_section(run: &RunRecord) -> String {
-    let failed: Vec<&ServerRecord> = run.servers.iter().filter(|s| s.error.is_some()).collect();
-    if failed.is_empty() {
+fn failures_section(view: &RunView) -> String {
+    if view.failures.is_empty() {
         return String::new();
     }
     let mut html = String::from("<section>\n<h2>Failed</h2>\n<ul class=\"failures\">\n");
-    for server in failed {
-        let error = server.error.as_deref().unwrap_or_default();
-        let first_line = error.lines().next().unwrap_or_default();
+    for failure in &view.failures {
         let _ = write!(
             html,
             "<li><strong>{}</strong>: {}",
-            escape(&server.name),
-            escape(first_line)
+            escape(&failure.server),
+            escape(&failure.first_line)
         );
-        if error.trim_end().lines().count() > 1 {
+        if failure.message.trim_end().lines().count() > 1 {
             let _ = write!(
                 html,
                 "<details><summary>full message</summary><pre>{}</pre></details>",
-                escape(error)
+                escape(&failure.message)
             );
         }
         html.push_str("</li>\n");
@@ -235,37 +209,6 @@ fn comparison_section(comparison: &Comparison) -> String {
     html
 }
 
-fn memory_section(run: &RunRecord) -> String {
-    let mut html = String::from("<section>\n<h2>Memory before and after the burst</h2>\n");
-    let max_rounds = run.servers.iter().map(|s| s.rounds.len()).max();
-    let rounds_note = match max_rounds {
-        Some(n) if n > 1 => format!(
-            " Figures are from round 1 of {n} (each round a fresh process); \
-             the comparison uses the median over rounds."
-        ),
-        _ => String::new(),
-    };
-    let _ = writeln!(
-        html,
-        "<p class=\"note\">MiB (threads: a count); change from before to after; \
-         anon: anonymous memory (heap, stacks).{rounds_note}</p>"
-    );
-    html.push_str("<div class=\"cards\">\n");
-    for server in &run.servers {
-        html.push_str(&server_card(server));
-    }
-    let harness = &run.harness;
-    html.push_str(&memory_card(
-        "harness",
-        Some(&format!("framework-bench {}", harness.version)),
-        Some(&harness.before),
-        harness.after.as_ref(),
-        false,
-    ));
-    html.push_str("</div>\n</section>\n");
-    html
-}
-
 fn charts_section(run: &RunRecord) -> String {
     let charts = [
         ("RSS: resident set size", MemoryFigure::Rss),
@@ -292,24 +235,72 @@ fn charts_section(run: &RunRecord) -> String {
     html
 }
 
-fn servers_section(run: &RunRecord) -> String {
-    let mut html = String::from("<section>\n<h2>Servers</h2>\n");
-    html.push_str(&crate::report::servers::servers_table(run).to_html("servers"));
+/// One of the run's tables, with what the page says about it; latency
+/// also gets its percentile charts.
+fn table_section(run: &RunRecord, section: &Section) -> String {
+    let mut html = format!("<section>\n<h2>{}</h2>\n", escape(&section.title));
+    if let Some(note) = note(run, section.kind) {
+        let _ = writeln!(html, "<p class=\"note\">{note}</p>");
+    }
+    html.push_str(&section.table.to_html(table_class(section.kind)));
+    if section.kind == SectionKind::Latency {
+        html.push_str(&percentile_charts(run));
+    }
     html.push_str("</section>\n");
     html
 }
 
-fn latency_section(run: &RunRecord) -> String {
-    if run.servers.iter().all(|s| s.latency.is_empty()) {
-        return String::new();
+fn table_class(kind: SectionKind) -> &'static str {
+    match kind {
+        SectionKind::Servers => "servers",
+        SectionKind::MemoryBefore | SectionKind::MemoryAfter => "wide memory",
+        SectionKind::Burst => "wide burst",
+        SectionKind::Latency => "wide latency",
+        SectionKind::Throughput => "wide throughput",
+        SectionKind::ConstantRate => "wide rate",
     }
-    let mut html = String::from("<section>\n<h2>Latency</h2>\n");
-    html.push_str(
-        "<p class=\"note\">Criterion's estimate per request, the server's CPU time per \
-         request, and how busy the client CPUs were; above 90 % the figure measured \
-         the client (client-bound).</p>\n",
-    );
-    html.push_str(&latency_table(run).to_html("wide latency"));
+}
+
+/// What the page says under a table's title (HTML).
+fn note(run: &RunRecord, kind: SectionKind) -> Option<String> {
+    let max_rounds = run.servers.iter().map(|s| s.rounds.len()).max();
+    Some(match kind {
+        SectionKind::Servers => return None,
+        SectionKind::MemoryBefore | SectionKind::MemoryAfter => {
+            let rounds = match max_rounds {
+                Some(n) if n > 1 => format!(
+                    " Figures are from round 1 of {n} (each round a fresh process); \
+                     the comparison uses the median over rounds."
+                ),
+                _ => String::new(),
+            };
+            format!("Threads: a count; anon: anonymous memory (heap, stacks).{rounds}")
+        }
+        SectionKind::Burst => "Latency of every request that got a status.".into(),
+        SectionKind::Latency => "Criterion's estimate per request, the server's CPU time per \
+             request, and how busy the client CPUs were; above 90 % the figure measured \
+             the client (client-bound)."
+            .into(),
+        SectionKind::Throughput => format!(
+            "Requests per second to <code>/hello/World</code> over C keep-alive \
+             connections, beside the client's own ceiling: the same client against a responder \
+             in the harness, on the server CPUs. Within {} of the ceiling, or with the client \
+             CPUs busy above {}, the figure is client-bound.",
+            crate::report::format::percent(crate::record::CEILING_SHARE_BOUND),
+            crate::report::format::percent(crate::measure::cpu::CLIENT_BOUND_BUSY),
+        ),
+        SectionKind::ConstantRate => format!(
+            "An open loop at a share of each server's maximum from the sweep (the table's \
+             <em>of max</em>), or at the rates <code>FRAMEWORK_BENCH_RATE</code> names: latency \
+             counts from when each request was due, so a stall shows in every request it \
+             delayed. A run below {} of its rate is not valid at that rate.",
+            crate::report::format::percent(crate::load::hammer::VALID_RATE_SHARE),
+        ),
+    })
+}
+
+fn percentile_charts(run: &RunRecord) -> String {
+    let mut html = String::new();
     for route in crate::load::Route::ALL {
         let lines = crate::report::percentile_chart::lines(run, route);
         if lines.is_empty() {
@@ -325,444 +316,10 @@ fn latency_section(run: &RunRecord) -> String {
         }
         html.push_str("</div>\n");
     }
-    html.push_str("</section>\n");
-    html.push_str(&throughput_section(run));
     html
-}
-
-fn throughput_section(run: &RunRecord) -> String {
-    if run.client_ceiling.is_empty() && run.servers.iter().all(|s| s.throughput.is_empty()) {
-        return String::new();
-    }
-    let mut html = String::from("<section>\n<h2>Throughput</h2>\n");
-    let _ = writeln!(
-        html,
-        "<p class=\"note\">Requests per second to <code>/hello/World</code> over C keep-alive \
-         connections, beside the client's own ceiling: the same client against a responder \
-         in the harness, on the server CPUs. Within {} of the ceiling, or with the client \
-         CPUs busy above {}, the figure is client-bound.</p>",
-        crate::report::format::percent(crate::record::CEILING_SHARE_BOUND),
-        crate::report::format::percent(crate::measure::cpu::CLIENT_BOUND_BUSY),
-    );
-    html.push_str(&crate::report::throughput::throughput_table(run).to_html("wide throughput"));
-    if run.servers.iter().any(|s| !s.constant_rate.is_empty()) {
-        let _ = writeln!(
-            html,
-            "<h3>Constant rate</h3>\n<p class=\"note\">An open loop at a share of each \
-             server's maximum from the sweep (the table's <em>of max</em>), or at the rates \
-             <code>FRAMEWORK_BENCH_RATE</code> names: latency counts from when each request \
-             was due, so a stall shows in every request it delayed. A run below {} of its \
-             rate is not valid at that rate.</p>",
-            crate::report::format::percent(crate::load::hammer::VALID_RATE_SHARE),
-        );
-        html.push_str(&crate::report::throughput::rate_table(run).to_html("wide rate"));
-    }
-    html.push_str("</section>\n");
-    html
-}
-
-fn burst_section(run: &RunRecord) -> String {
-    let c = &run.config;
-    let mut html = String::from("<section>\n<h2>Burst</h2>\n");
-    let _ = writeln!(
-        html,
-        "<p class=\"note\">{} requests at once, each on its own connection, {:.1} s timeout. \
-         Latency of every request that got a status.</p>",
-        c.n_requests,
-        c.timeout.as_secs_f64()
-    );
-    html.push_str(
-        "<table class=\"wide burst\">\n<thead><tr><th>server</th>\
-         <th class=\"num\">total (s)</th><th class=\"num\">s/call</th>\
-         <th class=\"num\">success</th><th class=\"num\">p50 (ms)</th>\
-         <th class=\"num\">p99 (ms)</th><th class=\"num\">peak RSS (MiB)</th>\
-         <th class=\"num\">server CPU/request (µs)</th><th>outcomes</th></tr></thead>\n<tbody>\n",
-    );
-    for server in &run.servers {
-        html.push_str(&burst_row(server));
-    }
-    html.push_str("</tbody>\n</table>\n</section>\n");
-    html
-}
-
-// ------------------------------------------------------------------- parts
-
-fn server_card(server: &ServerRecord) -> String {
-    let subtitle = match &server.version {
-        Some(version) => format!("{version} · {} workers", server.workers),
-        None => format!("{} workers", server.workers),
-    };
-    let first = server.first_round();
-    memory_card(
-        &server.name,
-        Some(&subtitle),
-        first.and_then(|r| r.before.as_ref()),
-        first.and_then(|r| r.after.as_ref()),
-        server.error.is_some(),
-    )
-}
-
-fn memory_card(
-    name: &str,
-    subtitle: Option<&str>,
-    before: Option<&MemorySnapshot>,
-    after: Option<&MemorySnapshot>,
-    failed: bool,
-) -> String {
-    let class = if failed { "card failed" } else { "card" };
-    let mut html = format!("<div class=\"{class}\">\n<h3>{}", escape(name));
-    if let Some(subtitle) = subtitle {
-        let _ = write!(html, " <span class=\"muted\">{}</span>", escape(subtitle));
-    }
-    html.push_str("</h3>\n");
-    if before.is_none() && after.is_none() {
-        let why = if failed {
-            "failed before its first snapshot"
-        } else {
-            "no snapshot"
-        };
-        let _ = writeln!(html, "<p class=\"note\">{why}</p>\n</div>");
-        return html;
-    }
-    html.push_str(
-        "<table>\n<thead><tr><th></th><th class=\"num\">before</th>\
-         <th class=\"num\">after</th><th class=\"num\">change</th></tr></thead>\n<tbody>\n",
-    );
-    for figure in CardRow::all() {
-        html.push_str(&figure_row(figure, before, after));
-    }
-    html.push_str("</tbody>\n</table>\n</div>\n");
-    html
-}
-
-/// A row of a memory card: one of the memory figures the comparison
-/// judges, or the thread count.
-#[derive(Debug, Clone, Copy)]
-enum CardRow {
-    Memory(MemoryFigure),
-    Threads,
-}
-
-impl CardRow {
-    fn all() -> impl Iterator<Item = CardRow> {
-        MemoryFigure::ALL
-            .into_iter()
-            .map(CardRow::Memory)
-            .chain([CardRow::Threads])
-    }
-
-    fn name(self) -> &'static str {
-        match self {
-            CardRow::Memory(MemoryFigure::Anonymous) => "anon",
-            CardRow::Memory(figure) => figure.label(),
-            CardRow::Threads => "threads",
-        }
-    }
-
-    fn value(self, snapshot: &MemorySnapshot) -> Option<u64> {
-        match self {
-            CardRow::Memory(figure) => figure.of(snapshot),
-            CardRow::Threads => snapshot.threads,
-        }
-    }
-
-    fn is_bytes(self) -> bool {
-        matches!(self, CardRow::Memory(_))
-    }
-}
-
-fn figure_row(
-    figure: CardRow,
-    before: Option<&MemorySnapshot>,
-    after: Option<&MemorySnapshot>,
-) -> String {
-    let before_value = before.and_then(|s| figure.value(s));
-    let after_value = after.and_then(|s| figure.value(s));
-    let show = |value: Option<u64>, snapshot: Option<&MemorySnapshot>| match (value, snapshot) {
-        (Some(v), _) if figure.is_bytes() => format!("{:.2}", mib(v)),
-        (Some(v), _) => v.to_string(),
-        (None, Some(_)) => "n/a".to_owned(),
-        (None, None) => "–".to_owned(),
-    };
-    let change = match (before_value, after_value) {
-        (Some(b), Some(a)) if figure.is_bytes() => percent_change(b as f64, a as f64),
-        (Some(b), Some(a)) => format!("{:+}", a as i64 - b as i64),
-        _ => "–".to_owned(),
-    };
-    format!(
-        "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>\
-         <td class=\"num muted\">{change}</td></tr>\n",
-        figure.name(),
-        show(before_value, before),
-        show(after_value, after),
-    )
-}
-
-fn burst_row(server: &ServerRecord) -> String {
-    let name = escape(&server.name);
-    let Some(burst) = server.first_round().and_then(|r| r.burst.as_ref()) else {
-        let why = if server.error.is_some() {
-            "not run (failed)"
-        } else {
-            "not run"
-        };
-        return format!(
-            "<tr><td>{name}</td><td class=\"num muted\" colspan=\"7\">–</td>\
-             <td class=\"muted\">{why}</td></tr>\n"
-        );
-    };
-    let success_class = if burst.success_rate < 1.0 {
-        "num warn"
-    } else {
-        "num"
-    };
-    let ns_to_ms = |ns: u64| ns as f64 / 1e6;
-    let peak = burst
-        .peak_rss_bytes
-        .map_or("n/a".into(), |b| format!("{:.2}", mib(b)));
-    let cpu = burst.server_cpu_per_request_ns();
-    let cpu = cpu.map_or("n/a".into(), |ns| format!("{:.1}", ns / 1e3));
-    let mut outcomes = burst.outcome_text();
-    if burst.client_bound {
-        outcomes.push_str(" [client-bound: this measured the client]");
-    }
-    format!(
-        "<tr><td>{name}</td><td class=\"num\">{:.3}</td><td class=\"num\">{:.5}</td>\
-         <td class=\"{success_class}\">{:.1}%</td><td class=\"num\">{:.2}</td>\
-         <td class=\"num\">{:.2}</td><td class=\"num\">{peak}</td>\
-         <td class=\"num\">{cpu}</td><td>{}</td></tr>\n",
-        burst.wall_time.as_secs_f64(),
-        burst.seconds_per_call,
-        burst.success_rate * 100.0,
-        ns_to_ms(burst.latency.p50_ns),
-        ns_to_ms(burst.latency.p99_ns),
-        escape(&outcomes),
-    )
-}
-
-// ------------------------------------------------------------------ charts
-
-/// One server's bars in a chart, in MiB.
-#[derive(Debug, Clone, PartialEq)]
-struct ServerBars {
-    label: String,
-    before_mib: Option<f64>,
-    after_mib: Option<f64>,
-}
-
-/// Reads one of a server's bars, in MiB.
-type BarValue = fn(&ServerBars) -> Option<f64>;
-
-/// The servers with at least one snapshot giving `figure`.
-fn chart_bars(run: &RunRecord, figure: MemoryFigure) -> Vec<ServerBars> {
-    run.servers
-        .iter()
-        .map(|s| ServerBars {
-            label: chart_label(&s.name),
-            before_mib: s
-                .first_round()
-                .and_then(|r| r.before.as_ref())
-                .and_then(|s| figure.of(s))
-                .map(mib),
-            after_mib: s
-                .first_round()
-                .and_then(|r| r.after.as_ref())
-                .and_then(|s| figure.of(s))
-                .map(mib),
-        })
-        .filter(|bars| bars.before_mib.is_some() || bars.after_mib.is_some())
-        .collect()
-}
-
-fn chart_label(name: &str) -> String {
-    if name.chars().count() <= CHART_LABEL_MAX_CHARS {
-        return name.to_owned();
-    }
-    let mut label: String = name.chars().take(CHART_LABEL_MAX_CHARS - 1).collect();
-    label.push('…');
-    label
-}
-
-/// A grouped bar chart (before and after per server) as an inline `<svg>`.
-fn bar_chart_svg(title: &str, bars: &[ServerBars]) -> Result<String> {
-    let chart_error = |err: &dyn std::fmt::Display| Error::Chart {
-        title: title.to_owned(),
-        message: err.to_string(),
-    };
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, CHART_SIZE_PX).into_drawing_area();
-        draw_bar_chart(&root, bars).map_err(|err| chart_error(&err))?;
-        root.present().map_err(|err| chart_error(&err))?;
-    }
-    // HTML5 puts an inline <svg> in the SVG namespace by itself; dropping
-    // the attribute keeps the page free of URLs.
-    let svg = svg.replacen(" xmlns=\"http://www.w3.org/2000/svg\"", "", 1);
-    Ok(svg.replacen(
-        "<svg ",
-        &format!("<svg role=\"img\" aria-label=\"{}\" ", escape(title)),
-        1,
-    ))
-}
-
-fn draw_bar_chart<DB: DrawingBackend>(
-    root: &DrawingArea<DB, Shift>,
-    bars: &[ServerBars],
-) -> std::result::Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
-    root.fill(&WHITE)?;
-    let (legend_area, plot_area) = root.split_vertically(LEGEND_HEIGHT_PX);
-    draw_legend(&legend_area)?;
-
-    let x_range = slot_range(bars.len()).with_key_points(slot_centres(bars.len()));
-    let top_mib = axis_top_mib(bars);
-    let y_decimals = if top_mib < 5.0 { 1 } else { 0 };
-
-    let mut chart = ChartBuilder::on(&plot_area)
-        .margin_left(8)
-        .margin_right(16)
-        .margin_bottom(4)
-        .x_label_area_size(30)
-        .y_label_area_size(60)
-        .build_cartesian_2d(x_range, 0.0..top_mib)?;
-    let x_label = |x: &i32| {
-        server_at(*x)
-            .and_then(|i| bars.get(i))
-            .map_or_else(String::new, |b| b.label.clone())
-    };
-    let y_label = |y: &f64| format!("{y:.y_decimals$}");
-    chart
-        .configure_mesh()
-        .disable_x_mesh()
-        .bold_line_style(GRID_COLOUR)
-        .light_line_style(TRANSPARENT)
-        .axis_style(AXIS_COLOUR)
-        .y_labels(6)
-        .x_label_formatter(&x_label)
-        .y_label_formatter(&y_label)
-        .label_style(("sans-serif", 16).into_font().color(&TEXT_COLOUR))
-        .axis_desc_style(("sans-serif", 16).into_font().color(&TEXT_COLOUR))
-        .y_desc("MiB")
-        .draw()?;
-
-    let phases: [(i32, RGBColor, BarValue); 2] = [
-        (0, BEFORE_COLOUR, |b| b.before_mib),
-        (1, AFTER_COLOUR, |b| b.after_mib),
-    ];
-    for (phase, colour, value) in phases {
-        let series = bars.iter().enumerate().filter_map(|(i, b)| {
-            let (left, right) = bar_span(i, phase);
-            value(b).map(|v| Rectangle::new([(left, 0.0), (right, v)], colour.filled()))
-        });
-        chart.draw_series(series)?;
-        let labels = bars.iter().enumerate().filter_map(|(i, b)| {
-            let (left, right) = bar_span(i, phase);
-            let style = ("sans-serif", 14)
-                .into_font()
-                .color(&TEXT_COLOUR)
-                .pos(Pos::new(HPos::Center, VPos::Bottom));
-            value(b).map(|v| {
-                EmptyElement::at(((left + right) / 2, v))
-                    + Text::new(bar_value_text(v), (0, -3), style)
-            })
-        });
-        chart.draw_series(labels)?;
-    }
-    Ok(())
-}
-
-/// Width of one server's slot on the x axis, in axis units (plotters'
-/// integer axes take a label formatter; its f64 axis with fixed key points
-/// does not).
-const SLOT_UNITS: i32 = 1000;
-
-/// The x axis: one slot per server, centred in at least
-/// `MIN_CHART_SLOTS` slots so that a lone server's bars stay narrow.
-fn slot_range(n_servers: usize) -> std::ops::Range<i32> {
-    let n_slots = n_servers.max(MIN_CHART_SLOTS) as i32;
-    let padding = (n_slots - n_servers as i32) * SLOT_UNITS / 2;
-    -padding..n_servers as i32 * SLOT_UNITS + padding
-}
-
-fn slot_centres(n_servers: usize) -> Vec<i32> {
-    (0..n_servers as i32)
-        .map(|i| i * SLOT_UNITS + SLOT_UNITS / 2)
-        .collect()
-}
-
-/// The server whose slot is centred on `x`.
-fn server_at(x: i32) -> Option<usize> {
-    let from_first_centre = x - SLOT_UNITS / 2;
-    (from_first_centre >= 0 && from_first_centre % SLOT_UNITS == 0)
-        .then_some((from_first_centre / SLOT_UNITS) as usize)
-}
-
-/// The x span of a server's bar: `phase` 0 is before, 1 after.
-fn bar_span(index: usize, phase: i32) -> (i32, i32) {
-    const BAR_UNITS: i32 = 340;
-    const GAP_UNITS: i32 = 20;
-    let centre = index as i32 * SLOT_UNITS + SLOT_UNITS / 2;
-    let left = centre - BAR_UNITS - GAP_UNITS / 2 + phase * (BAR_UNITS + GAP_UNITS);
-    (left, left + BAR_UNITS)
-}
-
-fn bar_value_text(value_mib: f64) -> String {
-    if value_mib < 10.0 {
-        format!("{value_mib:.2}")
-    } else {
-        format!("{value_mib:.1}")
-    }
-}
-
-/// Room above the tallest bar for its label.
-fn axis_top_mib(bars: &[ServerBars]) -> f64 {
-    let max_mib = bars
-        .iter()
-        .flat_map(|b| [b.before_mib, b.after_mib])
-        .flatten()
-        .fold(0.0, f64::max);
-    if max_mib > 0.0 { max_mib * 1.15 } else { 1.0 }
-}
-
-/// Two swatches above the plot, drawn in pixels.
-fn draw_legend<DB: DrawingBackend>(
-    area: &DrawingArea<DB, Shift>,
-) -> std::result::Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
-    let style = ("sans-serif", 16)
-        .into_font()
-        .color(&TEXT_COLOUR)
-        .pos(Pos::new(HPos::Left, VPos::Center));
-    let mut x_px = 68;
-    let y_px = 16;
-    for (label, colour, width_px) in [
-        ("before the burst", BEFORE_COLOUR, 150),
-        ("after the burst", AFTER_COLOUR, 150),
-    ] {
-        area.draw(&Rectangle::new(
-            [(x_px, y_px - 6), (x_px + 12, y_px + 6)],
-            colour.filled(),
-        ))?;
-        area.draw(&Text::new(label, (x_px + 18, y_px), style.clone()))?;
-        x_px += width_px;
-    }
-    Ok(())
 }
 
 // ---------------------------------------------------------------- helpers
-
-fn mib(bytes: u64) -> f64 {
-    bytes as f64 / BYTES_PER_MIB
-}
-
-fn percent_change(before: f64, after: f64) -> String {
-    if before > 0.0 {
-        let change_percent = (after - before) / before * 100.0;
-        // Past 100 %, the decimal is noise to the reader.
-        let decimals = if change_percent.abs() >= 100.0 { 0 } else { 1 };
-        format!("{change_percent:+.decimals$}%")
-    } else {
-        "–".to_owned()
-    }
-}
 
 fn backlog_text(run: &RunRecord) -> String {
     let cap = run
@@ -783,15 +340,6 @@ fn placement_text(placement: &crate::conditions::Placement) -> String {
         )
     } else {
         format!("not pinned ({})", placement.server_cpus)
-    }
-}
-
-fn mode_name(mode: RunMode) -> &'static str {
-    match mode {
-        RunMode::Benchmark => "benchmark",
-        RunMode::Test => "test (small burst, no settle)",
-        RunMode::Profile => "profile (no latency estimates)",
-        RunMode::List | RunMode::LoadBaseline => "no benchmarks run",
     }
 }
 
@@ -836,7 +384,10 @@ mod tests {
     use super::*;
     use crate::compare::verdict::Row;
     use crate::load::hammer::{Connections, LatencySummary};
+    use crate::measure::memory::MemorySnapshot;
+    use crate::record::ServerRecord;
     use crate::record::{BurstRecord, HarnessRecord, RoundRecord};
+    use crate::units::BYTES_PER_MIB;
     use std::collections::BTreeMap;
     use std::time::Duration;
 
@@ -983,12 +534,14 @@ mod tests {
             page.contains("<dd>2026-11-22 14:02 UTC</dd>"),
             "started time"
         );
+        // Memory after the burst, with its change from before.
         assert!(
-            page.contains("<td>RSS</td><td class=\"num\">3.00</td><td class=\"num\">12.50</td>")
+            page.contains("<td class=\"num\">12.50 (+316.7%)</td>"),
+            "{page}"
         );
-        assert!(page.contains("+317%") && page.contains("+0.0%"));
+        assert!(page.contains("+0.0%"));
         assert!(page.contains("200: 1980, timeout: 20"));
-        assert!(page.contains("<td class=\"num\">1.50</td><td class=\"num\">9.25</td>"));
+        assert!(page.contains("<td class=\"num\">1.50 ms</td><td class=\"num\">9.25 ms</td>"));
         assert!(page.contains("99.0%"));
         // No comparison section without a comparison.
         assert!(!page.contains("Against baseline"));
@@ -1009,8 +562,7 @@ mod tests {
         assert!(page.contains("<h2>Failed</h2>"));
         assert!(page.contains("<strong>tide</strong>: tide crashed &lt;signal 6&gt; &amp; died"));
         assert!(page.contains("<strong>ghost</strong>: ghost exited before it was ready"));
-        assert!(page.contains("failed before its first snapshot"));
-        assert!(page.contains("not run (failed)"));
+        assert!(page.contains("(not run: failed)"));
     }
 
     #[test]
@@ -1058,7 +610,7 @@ mod tests {
     #[test]
     fn shows_each_latency_benchmark_with_its_cpu_and_client_load() {
         let page = render(&crate::fixtures::run(), None);
-        let latency = &page[page.find("<h2>Latency</h2>").expect("a latency section")..];
+        let latency = &page[page.find("<h2>Latency (").expect("a latency section")..];
         assert!(
             latency.contains(
                 "<td>axum</td><td>hello</td><td>slope</td><td class=\"num\">52.3 µs</td>"
@@ -1097,7 +649,12 @@ mod tests {
         }
         let page = render(&run(vec![only]), None);
         assert_eq!(page.matches("<svg").count(), 1);
-        assert!(page.contains("<td>USS</td><td class=\"num\">n/a</td>"));
+        // USS and anonymous memory, before and after: not given, not zero.
+        assert_eq!(
+            page.matches("<td class=\"num\">n/a</td>").count(),
+            4,
+            "{page}"
+        );
     }
 
     #[test]
@@ -1153,10 +710,6 @@ mod tests {
         assert_eq!(utc_time(951_782_400), "2000-02-29 00:00 UTC");
         assert_eq!(utc_time(1_795_356_141), "2026-11-22 14:02 UTC");
         assert_eq!(elapsed_text(437), "7 min 17 s");
-        assert_eq!(
-            chart_label("abcdefghijklmnopqrstuvwxyz"),
-            "abcdefghijklmnopq…"
-        );
         assert_eq!(
             escape("<a href='x'>&\""),
             "&lt;a href=&#39;x&#39;&gt;&amp;&quot;"

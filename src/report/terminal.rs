@@ -5,12 +5,9 @@
 use std::fmt::Write;
 
 use crate::compare::verdict::Comparison;
-use crate::measure::memory::MemorySnapshot;
-use crate::record::{BurstRecord, RunRecord, ServerRecord};
+use crate::record::RunRecord;
 use crate::report::comparison::ComparisonView;
-use crate::report::latency::latency_table;
-use crate::report::table::{Align, Table};
-use crate::units::BYTES_PER_MIB as MIB;
+use crate::report::run_view::RunView;
 
 /// The comparison: what changed first, then the figures within noise.
 pub fn comparison(comparison: &Comparison) -> String {
@@ -32,228 +29,37 @@ pub fn comparison(comparison: &Comparison) -> String {
     out
 }
 
-/// The whole table for a run.
+/// The whole table for a run: the [`RunView`]'s sections, one after another.
 pub fn render(run: &RunRecord) -> String {
-    let mut out = String::new();
-    let c = &run.config;
-    let _ = writeln!(
-        out,
-        "framework-bench ({:?} mode): {} requests per burst, {:.1} s timeout, {} workers per server, settle {:.1} s, {} latency connection(s)",
-        run.mode,
-        c.n_requests,
-        c.timeout.as_secs_f64(),
-        c.workers,
-        c.settle.as_secs_f64(),
-        c.concurrency
+    let view = RunView::of(run);
+    let mut out = format!(
+        "framework-bench: {}
+",
+        view.parameters_line()
     );
-    let _ = writeln!(out, "{}", conditions_line(run));
-    let _ = writeln!(out, "\nServers");
-    out.push_str(&crate::report::servers::servers_table(run).to_terminal());
-    let _ = writeln!(out, "\nMemory before the burst (MiB)");
-    out.push_str(&before_table(run));
-    let _ = writeln!(
-        out,
-        "\nBurst: {} requests at once, each on its own connection, {:.1} s timeout",
-        c.n_requests,
-        c.timeout.as_secs_f64()
-    );
-    out.push_str(&burst_table(run));
-    let _ = writeln!(out, "\nMemory after the burst (MiB, change from before)");
-    out.push_str(&after_table(run));
-    if run.servers.iter().any(|s| !s.latency.is_empty()) {
-        let _ = writeln!(
-            out,
-            "\nLatency (the estimate Criterion printed, with its interval; percentiles of every request sent; server CPU per request)"
-        );
-        out.push_str(&latency_table(run).to_terminal());
+    let _ = writeln!(out, "Conditions: {}", view.conditions);
+    for section in &view.sections {
+        let _ = writeln!(out, "\n{}", section.title);
+        out.push_str(&section.table.to_terminal());
     }
-    if !run.client_ceiling.is_empty() || run.servers.iter().any(|s| !s.throughput.is_empty()) {
-        let _ = writeln!(
-            out,
-            "\nThroughput: /hello/World over C keep-alive connections, beside the client's own ceiling (a responder in the harness)"
-        );
-        out.push_str(&crate::report::throughput::throughput_table(run).to_terminal());
-    }
-    if run.servers.iter().any(|s| !s.constant_rate.is_empty()) {
-        let _ = writeln!(
-            out,
-            "\nConstant rate: an open loop at a share of each server's maximum, latency from when each request was due"
-        );
-        out.push_str(&crate::report::throughput::rate_table(run).to_terminal());
-    }
-    let failed: Vec<&ServerRecord> = run.servers.iter().filter(|s| s.error.is_some()).collect();
-    if !failed.is_empty() {
+    if !view.failures.is_empty() {
         let _ = writeln!(out, "\nFailed");
-        for server in failed {
-            let error = server.error.as_deref().unwrap_or_default();
-            let _ = writeln!(
-                out,
-                "{}: {}",
-                server.name,
-                error.lines().next().unwrap_or("")
-            );
+        for failure in &view.failures {
+            let _ = writeln!(out, "{}: {}", failure.server, failure.first_line);
         }
     }
     out
-}
-
-/// The conditions every server was measured under.
-fn conditions_line(run: &RunRecord) -> String {
-    let p = &run.config.placement;
-    let cpus = if p.pinned {
-        format!(
-            "servers on CPUs {}, client on CPUs {}",
-            p.server_cpus, p.client_cpus
-        )
-    } else {
-        format!("not pinned (CPUs {})", p.server_cpus)
-    };
-    let backlog = run
-        .conditions
-        .backlog
-        .map_or("each framework's own".to_owned(), |b| b.to_string());
-    format!("Conditions: {cpus}; listen backlog {backlog}")
-}
-
-fn before_table(run: &RunRecord) -> String {
-    let mut table = Table::new(&[
-        "server", "version", "pid", "startup", "rss", "vms", "uss", "pss", "anon", "threads",
-    ])
-    .aligned(1, Align::Left);
-    for s in &run.servers {
-        let first = s.first_round();
-        let mut row = vec![
-            s.name.clone(),
-            s.version.clone().unwrap_or_else(|| "-".into()),
-            first.map_or("-".into(), |r| r.pid.to_string()),
-            first.map_or("-".into(), |r| {
-                format!("{:.1} ms", r.startup_time.as_secs_f64() * 1e3)
-            }),
-        ];
-        row.extend(memory_cells(first.and_then(|r| r.before.as_ref())));
-        table.push(row);
-    }
-    let h = &run.harness;
-    let mut row = vec![
-        "main (harness)".into(),
-        h.version.clone(),
-        h.before.pid.to_string(),
-        String::new(),
-    ];
-    row.extend(memory_cells(Some(&h.before)));
-    table.push(row);
-    table.to_terminal()
-}
-
-fn burst_table(run: &RunRecord) -> String {
-    let headers = [
-        "server", "total", "s/call", "success", "peak rss", "cpu/req", "counter",
-    ];
-    let mut table = Table::new(&headers).aligned(6, Align::Left);
-    for s in &run.servers {
-        let mut row = vec![s.name.clone()];
-        match s.first_round().and_then(|r| r.burst.as_ref()) {
-            Some(b) => row.extend(burst_cells(b)),
-            None => row.extend(["-", "-", "-", "-", "-", "(not run)"].map(String::from)),
-        }
-        table.push(row);
-    }
-    table.to_terminal()
-}
-
-/// A burst's cells; a figure the kernel did not give is `n/a`, and a burst
-/// whose client was the bottleneck says so.
-fn burst_cells(b: &BurstRecord) -> [String; 6] {
-    let peak = b
-        .peak_rss_bytes
-        .map_or("n/a".into(), |p| format!("{:.2}", p as f64 / MIB));
-    let cpu = b.server_cpu_per_request_ns();
-    let cpu = cpu.map_or("n/a".into(), |ns| format!("{:.1} µs", ns / 1e3));
-    let mut outcomes = b.outcome_text();
-    if b.client_bound {
-        outcomes.push_str(" [client-bound]");
-    }
-    [
-        format!("{:.3} s", b.wall_time.as_secs_f64()),
-        format!("{:.5}", b.seconds_per_call),
-        format!("{:.1}%", b.success_rate * 100.0),
-        peak,
-        cpu,
-        outcomes,
-    ]
-}
-
-fn after_table(run: &RunRecord) -> String {
-    let mut table = Table::new(&["server", "rss", "vms", "uss", "pss", "anon", "threads"]);
-    for s in &run.servers {
-        let first = s.first_round();
-        let mut row = vec![s.name.clone()];
-        row.extend(change_cells(
-            first.and_then(|r| r.before.as_ref()),
-            first.and_then(|r| r.after.as_ref()),
-        ));
-        table.push(row);
-    }
-    let h = &run.harness;
-    let mut row = vec!["main (harness)".into()];
-    row.extend(change_cells(Some(&h.before), h.after.as_ref()));
-    table.push(row);
-    table.to_terminal()
-}
-
-/// rss, vms, uss, pss, anon (MiB) and threads.
-fn figures(s: &MemorySnapshot) -> [Option<f64>; 6] {
-    let mib = |b: u64| b as f64 / MIB;
-    [
-        Some(mib(s.rss_bytes)),
-        Some(mib(s.vms_bytes)),
-        s.uss_bytes.map(mib),
-        s.pss_bytes.map(mib),
-        s.anonymous_bytes.map(mib),
-        s.threads.map(|t| t as f64),
-    ]
-}
-
-fn memory_cells(snapshot: Option<&MemorySnapshot>) -> Vec<String> {
-    match snapshot {
-        None => vec!["-".into(); 6],
-        Some(s) => {
-            let f = figures(s);
-            f.iter()
-                .enumerate()
-                .map(|(i, v)| match (i, v) {
-                    (_, None) => "n/a".into(),
-                    (5, Some(t)) => format!("{t:.0}"),
-                    (_, Some(v)) => format!("{v:.2}"),
-                })
-                .collect()
-        }
-    }
-}
-
-fn change_cells(before: Option<&MemorySnapshot>, after: Option<&MemorySnapshot>) -> Vec<String> {
-    let (Some(before), Some(after)) = (before, after) else {
-        return vec!["-".into(); 6];
-    };
-    figures(before)
-        .iter()
-        .zip(figures(after))
-        .enumerate()
-        .map(|(i, (b, a))| match (b, a) {
-            (_, None) => "n/a".into(),
-            (Some(b), Some(a)) if i == 5 => format!("{a:.0} ({:+})", a as i64 - *b as i64),
-            (Some(b), Some(a)) if *b > 0.0 => format!("{a:.2} ({:+.1}%)", (a - b) / b * 100.0),
-            (_, Some(a)) => format!("{a:.2}"),
-        })
-        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::load::hammer::{Connections, LatencySummary};
+    use crate::measure::memory::MemorySnapshot;
     use crate::measure::netstat::TcpCounters;
+    use crate::record::ServerRecord;
     use crate::record::{BurstRecord, HarnessRecord, RoundRecord};
+    use crate::units::BYTES_PER_MIB as MIB;
     use std::collections::BTreeMap;
     use std::time::Duration;
 
@@ -324,7 +130,7 @@ mod tests {
         };
         let table = render(&run);
         let expected = "\
-framework-bench (Benchmark mode): 2000 requests per burst, 1.0 s timeout, 1 workers per server, settle 2.0 s, 1 latency connection(s)
+framework-bench: Mode: benchmark, Requests per burst: 2000, Timeout: 1.0 s, Workers per server: 1, Settle: 2.0 s, Latency connections: 1, Rounds per server: 3
 Conditions: servers on CPUs 1, client on CPUs 0; listen backlog 2000
 
 Servers
@@ -339,9 +145,9 @@ tide            0.8.9     42   4.1 ms   3.00  130.00  1.25  1.50  0.25        3
 main (harness)  0.1.0      7           10.00  130.00  1.25  1.50  0.25        3
 
 Burst: 2000 requests at once, each on its own connection, 1.0 s timeout
-server    total   s/call  success  peak rss   cpu/req  counter
-axum    0.412 s  0.00021    99.4%     20.00  100.0 µs  200: 1987, timeout: 13 (13 SYNs dropped: listen queue full)
-tide          -        -        -         -         -  (not run)
+server    total   s/call  success   p50   p99  peak rss   cpu/req  counter
+axum    0.412 s  0.00021    99.4%  2 ns  4 ns     20.00  100.0 µs  200: 1987, timeout: 13 (13 SYNs dropped: listen queue full)
+tide          -        -        -     -     -         -         -  (not run: failed)
 
 Memory after the burst (MiB, change from before)
 server                     rss             vms           uss           pss          anon  threads
