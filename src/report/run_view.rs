@@ -148,6 +148,13 @@ fn sections(run: &RunRecord) -> Vec<Section> {
             after_table(run),
         ),
     ];
+    sections.extend(timed_sections(run));
+    sections
+}
+
+/// Latency, the sweep and the constant-rate runs, where the run has them.
+fn timed_sections(run: &RunRecord) -> Vec<Section> {
+    let mut sections = Vec::new();
     if run.servers.iter().any(|s| !s.latency.is_empty()) {
         sections.push(section(
             SectionKind::Latency,

@@ -108,20 +108,9 @@ impl Run {
             before: seams.sampler.snapshot(std::process::id())?,
             after: None,
         };
-        let cap = somaxconn();
-        let conditions = Conditions {
-            // One backlog for every load the run sends: the burst, and the
-            // sweep's most connections.
-            backlog: config.backlog.resolve(config.largest_load(), cap),
-            somaxconn: cap,
-        };
+        let conditions = conditions_of(&config);
         announce_conditions(&config, &conditions);
-        let of = specs.len();
-        let sessions = specs
-            .into_iter()
-            .enumerate()
-            .map(|(i, spec)| Session::new(spec, config.workers, i, of))
-            .collect();
+        let sessions = sessions(specs, config.workers);
         let launch = launch_options(&config, &conditions, workspace.log_dir());
         Ok(Run {
             tools: Tools {
@@ -452,6 +441,25 @@ impl Run {
 pub enum Measured {
     Bytes(u64),
     Time(Duration),
+}
+
+/// The conditions every server gets: one backlog for every load the run
+/// sends (the burst, and the sweep's most connections).
+fn conditions_of(config: &BenchConfig) -> Conditions {
+    let cap = somaxconn();
+    Conditions {
+        backlog: config.backlog.resolve(config.largest_load(), cap),
+        somaxconn: cap,
+    }
+}
+
+fn sessions(specs: Vec<ServerSpec>, workers: usize) -> Vec<Session> {
+    let of = specs.len();
+    specs
+        .into_iter()
+        .enumerate()
+        .map(|(i, spec)| Session::new(spec, workers, i, of))
+        .collect()
 }
 
 fn launch_options(
