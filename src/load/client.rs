@@ -37,7 +37,7 @@ use crate::load::hammer::Pacing;
 use crate::load::hammer::{
     Collector, Connections, ErrorKind, HammerReport, LoadPlan, Outcome, RequestResult,
 };
-use crate::load::http1::{self, Http1Error, Parsed};
+use crate::load::http1::{Http1Error, Progress, Reader};
 
 /// Bytes read from the socket at a time; a response of the contract is
 /// about 130 to 250 bytes.
@@ -292,7 +292,7 @@ async fn connection(
     schedule: Option<Schedule>,
     stop_taking_at: Instant,
 ) {
-    let mut buf = Vec::with_capacity(READ_CHUNK);
+    let mut reader = Reader::new(target.plan.expected_body.as_bytes());
     for k in 0..n_requests {
         if !target.may_send(stop_taking_at) {
             return;
@@ -305,7 +305,7 @@ async fn connection(
         };
         let exchanged = tokio::time::timeout(
             target.plan.timeout,
-            exchange_async(target, &mut stream, &mut buf),
+            exchange_async(target, &mut stream, &mut reader),
         )
         .await;
         let latency = sent_at.elapsed();
@@ -390,7 +390,7 @@ async fn open_connections(
 async fn exchange_async(
     target: &Target,
     stream: &mut Option<tokio::net::TcpStream>,
-    buf: &mut Vec<u8>,
+    reader: &mut Reader,
 ) -> (Outcome, bool) {
     let failed = |kind| (Outcome::Failed(kind), false);
     if stream.is_none() {
@@ -408,14 +408,14 @@ async fn exchange_async(
     if let Err(err) = socket.write_all(&target.request).await {
         return failed(io_error(&err));
     }
-    buf.clear();
+    reader.start();
     loop {
         let mut chunk = [0u8; READ_CHUNK];
         let n = match socket.read(&mut chunk).await {
             Ok(n) => n,
             Err(err) => return failed(io_error(&err)),
         };
-        if let Some((outcome, close)) = take_bytes(buf, &chunk[..n], &target.plan.expected_body) {
+        if let Some((outcome, close)) = take_bytes(reader, &chunk[..n]) {
             if close {
                 *stream = None;
             }
@@ -424,28 +424,27 @@ async fn exchange_async(
     }
 }
 
-/// Adds `read` to what the connection has read for this response; the
-/// outcome once the response is whole (or cannot be), with whether the
-/// server closes the connection after it; `None` to read on. An empty
-/// `read` is the end of the connection.
-fn take_bytes(buf: &mut Vec<u8>, read: &[u8], expected_body: &str) -> Option<(Outcome, bool)> {
-    let parsed = if read.is_empty() {
-        http1::parse_at_eof(buf).map(Parsed::Complete)
+/// Feeds `read` to the answer's reader; the outcome once the answer is
+/// whole (or cannot be), with whether the server closes the connection
+/// after it; `None` to read on. An empty `read` is the end of the
+/// connection.
+fn take_bytes(reader: &mut Reader, read: &[u8]) -> Option<(Outcome, bool)> {
+    let progress = if read.is_empty() {
+        reader.eof().map(Progress::Complete)
     } else {
-        buf.extend_from_slice(read);
-        http1::parse(buf)
+        reader.feed(read)
     };
-    match parsed {
-        Ok(Parsed::Partial) => None,
-        Ok(Parsed::Complete(response)) => {
+    match progress {
+        Ok(Progress::Partial) => None,
+        Ok(Progress::Complete(answer)) => {
             let outcome = Outcome::Status {
-                code: response.status,
-                body_ok: response.body == expected_body.as_bytes(),
+                code: answer.status,
+                body_ok: answer.body_ok,
             };
-            Some((outcome, response.close || read.is_empty()))
+            Some((outcome, answer.close || read.is_empty()))
         }
         Err(Http1Error::ClosedEarly) => Some((Outcome::Failed(ErrorKind::Reset), true)),
-        Err(_) => Some((Outcome::Failed(ErrorKind::BadResponse), true)),
+        Err(err) => Some((Outcome::Failed(ErrorKind::BadAnswer(err)), true)),
     }
 }
 
@@ -475,10 +474,9 @@ fn io_error(err: &std::io::Error) -> ErrorKind {
 pub struct KeepAlive {
     addr: SocketAddr,
     request: Vec<u8>,
-    expected_body: String,
     timeout: Duration,
     stream: Option<TcpStream>,
-    buf: Vec<u8>,
+    reader: Reader,
     /// The read timeout was cut below `timeout` for a partial answer.
     read_timeout_cut: bool,
 }
@@ -496,10 +494,9 @@ impl KeepAlive {
         Ok(KeepAlive {
             addr,
             request: request_bytes(addr, path),
-            expected_body: expected_body.to_owned(),
             timeout,
             stream: None,
-            buf: Vec::with_capacity(READ_CHUNK),
+            reader: Reader::new(expected_body.as_bytes()),
             read_timeout_cut: false,
         })
     }
@@ -509,14 +506,18 @@ impl KeepAlive {
     pub fn send(&mut self) -> (RequestResult, bool) {
         let sent_at = Instant::now();
         let (outcome, server_closed) = self.exchange(sent_at + self.timeout);
+        let latency = sent_at.elapsed();
+        // The timeout runs from the send to the last byte: an answer that
+        // came later is a timeout, however each read was cut.
+        let outcome = if latency > self.timeout {
+            Outcome::Failed(ErrorKind::Timeout)
+        } else {
+            outcome
+        };
         if !outcome.is_success() {
             self.stream = None;
         }
-        let result = RequestResult {
-            latency: sent_at.elapsed(),
-            outcome,
-        };
-        (result, server_closed)
+        (RequestResult { latency, outcome }, server_closed)
     }
 
     /// Up to `n_requests` requests in a row, stopping at the first failure
@@ -565,7 +566,7 @@ impl KeepAlive {
         if let Err(err) = stream.write_all(&self.request) {
             return failed(io_error(&err));
         }
-        self.buf.clear();
+        self.reader.start();
         let mut chunk = [0u8; READ_CHUNK];
         let mut partial = false;
         loop {
@@ -580,9 +581,7 @@ impl KeepAlive {
                 Ok(n) => n,
                 Err(err) => return failed(io_error(&err)),
             };
-            if let Some((outcome, close)) =
-                take_bytes(&mut self.buf, &chunk[..n], &self.expected_body)
-            {
+            if let Some((outcome, close)) = take_bytes(&mut self.reader, &chunk[..n]) {
                 if close {
                     self.stream = None;
                 }

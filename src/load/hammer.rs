@@ -11,6 +11,8 @@ use std::time::Duration;
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
+use crate::load::http1::Http1Error;
+
 /// How requests use connections.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -111,8 +113,7 @@ impl LoadPlan {
 }
 
 /// Why a request got no HTTP status.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum ErrorKind {
     Timeout,
     /// Connection refused.
@@ -121,8 +122,8 @@ pub enum ErrorKind {
     Reset,
     /// Any other failure to connect.
     Connect,
-    /// Bytes that are not an HTTP/1.1 response, or more than it announced.
-    BadResponse,
+    /// Bytes that are not an answer the client can read, and why.
+    BadAnswer(Http1Error),
     Other,
 }
 
@@ -133,7 +134,7 @@ impl ErrorKind {
             ErrorKind::Refused => "refused",
             ErrorKind::Reset => "reset",
             ErrorKind::Connect => "connect-error",
-            ErrorKind::BadResponse => "bad-response",
+            ErrorKind::BadAnswer(why) => why.as_str(),
             ErrorKind::Other => "error",
         }
     }

@@ -7,6 +7,7 @@ mod conditions;
 mod contract;
 mod fake_sampler;
 mod faults;
+mod hostile;
 mod measure;
 mod suite_faults;
 mod util;

@@ -118,17 +118,43 @@ pub fn http_get(addr: SocketAddr, path: &str) -> HttpResponse {
         .unwrap()
         .parse()
         .unwrap();
-    let headers = lines
+    let headers: Vec<(String, String)> = lines
         .filter_map(|line| line.split_once(':'))
         .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
         .collect();
-    // The suite's own reader takes the framing off (web.py answers chunked).
-    let whole = framework_bench::load::http1::parse_at_eof(&raw)
-        .unwrap_or_else(|err| panic!("GET {path}: {err}"));
+    let chunked = headers.iter().any(|(k, v)| {
+        k.eq_ignore_ascii_case("transfer-encoding") && v.eq_ignore_ascii_case("chunked")
+    });
+    let rest = &raw[split + 4..];
+    // web.py answers chunked: take the framing off.
+    let body = if chunked {
+        dechunk(rest)
+    } else {
+        rest.to_vec()
+    };
     HttpResponse {
         status,
         headers,
-        body: whole.body,
+        body,
+    }
+}
+
+/// A whole chunked body, framing removed; panics on a malformed one.
+fn dechunk(mut rest: &[u8]) -> Vec<u8> {
+    let mut body = Vec::new();
+    loop {
+        let line_end = rest
+            .windows(2)
+            .position(|w| w == b"\r\n")
+            .expect("a chunk size line");
+        let size = std::str::from_utf8(&rest[..line_end]).unwrap();
+        let size = usize::from_str_radix(size.split(';').next().unwrap().trim(), 16).unwrap();
+        rest = &rest[line_end + 2..];
+        if size == 0 {
+            return body;
+        }
+        body.extend_from_slice(&rest[..size]);
+        rest = &rest[size + 2..];
     }
 }
 

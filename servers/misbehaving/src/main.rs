@@ -11,6 +11,17 @@
 //! `stall-accept` (accepts K connections, then never accepts again: later
 //! connections wait in the listen queue until it is full, and then the
 //! kernel drops their SYNs).
+//!
+//! Hostile modes answer the first K requests (the readiness probe) right,
+//! then break HTTP in one way each: `absurd-chunk` (a chunk size of
+//! 2^64 - 1), `endless-head` (headers that never end), `long-body` (more
+//! bytes than its Content-Length), `endless-body` (a body until close that
+//! never ends), `trickle` (the right answer with a padding header, one byte every 50 ms),
+//! `random-bytes`, `reset` (a TCP reset instead of an answer),
+//! `two-lengths` (two different Content-Lengths), `continue` (an unasked
+//! `100 Continue`, then the right answer: a client must skip it) and
+//! `glued` (the right answer twice in one write). An endless answer stops
+//! after `ENDLESS_CAP_BYTES` or when the client has gone.
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{Ipv4Addr, TcpListener, TcpStream};
@@ -31,7 +42,24 @@ enum Mode {
     Status500,
     WithChild,
     StallAccept,
+    AbsurdChunk,
+    EndlessHead,
+    LongBody,
+    EndlessBody,
+    Trickle,
+    RandomBytes,
+    Reset,
+    TwoLengths,
+    Continue,
+    Glued,
 }
+
+/// The trickled answer's first line and a header that pads it.
+const TRICKLE_STATUS_LINE: &[u8] = b"HTTP/1.1 200 OK\r\n";
+const TRICKLE_PADDING: &[u8] = b"HTTP/1.1 200 OK\r\nx-padding: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n";
+
+/// Where an endless answer stops, if the client has not gone by then.
+const ENDLESS_CAP_BYTES: usize = 256 * 1024 * 1024;
 
 struct Options {
     port: u16,
@@ -79,6 +107,16 @@ fn parse_args() -> Options {
                     "status-500" => Mode::Status500,
                     "with-child" => Mode::WithChild,
                     "stall-accept" => Mode::StallAccept,
+                    "absurd-chunk" => Mode::AbsurdChunk,
+                    "endless-head" => Mode::EndlessHead,
+                    "long-body" => Mode::LongBody,
+                    "endless-body" => Mode::EndlessBody,
+                    "trickle" => Mode::Trickle,
+                    "random-bytes" => Mode::RandomBytes,
+                    "reset" => Mode::Reset,
+                    "two-lengths" => Mode::TwoLengths,
+                    "continue" => Mode::Continue,
+                    "glued" => Mode::Glued,
                     other => fail(&format!("unknown mode `{other}`")),
                 }
             }
@@ -171,10 +209,98 @@ fn serve_connection(stream: TcpStream, mode: Mode, after: usize, served: &Atomic
             std::process::abort();
         }
         let response = respond(&path, mode, misbehaving);
-        if writer.write_all(response.as_bytes()).is_err() {
+        let written = if misbehaving {
+            hostile(&mut writer, mode, &response)
+        } else {
+            writer.write_all(response.as_bytes())
+        };
+        if written.is_err() {
             return;
         }
     }
+}
+
+/// Breaks HTTP as `mode` says, in place of `response`; an error ends the
+/// connection.
+fn hostile(writer: &mut TcpStream, mode: Mode, response: &str) -> std::io::Result<()> {
+    let ok = response.as_bytes();
+    match mode {
+        Mode::AbsurdChunk => writer.write_all(
+            b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\nffffffffffffffff\r\nHello",
+        ),
+        Mode::EndlessHead => {
+            writer.write_all(b"HTTP/1.1 200 OK\r\n")?;
+            endless(
+                writer,
+                b"x-padding: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n",
+            )
+        }
+        Mode::LongBody => writer.write_all(&[ok, b" and more bytes than announced"].concat()),
+        Mode::EndlessBody => {
+            writer.write_all(b"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\n\r\n")?;
+            endless(writer, &[b'x'; 4096])
+        }
+        // With its padding, over 300 bytes: 15 s, past every timeout.
+        Mode::Trickle => [TRICKLE_PADDING, &ok[TRICKLE_STATUS_LINE.len()..]]
+            .concat()
+            .iter()
+            .try_for_each(|byte| {
+                std::thread::sleep(Duration::from_millis(50));
+                writer.write_all(std::slice::from_ref(byte))
+            }),
+        Mode::RandomBytes => writer.write_all(&random_bytes(256)),
+        Mode::Reset => {
+            // SO_LINGER 0: close sends RST instead of FIN.
+            let linger = libc::linger {
+                l_onoff: 1,
+                l_linger: 0,
+            };
+            // SAFETY: setsockopt on a socket this thread owns, with a
+            // linger struct of the size given.
+            unsafe {
+                libc::setsockopt(
+                    writer.as_raw_fd(),
+                    libc::SOL_SOCKET,
+                    libc::SO_LINGER,
+                    (&raw const linger).cast(),
+                    std::mem::size_of::<libc::linger>() as libc::socklen_t,
+                );
+            }
+            Err(std::io::Error::other("reset"))
+        }
+        Mode::TwoLengths => writer.write_all(
+            b"HTTP/1.1 200 OK\r\ncontent-length: 13\r\ncontent-length: 14\r\n\r\nHello, World!",
+        ),
+        Mode::Continue => writer.write_all(&[b"HTTP/1.1 100 Continue\r\n\r\n", ok].concat()),
+        Mode::Glued => writer.write_all(&[ok, ok].concat()),
+        _ => writer.write_all(ok),
+    }
+}
+
+/// Writes `piece` again and again until the client goes or the cap.
+fn endless(writer: &mut TcpStream, piece: &[u8]) -> std::io::Result<()> {
+    let mut written = 0;
+    while written < ENDLESS_CAP_BYTES {
+        writer.write_all(piece)?;
+        written += piece.len();
+    }
+    Ok(())
+}
+
+/// Bytes from a small xorshift generator seeded by the clock.
+fn random_bytes(n: usize) -> Vec<u8> {
+    let mut state = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0x9e37_79b9, |d| d.as_nanos() as u64)
+        | 1;
+    (0..n)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state as u8
+        })
+        .collect()
 }
 
 /// Reads one request head; returns its path, or `None` at end of stream.
