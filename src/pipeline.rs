@@ -78,14 +78,33 @@ pub fn main(workspace_root: &str) -> i32 {
         .configure_from_args()
         .without_plots();
     let mut time = latency_defaults(Criterion::default()).configure_from_args();
+    if !args.baselines.writes_new {
+        // A group's summary plot reads every benchmark's `new/sample.json`,
+        // which `--discard-baseline` never writes: Criterion 0.8.2 panics on
+        // it (plot/plotters_backend/summary.rs:199).
+        time = time.without_plots();
+    }
     execute(&plan, &mut run, &mut bytes, &mut time);
     run.stop_all();
     let code = finish(run, &workspace, &args.baselines);
     // The HTML index lists every benchmark on disk, memory ones included, and
     // links the memory report page and each memory benchmark's page, written
     // just before.
-    time.final_summary();
+    outside_the_suite("Criterion's final summary", || time.final_summary());
     code
+}
+
+/// Runs Criterion's own reporting: a panic in it is a warning, never the
+/// end of the run (the run file and the tables come first, or still come).
+fn outside_the_suite(what: &str, report: impl FnOnce()) {
+    if let Err(payload) = catch_unwind(AssertUnwindSafe(report)) {
+        let message = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or("a panic");
+        eprintln!("framework-bench: warning: {what} failed ({message}); the run goes on");
+    }
 }
 
 /// Keeps the harness to one glibc malloc arena, before any thread starts.
@@ -190,15 +209,16 @@ fn execute(plan: &Plan, run: &mut Run, bytes: &mut Criterion<Bytes>, time: &mut 
         match segment {
             Segment::Step(step) => run.execute(step),
             Segment::Group { name, steps } => {
+                let what = format!("Criterion's summary of `{name}`");
                 if matches!(steps.first(), Some(Step::Bench(Bench::Memory { .. }))) {
                     let mut group = bytes.benchmark_group(name);
                     group.sampling_mode(SamplingMode::Flat);
                     run_group(&mut group, steps, run, &names);
-                    group.finish();
+                    outside_the_suite(&what, || group.finish());
                 } else {
                     let mut group = time.benchmark_group(name);
                     run_group(&mut group, steps, run, &names);
-                    group.finish();
+                    outside_the_suite(&what, || group.finish());
                 }
             }
         }
@@ -232,7 +252,7 @@ fn run_group<M: Measurement>(
             }
             (function, None) => BenchId::Name(function),
         };
-        bench_or_skip(group, id, |b| {
+        bench_or_skip(group, id, &bench.id(names), |b| {
             b.iter_custom(|iters| {
                 let measured = run.measure(bench, iters).unwrap_or_else(skip);
                 M::Value::from_measured(measured)
@@ -272,10 +292,12 @@ fn skip<T>(_: Skipped) -> T {
 
 /// `group.bench_function`, except that a [`Skipped`] server ends only its
 /// own benchmark. Criterion records a benchmark after it ran, so nothing of
-/// a skipped one is left in the group.
+/// a skipped one is left in the group. A panic in Criterion's analysis of
+/// the benchmark ends that benchmark with a warning, not the run.
 fn bench_or_skip<M: Measurement>(
     group: &mut BenchmarkGroup<'_, M>,
     id: BenchId,
+    full_id: &str,
     f: impl FnMut(&mut Bencher<'_, M>),
 ) {
     let ran = catch_unwind(AssertUnwindSafe(|| match id {
@@ -289,7 +311,8 @@ fn bench_or_skip<M: Measurement>(
     if let Err(payload) = ran
         && !payload.is::<Skipped>()
     {
-        resume_unwind(payload);
+        let what = format!("Criterion's benchmark `{full_id}`");
+        outside_the_suite(&what, || resume_unwind(payload));
     }
 }
 
@@ -469,6 +492,14 @@ mod tests {
             strict,
             writes_new: true,
         }
+    }
+
+    #[test]
+    fn a_panic_in_criterions_reporting_is_a_warning_not_the_end_of_the_run() {
+        let mut after = false;
+        outside_the_suite("a report", || panic!("index out of bounds"));
+        outside_the_suite("a report", || after = true);
+        assert!(after);
     }
 
     #[test]

@@ -368,3 +368,30 @@ fn discard_baseline_reports_this_runs_latency_not_the_last_runs() {
         "{faster_ns} vs {printed}"
     );
 }
+
+#[test]
+fn discard_baseline_on_a_group_of_two_writes_the_run_and_exits_0() {
+    // Criterion 0.8.2's group summary plot reads every benchmark's
+    // `new/sample.json`, which `--discard-baseline` never writes: it
+    // panicked and the run exited 101 with no run file.
+    let home = fresh_home("discard-group");
+    let args = [
+        "--bench",
+        "latency-hello/(axum|warp)$",
+        "--discard-baseline",
+        "--warm-up-time",
+        "0.1",
+        "--measurement-time",
+        "0.3",
+        "--sample-size",
+        "10",
+    ];
+    let output = run_bench(&home, &[], &args);
+    let stderr = text(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let json = std::fs::read_to_string(home.join("framework-bench").join("latest.json")).unwrap();
+    let run: RunRecord = serde_json::from_str(&json).unwrap();
+    let names: Vec<&str> = run.servers.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["axum", "warp"]);
+}
