@@ -183,7 +183,7 @@ pub fn run() -> RunRecord {
 /// [`run`] with every field the run file can hold filled in somewhere: the
 /// sweep, its ceiling, a constant-rate run, the settles, the environment,
 /// and a second server that failed. The committed example run file
-/// (`tests/fixtures/run-v2.json`) is this run, written.
+/// (`tests/fixtures/run-v3.json`) is this run, written.
 pub fn full_run() -> RunRecord {
     use crate::measure::settle::Settle;
     use crate::record::RateRecord;
@@ -226,6 +226,16 @@ pub fn full_run() -> RunRecord {
         server_cpu_time: Some(Duration::from_millis(900)),
         client_busy: Some(0.4),
         closed_by_server: Some(0),
+        lateness: Some(LatencySummary {
+            count: 40_000,
+            min_ns: 1_000,
+            mean_ns: 20_000,
+            p50_ns: 15_000,
+            p90_ns: 40_000,
+            p99_ns: 90_000,
+            p999_ns: 400_000,
+            max_ns: 2_000_000,
+        }),
     }];
     let failed = ServerRecord {
         error: Some("warp crashed (killed by SIGSEGV) during the burst".into()),

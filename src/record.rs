@@ -23,9 +23,10 @@ use crate::measure::netstat::TcpCounters;
 use crate::measure::settle::Settle;
 use crate::units::{duration_ns, option_duration_ns};
 
-/// The schema name written into every run file. Version 2 keeps rounds as a
+/// The schema name written into every run file. Version 3 records how late
+/// an open loop's client sent its requests; version 2 keeps rounds as a
 /// list (version 1 stored round 1 as flat fields of the server).
-pub const RUN_SCHEMA: &str = "framework-bench/run/v2";
+pub const RUN_SCHEMA: &str = "framework-bench/run/v3";
 
 /// Before or after the seed's burst.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -216,7 +217,14 @@ pub struct RateRecord {
     /// As [`LatencyRecord::closed_by_server`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub closed_by_server: Option<u64>,
+    /// How late the client itself sent each request: past its due time, or
+    /// past the answer that held its connection beyond it.
+    pub lateness: Option<LatencySummary>,
 }
+
+/// How late the client may send at p99 before a rate run is not valid: its
+/// latency would then be partly the client's own delay.
+pub const LATE_SEND_BOUND: Duration = Duration::from_millis(1);
 
 impl RateRecord {
     /// As [`LatencyRecord::connection_per_request`].
@@ -232,7 +240,15 @@ impl RateRecord {
     /// Whether the run kept its rate: at least
     /// [`crate::load::hammer::VALID_RATE_SHARE`] of it.
     pub fn valid(&self) -> bool {
-        self.achieved_share() >= crate::load::hammer::VALID_RATE_SHARE
+        self.achieved_share() >= crate::load::hammer::VALID_RATE_SHARE && !self.sent_late()
+    }
+
+    /// The client's own lateness at p99 was beyond [`LATE_SEND_BOUND`].
+    pub fn sent_late(&self) -> bool {
+        let bound = u64::try_from(LATE_SEND_BOUND.as_nanos()).unwrap_or(u64::MAX);
+        self.lateness
+            .as_ref()
+            .is_some_and(|l| l.count > 0 && l.p99_ns > bound)
     }
 
     /// The server's CPU time per request, in nanoseconds.
@@ -569,7 +585,7 @@ mod tests {
     }
 
     /// The committed example of a run file: the fixture run, as written.
-    const GOLDEN: &str = "tests/fixtures/run-v2.json";
+    const GOLDEN: &str = "tests/fixtures/run-v3.json";
 
     /// Every field path of a JSON value with its type: the file's shape.
     fn shape(value: &serde_json::Value, at: &str, out: &mut std::collections::BTreeSet<String>) {

@@ -210,6 +210,9 @@ pub struct HammerReport {
     /// Latency of every request that got a status, successful or not;
     /// under an open loop, from when each was due.
     pub latency: Histogram<u64>,
+    /// Under an open loop, how late the client sent each request of its own
+    /// doing (see [`Collector::record_lateness`]).
+    pub lateness: Option<LatencySummary>,
     pub pacing: Pacing,
     /// Answers after which the server closed the connection (HTTP/1.0,
     /// `Connection: close`): under keep-alive, the next request on that
@@ -304,6 +307,8 @@ pub struct Collector {
     plan: LoadPlan,
     counts: BTreeMap<Outcome, usize>,
     latency: Histogram<u64>,
+    /// Under an open loop: how late the client itself sent each request.
+    lateness: Option<Histogram<u64>>,
     closed_by_server: usize,
 }
 
@@ -313,7 +318,17 @@ impl Collector {
             plan: plan.clone(),
             counts: BTreeMap::new(),
             latency: latency_histogram(),
+            lateness: matches!(plan.pacing, Pacing::Rate(_)).then(latency_histogram),
             closed_by_server: 0,
+        }
+    }
+
+    /// How late the client sent a request of an open loop: past its due
+    /// time, or past the previous answer when that came after it.
+    pub fn record_lateness(&mut self, late: Duration) {
+        if let Some(lateness) = &mut self.lateness {
+            let ns = u64::try_from(late.as_nanos()).unwrap_or(u64::MAX);
+            lateness.saturating_record(ns.max(1));
         }
     }
 
@@ -337,6 +352,9 @@ impl Collector {
         }
         // Same bounds on both sides, so adding cannot fail.
         let _ = self.latency.add(&other.latency);
+        if let (Some(mine), Some(theirs)) = (&mut self.lateness, &other.lateness) {
+            let _ = mine.add(theirs);
+        }
         self.closed_by_server += other.closed_by_server;
     }
 
@@ -364,6 +382,7 @@ impl Collector {
             counts,
             successes,
             latency: self.latency,
+            lateness: self.lateness.as_ref().map(summarize),
             pacing: self.plan.pacing,
             closed_by_server: self.closed_by_server,
         }

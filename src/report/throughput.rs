@@ -81,11 +81,11 @@ fn row(
 pub fn rate_table(run: &RunRecord) -> Table {
     let headers = [
         "server", "route", "target", "of max", "achieved", "p50", "p90", "p99", "p99.9", "max",
-        "cpu/req", "note",
+        "cpu/req", "late p99", "note",
     ];
     let mut table = Table::new(&headers)
         .aligned(1, Align::Left)
-        .aligned(11, Align::Left);
+        .aligned(12, Align::Left);
     for s in &run.servers {
         for r in &s.constant_rate {
             let percentile = |p: Percentile| format::percentile(p, &r.requests);
@@ -107,8 +107,12 @@ pub fn rate_table(run: &RunRecord) -> Table {
                 percentile(Percentile::Max),
                 r.server_cpu_per_request_ns()
                     .map_or_else(|| "n/a".into(), format::duration_ns),
+                r.lateness
+                    .as_ref()
+                    .map_or_else(|| "n/a".into(), |l| format::duration_ns(l.p99_ns as f64)),
                 format::notes(&[
                     (!r.valid(), "not valid at this rate"),
+                    (r.sent_late(), "the client sent late"),
                     (r.connection_per_request(), CONNECTION_PER_REQUEST),
                 ]),
             ]);
@@ -120,6 +124,7 @@ pub fn rate_table(run: &RunRecord) -> Table {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::load::hammer::LatencySummary;
     use crate::measure::estimate::{Estimate, Statistic};
 
     fn at(ns_per_request: f64) -> LatencyRecord {
@@ -163,6 +168,7 @@ mod tests {
             server_cpu_time: None,
             client_busy: None,
             closed_by_server: Some(0),
+            lateness: None,
         };
         use crate::load::Route::{Hello, Json};
         run.servers[0].constant_rate = vec![
@@ -193,6 +199,17 @@ mod tests {
             rate_figures.iter().all(|&f| f == (Hello, 50)),
             "{rate_figures:?}"
         );
+        // A run that kept its rate but whose client sent late is not valid
+        // either: its latency would be partly the client's.
+        let mut late = at(Hello, 50, 99_500.0);
+        late.lateness = Some(LatencySummary {
+            p99_ns: 1_500_000,
+            ..requests.clone()
+        });
+        assert!(!late.valid() && late.sent_late());
+        run.servers[0].constant_rate = vec![late];
+        let text = rate_table(&run).to_terminal();
+        assert!(text.contains("the client sent late"), "{text}");
     }
 
     #[test]

@@ -337,10 +337,15 @@ impl Session {
             server_cpu_time: cost.server_cpu,
             client_busy: cost.client_busy(client_cpus),
             closed_by_server: Some(report.closed_by_server as u64),
+            lateness: report.lateness.clone(),
         };
         if !record.valid() {
+            let late_p99 = record
+                .lateness
+                .as_ref()
+                .map_or(0.0, |l| l.p99_ns as f64 / 1e6);
             eprintln!(
-                "framework-bench: {name}: {route} at {rate}/s achieved {:.0}/s ({:.1} %): not valid at that rate; {}",
+                "framework-bench: {name}: {route} at {rate}/s achieved {:.0}/s ({:.1} %), sends late by {late_p99:.2} ms at p99: not valid at that rate; {}",
                 record.achieved_per_second,
                 record.achieved_share() * 100.0,
                 report.counter_text()
