@@ -261,7 +261,10 @@ impl RateRecord {
 /// connection count of the throughput sweep.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LatencyRecord {
-    /// Percentiles of every request the benchmark sent (warm-up included).
+    /// Percentiles of the measured requests: from the first call of
+    /// Criterion's measurement on, so the warm-up, the first request on a
+    /// fresh process and the connection's setup are left out, as they are
+    /// from the estimate.
     pub requests: LatencySummary,
     /// The estimate Criterion prints, computed from the samples this run
     /// timed; absent when the benchmark did not complete a measurement

@@ -13,7 +13,7 @@ pub const CLIENT_BOUND: &str = "client-bound";
 pub const CONNECTION_PER_REQUEST: &str = "server closes: a connection per request";
 
 /// Every latency benchmark of the run: the estimate Criterion printed (its
-/// statistic and confidence interval), percentiles of every request the
+/// statistic and confidence interval), percentiles of every measured request the
 /// benchmark sent, the server's CPU per request, how busy the client was,
 /// and whether that makes the figure the client's.
 pub fn latency_table(run: &RunRecord) -> Table {

@@ -158,7 +158,7 @@ fn timed_sections(run: &RunRecord) -> Vec<Section> {
     if run.servers.iter().any(|s| !s.latency.is_empty()) {
         sections.push(section(
             SectionKind::Latency,
-            "Latency (the estimate Criterion printed, with its interval; percentiles of every request sent; server CPU per request)".into(),
+            "Latency (the estimate Criterion printed, with its interval; percentiles of the measured requests, warm-up left out; server CPU per request)".into(),
             latency_table(run),
         ));
     }

@@ -53,7 +53,16 @@ impl std::fmt::Display for Timed {
 }
 
 /// Everything one timed benchmark measured over its samples: the latency
-/// of every request, Criterion's samples for the estimate, and the cost.
+/// of every measured request, Criterion's samples for the estimate, and the
+/// cost.
+///
+/// Criterion warms up with 1, 2, 4, ... iterations a call, then measures
+/// with calls that start lower (`d, 2d, ..., nd` in linear sampling, from
+/// about a thousandth of the last warm-up call here). So a call with fewer
+/// iterations than the one before begins the measurement: the percentiles,
+/// the CPU cost and the closed connections restart there, and leave out
+/// the warm-up, the first request on a fresh process and the connection's
+/// setup, as Criterion's estimate does.
 #[derive(Default)]
 pub struct TimedSamples {
     histogram: Option<hdrhistogram::Histogram<u64>>,
@@ -63,10 +72,18 @@ pub struct TimedSamples {
     successes: u64,
     wall: Duration,
     closed_by_server: u64,
+    /// The last call's iterations.
+    last_iters: u64,
 }
 
 impl TimedSamples {
     pub fn add(&mut self, report: &HammerReport, iters: u64, cost: PhaseCost) {
+        if iters < self.last_iters {
+            self.histogram = None;
+            self.cost = None;
+            self.closed_by_server = 0;
+        }
+        self.last_iters = iters;
         let histogram = self
             .histogram
             .get_or_insert_with(crate::load::hammer::latency_histogram);
@@ -168,5 +185,36 @@ mod tests {
         let plan = throughput_plan(16, 3, &BenchConfig::default());
         assert_eq!((plan.n_requests, plan.concurrency), (48, 16));
         assert_eq!(plan.path, Route::Hello.path());
+    }
+
+    fn report(latency_ns: u64, n: usize) -> HammerReport {
+        let plan = LoadPlan::keep_alive(n, 1, Duration::from_secs(5));
+        let mut collector = crate::load::hammer::Collector::new(&plan);
+        for _ in 0..n {
+            collector.record(crate::load::hammer::RequestResult {
+                latency: Duration::from_nanos(latency_ns),
+                outcome: crate::load::hammer::Outcome::Status {
+                    code: 200,
+                    body_ok: true,
+                },
+            });
+        }
+        collector.finish(Duration::from_nanos(latency_ns * n as u64))
+    }
+
+    #[test]
+    fn percentiles_leave_out_the_warm_up_as_the_estimate_does() {
+        let mut samples = TimedSamples::default();
+        // Warm-up: a slow first request (connect, cold caches), then 2, 4.
+        for (iters, ns) in [(1, 5_000_000), (2, 60_000), (4, 60_000)] {
+            samples.add(&report(ns, iters as usize), iters, PhaseCost::default());
+        }
+        // Measurement: 2, 4, ..., 20 at 50 us.
+        for i in 1..=10 {
+            samples.add(&report(50_000, 2 * i), 2 * i as u64, PhaseCost::default());
+        }
+        let record = samples.into_record(None, 1);
+        assert_eq!(record.requests.count, 110);
+        assert!(record.requests.max_ns < 51_000, "{:?}", record.requests);
     }
 }

@@ -126,9 +126,10 @@ fn a_run_records_what_the_sampler_read_and_estimates_latency_from_its_samples() 
     assert_eq!(run.harness.before.rss_bytes, MIB);
     assert_eq!(rss(&run.harness.after), Some(7));
 
-    // The estimate is the slope of the ten samples, not of the warm-up.
+    // The estimate is the slope of the ten samples, not of the warm-up, and
+    // the percentiles are of their requests: 3 + 6 + ... + 30.
     let hello = &server.latency[&Route::Hello];
-    assert_eq!(hello.requests.count, criterion_calls().iter().sum::<u64>());
+    assert_eq!(hello.requests.count, (1..=10).map(|i| 3 * i).sum::<u64>());
     let estimate = hello.estimate.expect("a complete measurement is estimated");
     assert_eq!(
         (estimate.statistic, estimate.n_samples),
