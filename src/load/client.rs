@@ -117,26 +117,53 @@ impl LoadClient {
 
 /// Where client threads wait, set up (runtime built, keep-alive
 /// connections open), until every spawned thread is: then the clock starts
-/// and they all go.
+/// and they all go. A thread that ends before it arrives (a panic while it
+/// sets up) leaves the line instead, so the line never waits for it.
 #[derive(Default)]
 struct StartLine {
-    /// (threads arrived, when it opened)
-    state: std::sync::Mutex<(usize, Option<Instant>)>,
+    state: std::sync::Mutex<LineState>,
     changed: std::sync::Condvar,
 }
 
+#[derive(Default)]
+struct LineState {
+    arrived: usize,
+    left: usize,
+    opened: Option<Instant>,
+}
+
+/// A client thread's place at the line: it arrives, or leaves when dropped.
+struct Ticket<'a> {
+    line: &'a StartLine,
+    arrived: bool,
+}
+
 impl StartLine {
-    /// A client thread is set up; returns when the line opens, with the
-    /// moment it opened (the run's clock and every schedule start there).
-    fn arrive(&self) -> Instant {
+    fn ticket(&self) -> Ticket<'_> {
+        Ticket {
+            line: self,
+            arrived: false,
+        }
+    }
+
+    /// Counts a thread in (`arrive`) or out, then waits for the opening if
+    /// it arrived; returns the moment the line opened.
+    fn mark(&self, arrive: bool) -> Instant {
         let Ok(mut state) = self.state.lock() else {
             return Instant::now();
         };
-        state.0 += 1;
+        if arrive {
+            state.arrived += 1;
+        } else {
+            state.left += 1;
+        }
         self.changed.notify_all();
         loop {
-            if let Some(opened) = state.1 {
+            if let Some(opened) = state.opened {
                 return opened;
+            }
+            if !arrive {
+                return Instant::now();
             }
             match self.changed.wait(state) {
                 Ok(next) => state = next,
@@ -145,22 +172,39 @@ impl StartLine {
         }
     }
 
-    /// Waits until `threads` have arrived, then lets them all go; returns
-    /// the moment it opened.
+    /// Waits until `threads` have arrived or left, then lets them all go;
+    /// returns the moment it opened.
     fn open_when_ready(&self, threads: usize) -> Instant {
         let Ok(mut state) = self.state.lock() else {
             return Instant::now();
         };
-        while state.0 < threads {
+        while state.arrived + state.left < threads {
             match self.changed.wait(state) {
                 Ok(next) => state = next,
                 Err(_) => return Instant::now(),
             }
         }
         let opened = Instant::now();
-        state.1 = Some(opened);
+        state.opened = Some(opened);
         self.changed.notify_all();
         opened
+    }
+}
+
+impl Ticket<'_> {
+    /// This thread is set up; returns when the line opens, with the moment
+    /// it opened (the run's clock and every schedule start there).
+    fn arrive(mut self) -> Instant {
+        self.arrived = true;
+        self.line.mark(true)
+    }
+}
+
+impl Drop for Ticket<'_> {
+    fn drop(&mut self) {
+        if !self.arrived {
+            self.line.mark(false);
+        }
     }
 }
 
@@ -242,6 +286,7 @@ fn client_thread(
     cpu: Option<usize>,
     start: &StartLine,
 ) -> Collector {
+    let ticket = start.ticket();
     if let Some(cpu) = cpu {
         // Best effort: an unpinned thread still measures; the pinning test
         // checks the affinity.
@@ -261,7 +306,7 @@ fn client_thread(
         )),
         _ => (0..connections).map(|_| None).collect(),
     };
-    let opened = start.arrive();
+    let opened = ticket.arrive();
     let collector = Rc::new(RefCell::new(Collector::new(&target.plan)));
     let Ok(runtime) = runtime else {
         // Its requests count as unfinished.
@@ -621,6 +666,22 @@ impl KeepAlive {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_thread_that_dies_before_the_start_line_does_not_hold_it() {
+        let line = StartLine::default();
+        std::thread::scope(|scope| {
+            let dying = scope.spawn(|| {
+                let _ticket = line.ticket();
+                panic!("set-up failed");
+            });
+            let arriving = scope.spawn(|| line.ticket().arrive());
+            // Two threads spawned: one arrives, one leaves by its panic.
+            let opened = line.open_when_ready(2);
+            assert!(dying.join().is_err());
+            assert_eq!(arriving.join().unwrap(), opened);
+        });
+    }
 
     /// p50 of `plan` against the in-harness responder, and the report.
     fn p50_against_responder(plan: &LoadPlan) -> (u64, HammerReport) {
