@@ -101,11 +101,16 @@ impl LoadClient {
             // A thread that could not be spawned never arrives; its share
             // of the requests counts as unfinished.
             let started = start.open_when_ready(handles.iter().filter(|h| h.is_ok()).count());
-            let collectors: Vec<Collector> = handles
+            let finished: Vec<(Collector, Instant)> = handles
                 .into_iter()
                 .filter_map(|h| h.ok()?.join().ok())
                 .collect();
-            (collectors, started.elapsed())
+            // The clock stops at the last answer, not when the threads,
+            // their runtimes and connections are torn down.
+            let last = finished.iter().map(|(_, at)| *at).max();
+            let wall = last.map_or(Duration::ZERO, |at| at.saturating_duration_since(started));
+            let collectors = finished.into_iter().map(|(c, _)| c).collect::<Vec<_>>();
+            (collectors, wall)
         });
         let mut merged = Collector::new(plan);
         for collector in collectors {
@@ -285,7 +290,7 @@ fn client_thread(
     share: Share,
     cpu: Option<usize>,
     start: &StartLine,
-) -> Collector {
+) -> (Collector, Instant) {
     let ticket = start.ticket();
     if let Some(cpu) = cpu {
         // Best effort: an unpinned thread still measures; the pinning test
@@ -310,7 +315,7 @@ fn client_thread(
     let collector = Rc::new(RefCell::new(Collector::new(&target.plan)));
     let Ok(runtime) = runtime else {
         // Its requests count as unfinished.
-        return Collector::new(&target.plan);
+        return (Collector::new(&target.plan), opened);
     };
     let local = tokio::task::LocalSet::new();
     for (c, stream) in streams.into_iter().enumerate() {
@@ -323,7 +328,8 @@ fn client_thread(
         });
     }
     runtime.block_on(local);
-    collector.replace(Collector::new(&target.plan))
+    let finished = Instant::now();
+    (collector.replace(Collector::new(&target.plan)), finished)
 }
 
 /// One connection's closed loop: each request is sent when the answer to
