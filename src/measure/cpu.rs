@@ -116,9 +116,15 @@ impl PhaseMeter {
     }
 }
 
-/// Above this share of its CPUs' time the client, not the server, set the
-/// pace: the figure measured the client.
+/// Above this share of its threads' time the client, not the server, set
+/// the pace of a concurrent load: the figure measured the client.
 pub const CLIENT_BOUND_BUSY: f64 = 0.9;
+
+/// Above this share of a one-at-a-time round trip, the client's own work
+/// (on its thread's CPU, while the server waits) is more of the figure
+/// than the server's: a ping-pong client blocks in `read` while the server
+/// works, so it never reaches [`CLIENT_BOUND_BUSY`].
+pub const CLIENT_BOUND_SHARE_SEQUENTIAL: f64 = 0.5;
 
 impl PhaseCost {
     /// Two phases' costs together (a benchmark's many samples).
@@ -131,9 +137,11 @@ impl PhaseCost {
         }
     }
 
-    /// The share of the client CPUs' time the harness was on a CPU.
-    pub fn client_busy(&self, client_cpus: usize) -> Option<f64> {
-        let capacity = self.wall.as_secs_f64() * client_cpus.max(1) as f64;
+    /// The share of the client threads' time the harness was on a CPU:
+    /// `threads` is how many took part (one for a latency benchmark, at most
+    /// one per connection for the sweep), not how many CPUs the client has.
+    pub fn client_busy(&self, threads: usize) -> Option<f64> {
+        let capacity = self.wall.as_secs_f64() * threads.max(1) as f64;
         let harness = self.harness_cpu?.as_secs_f64();
         (capacity > 0.0).then(|| harness / capacity)
     }

@@ -325,7 +325,7 @@ impl Session {
         let meter = PhaseMeter::start(pid);
         let report = tools.load.run(addr, &plan)?;
         let cost = meter.stop();
-        let client_cpus = tools.config.placement.client_cpus.len();
+        let threads = tools.load.threads().min(plan.concurrency);
         let record = RateRecord {
             route,
             percent_of_max,
@@ -335,7 +335,7 @@ impl Session {
             requests: report.latency_summary(),
             counts: report.counts.clone(),
             server_cpu_time: cost.server_cpu,
-            client_busy: cost.client_busy(client_cpus),
+            client_busy: cost.client_busy(threads),
             closed_by_server: Some(report.closed_by_server as u64),
             lateness: report.lateness.clone(),
         };
@@ -488,7 +488,7 @@ fn run_burst(name: &str, tools: &mut Tools, server: &mut dyn Server) -> Result<B
         network,
         peak_rss_bytes: peak_reset.then(|| peak_rss_bytes(pid)).flatten(),
         server_cpu_time: cost.server_cpu,
-        client_busy: cost.client_busy(config.placement.client_cpus.len()),
+        client_busy: cost.client_busy(tools.load.threads().min(plan.concurrency)),
         ..BurstRecord::from(&report)
     };
     let burst = BurstRecord {

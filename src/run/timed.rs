@@ -8,7 +8,7 @@ use crate::load::Route;
 use crate::load::hammer::{HammerReport, LoadPlan};
 use crate::measure::cpu::PhaseCost;
 use crate::measure::estimate::Timings;
-use crate::record::{LatencyRecord, is_client_bound};
+use crate::record::{LatencyRecord, is_client_bound, is_client_bound_sequential};
 
 /// The latency client's timeout is never shorter than this, whatever the
 /// burst's: a keep-alive request on an idle server takes microseconds, and a
@@ -74,6 +74,8 @@ pub struct TimedSamples {
     closed_by_server: u64,
     /// The last call's iterations.
     last_iters: u64,
+    /// Requests in flight at once: one for a ping-pong.
+    concurrency: usize,
 }
 
 impl TimedSamples {
@@ -84,6 +86,7 @@ impl TimedSamples {
             self.closed_by_server = 0;
         }
         self.last_iters = iters;
+        self.concurrency = report.concurrency;
         let histogram = self
             .histogram
             .get_or_insert_with(crate::load::hammer::latency_histogram);
@@ -115,13 +118,20 @@ impl TimedSamples {
             || crate::load::hammer::summarize(&crate::load::hammer::latency_histogram()),
             crate::load::hammer::summarize,
         );
-        let client_busy = self.cost.and_then(|c| c.client_busy(client_cpus));
+        // The client threads that took part: one per connection at most.
+        let threads = client_cpus.min(self.concurrency).max(1);
+        let client_busy = self.cost.and_then(|c| c.client_busy(threads));
+        let client_bound = if self.concurrency <= 1 {
+            is_client_bound_sequential(client_busy)
+        } else {
+            is_client_bound(client_busy)
+        };
         LatencyRecord {
             requests,
             estimate,
             server_cpu_time: self.cost.and_then(|c| c.server_cpu),
             client_busy,
-            client_bound: is_client_bound(client_busy),
+            client_bound,
             closed_by_server: Some(self.closed_by_server),
         }
     }
@@ -216,5 +226,29 @@ mod tests {
         let record = samples.into_record(None, 1);
         assert_eq!(record.requests.count, 110);
         assert!(record.requests.max_ns < 51_000, "{:?}", record.requests);
+    }
+
+    #[test]
+    fn a_ping_pong_is_judged_on_its_one_thread_and_by_its_own_bound() {
+        let busy = |concurrency: usize, harness_ms: u64| {
+            let mut samples = TimedSamples::default();
+            let mut sample = report(50_000, 100);
+            sample.concurrency = concurrency;
+            let cost = PhaseCost {
+                server_cpu: Some(Duration::from_millis(1)),
+                harness_cpu: Some(Duration::from_millis(harness_ms)),
+                wall: Duration::from_millis(10),
+            };
+            samples.add(&sample, 100, cost);
+            // Two client CPUs, as on this machine with more cores.
+            let record = samples.into_record(None, 2);
+            (record.client_busy, record.client_bound)
+        };
+        // One thread took part: 6 ms of 10 is 60 % of it, not 30 % of two.
+        assert_eq!(busy(1, 6), (Some(0.6), true));
+        assert_eq!(busy(1, 4), (Some(0.4), false));
+        // Sixteen connections over both threads: 60 % busy is not bound.
+        assert_eq!(busy(16, 12), (Some(0.6), false));
+        assert_eq!(busy(16, 19), (Some(0.95), true));
     }
 }
