@@ -177,6 +177,7 @@ pub fn run() -> RunRecord {
         },
         servers: vec![server()],
         client_ceiling: BTreeMap::new(),
+        client_floor: None,
     }
 }
 
@@ -203,6 +204,7 @@ pub fn full_run() -> RunRecord {
         ..hello.clone()
     };
     run.client_ceiling = BTreeMap::from([(16, sweep_step(false))]);
+    run.client_floor = Some(hello.clone());
     let axum = &mut run.servers[0];
     for round in &mut axum.rounds {
         round.settle_before = Some(Settle {

@@ -100,6 +100,11 @@ pub struct RunRecord {
     /// server CPUs. Empty when no sweep ran.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub client_ceiling: BTreeMap<usize, LatencyRecord>,
+    /// The client's own floor: `latency-hello` with the same sequential
+    /// client against the trivial responder in the harness. A latency
+    /// figure near it measured the client and the kernel, not the server.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_floor: Option<LatencyRecord>,
 }
 
 /// The harness's own memory, as the seed's `main` row.
@@ -113,6 +118,9 @@ pub struct HarnessRecord {
 /// The name the client's own ceiling goes by, in the sweep's benchmark
 /// IDs, its progress lines and its table rows.
 pub const CLIENT_CEILING: &str = "client-ceiling";
+
+/// The name of the client's floor in the latency benchmarks and tables.
+pub const CLIENT_FLOOR: &str = "client-floor";
 
 /// Everything measured on one server in one run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -302,6 +310,30 @@ impl LatencyRecord {
     /// ceiling.
     pub fn sweep_client_bound(&self, ceiling: Option<&LatencyRecord>) -> bool {
         let share = self.share_of_ceiling(ceiling);
+        self.client_bound || share.is_some_and(|s| s > CEILING_SHARE_BOUND)
+    }
+
+    /// The time per request this figure stands for: Criterion's estimate,
+    /// else (a test-mode run) the median request.
+    pub fn per_request_ns(&self) -> Option<f64> {
+        match self.estimate {
+            Some(estimate) => Some(estimate.point_ns),
+            None => (self.requests.count > 0).then_some(self.requests.p50_ns as f64),
+        }
+    }
+
+    /// The client's own floor as a share of this latency figure: 1 when the
+    /// server added nothing to the client's round trip.
+    pub fn share_of_floor(&self, floor: Option<&LatencyRecord>) -> Option<f64> {
+        let figure = self.per_request_ns()?;
+        (figure > 0.0).then_some(floor?.per_request_ns()? / figure)
+    }
+
+    /// Whether a latency benchmark measured the client: its own CPU was
+    /// most of the round trip, or the client's floor is within
+    /// [`CEILING_SHARE_BOUND`] of the figure.
+    pub fn latency_client_bound(&self, floor: Option<&LatencyRecord>) -> bool {
+        let share = self.share_of_floor(floor);
         self.client_bound || share.is_some_and(|s| s > CEILING_SHARE_BOUND)
     }
 
@@ -591,6 +623,27 @@ mod tests {
             json["servers"][0]["latency"]["hello"]["estimate"]["statistic"],
             "slope"
         );
+    }
+
+    #[test]
+    fn a_latency_figure_near_the_clients_floor_is_client_bound() {
+        let at = |ns: f64| {
+            let mut record = fixtures::run().servers[0].latency[&Route::Hello].clone();
+            record.client_bound = false;
+            record.estimate.as_mut().unwrap().point_ns = ns;
+            record
+        };
+        let floor = at(60_000.0);
+        assert!(
+            at(70_000.0).latency_client_bound(Some(&floor)),
+            "86 % of it is the floor"
+        );
+        assert!(!at(90_000.0).latency_client_bound(Some(&floor)), "67 %");
+        assert!(
+            !at(70_000.0).latency_client_bound(None),
+            "no floor measured"
+        );
+        assert_eq!(at(120_000.0).share_of_floor(Some(&floor)), Some(0.5));
     }
 
     /// The committed example of a run file: the fixture run, as written.

@@ -1,7 +1,8 @@
 //! The latency benchmarks as one table, for the terminal and the page.
 
 use crate::compare::figures::Percentile;
-use crate::record::RunRecord;
+use crate::load::Route;
+use crate::record::{CLIENT_FLOOR, LatencyRecord, RunRecord};
 use crate::report::format;
 use crate::report::table::{Align, Table};
 
@@ -36,44 +37,56 @@ pub fn latency_table(run: &RunRecord) -> Table {
         .aligned(1, Align::Left)
         .aligned(2, Align::Left)
         .aligned(12, Align::Left);
-    for s in &run.servers {
-        for (route, latency) in &s.latency {
-            let estimate = latency.estimate;
-            let interval = estimate.map(|e| {
-                format!(
-                    "{:.0}% [{}, {}]",
-                    e.confidence_level * 100.0,
-                    format::duration_ns(e.lower_ns),
-                    format::duration_ns(e.upper_ns)
-                )
-            });
-            let percentile = |p: Percentile| format::percentile(p, &latency.requests);
-            let note = format::notes(&[
-                (latency.client_bound, CLIENT_BOUND),
-                (latency.connection_per_request(), CONNECTION_PER_REQUEST),
-            ]);
-            table.push(vec![
-                s.name.clone(),
-                route.to_string(),
-                estimate.map_or("-", |e| e.statistic.name()).to_owned(),
-                estimate.map_or_else(|| "-".into(), |e| format::duration_ns(e.point_ns)),
-                interval.unwrap_or_else(|| "-".into()),
-                percentile(Percentile::P50),
-                percentile(Percentile::P90),
-                percentile(Percentile::P99),
-                percentile(Percentile::P999),
-                percentile(Percentile::Max),
-                latency
-                    .server_cpu_per_request_ns()
-                    .map_or_else(|| "n/a".into(), format::duration_ns),
-                latency
-                    .client_busy
-                    .map_or_else(|| "n/a".into(), format::percent),
-                note,
-            ]);
-        }
+    let floor = run
+        .client_floor
+        .iter()
+        .map(|floor| (CLIENT_FLOOR, Route::Hello, floor));
+    let servers = run.servers.iter().flat_map(|s| {
+        s.latency
+            .iter()
+            .map(move |(route, latency)| (s.name.as_str(), *route, latency))
+    });
+    for (name, route, latency) in floor.chain(servers) {
+        table.push(latency_row(name, route, latency));
     }
     table
+}
+
+/// One benchmark's row: `name` is a server, or the client's floor.
+fn latency_row(name: &str, route: Route, latency: &LatencyRecord) -> Vec<String> {
+    let estimate = latency.estimate;
+    let interval = estimate.map(|e| {
+        format!(
+            "{:.0}% [{}, {}]",
+            e.confidence_level * 100.0,
+            format::duration_ns(e.lower_ns),
+            format::duration_ns(e.upper_ns)
+        )
+    });
+    let percentile = |p: Percentile| format::percentile(p, &latency.requests);
+    let note = format::notes(&[
+        (latency.client_bound, CLIENT_BOUND),
+        (latency.connection_per_request(), CONNECTION_PER_REQUEST),
+    ]);
+    vec![
+        name.to_owned(),
+        route.to_string(),
+        estimate.map_or("-", |e| e.statistic.name()).to_owned(),
+        estimate.map_or_else(|| "-".into(), |e| format::duration_ns(e.point_ns)),
+        interval.unwrap_or_else(|| "-".into()),
+        percentile(Percentile::P50),
+        percentile(Percentile::P90),
+        percentile(Percentile::P99),
+        percentile(Percentile::P999),
+        percentile(Percentile::Max),
+        latency
+            .server_cpu_per_request_ns()
+            .map_or_else(|| "n/a".into(), format::duration_ns),
+        latency
+            .client_busy
+            .map_or_else(|| "n/a".into(), format::percent),
+        note,
+    ]
 }
 
 #[cfg(test)]

@@ -16,9 +16,11 @@ use crate::load::responder::Responder;
 use crate::measure::cpu::PhaseCost;
 use crate::measure::environment::Environment;
 use crate::measure::memory::{ProcSampler, Sampler};
-use crate::record::{CLIENT_CEILING, HarnessRecord, LatencyRecord, RUN_SCHEMA, RunMode, RunRecord};
+use crate::record::{
+    CLIENT_CEILING, CLIENT_FLOOR, HarnessRecord, LatencyRecord, RUN_SCHEMA, RunMode, RunRecord,
+};
 use crate::run::plan::{Bench, Filter, Plan, Selection, ServerId, Step};
-use crate::run::seams::{ClientLoad, Launcher, Load, ProcessLauncher};
+use crate::run::seams::{ClientLoad, Launcher, Load, ProcessLauncher, Sequential};
 use crate::run::session::{Session, Tools};
 use crate::run::timed::{
     EstimateSettings, Timed, TimedSamples, latency_plan, per_request, throughput_plan,
@@ -65,16 +67,20 @@ pub struct Run {
     clock: Instant,
     /// (benchmark) whose start was announced.
     announced: BTreeSet<Bench>,
-    ceiling: Ceiling,
+    controls: Controls,
     any_started: bool,
 }
 
-/// The client's ceiling: the responder it is measured on, and what each
-/// connection count measured.
+/// The client's own yardsticks: the responder in the harness they are
+/// measured on, the ceiling at each connection count of the sweep, and the
+/// floor of one-at-a-time latency.
 #[derive(Default)]
-struct Ceiling {
+struct Controls {
     responder: Option<Responder>,
-    samples: BTreeMap<usize, TimedSamples>,
+    ceiling: BTreeMap<usize, TimedSamples>,
+    floor: Option<TimedSamples>,
+    /// The floor's keep-alive connection, kept across its samples.
+    floor_connection: Option<Box<dyn Sequential>>,
 }
 
 impl Run {
@@ -131,7 +137,7 @@ impl Run {
             started_at: SystemTime::now(),
             clock: Instant::now(),
             announced: BTreeSet::new(),
-            ceiling: Ceiling::default(),
+            controls: Controls::default(),
             any_started: false,
         })
     }
@@ -193,8 +199,11 @@ impl Run {
                     session.stop(&mut self.tools);
                 }
             }
-            Step::StartCeiling => self.start_ceiling(),
-            Step::StopCeiling => self.ceiling.responder = None,
+            Step::StartResponder => self.start_responder(),
+            Step::StopResponder => {
+                self.controls.floor_connection = None;
+                self.controls.responder = None;
+            }
             Step::Bench(_) => {}
         }
     }
@@ -234,7 +243,7 @@ impl Run {
                 Bench::Throughput { connections, .. } => {
                     session.progress(&Timed::Throughput(*connections).to_string());
                 }
-                Bench::Memory { .. } | Bench::Ceiling { .. } => {}
+                Bench::Memory { .. } | Bench::Ceiling { .. } | Bench::Floor => {}
             }
         }
         true
@@ -266,6 +275,7 @@ impl Run {
             Bench::Ceiling { connections } => {
                 self.measure_ceiling(connections, iters).map(Measured::Time)
             }
+            Bench::Floor => self.measure_floor(iters).map(Measured::Time),
         }
     }
 
@@ -337,11 +347,11 @@ impl Run {
         });
     }
 
-    fn start_ceiling(&mut self) {
+    fn start_responder(&mut self) {
         let placement = &self.tools.config.placement;
         let cpus = placement.pinned.then_some(&placement.server_cpus);
         match Responder::start(cpus) {
-            Ok(responder) => self.ceiling.responder = Some(responder),
+            Ok(responder) => self.controls.responder = Some(responder),
             Err(err) => eprintln!("framework-bench: {CLIENT_CEILING}: {err}"),
         }
     }
@@ -353,17 +363,12 @@ impl Run {
         if self.announced.insert(Bench::Ceiling { connections }) {
             eprintln!("framework-bench: {CLIENT_CEILING}: {timed}");
         }
-        let addr = self
-            .ceiling
-            .responder
-            .as_ref()
-            .map(Responder::addr)
-            .ok_or(Skipped)?;
+        let addr = self.responder_addr()?;
         let plan = throughput_plan(connections, iters, &self.tools.config);
         let started = Instant::now();
         let report = self.tools.load.run(addr, &plan).map_err(|err| {
             eprintln!("framework-bench: {CLIENT_CEILING}: {err}");
-            self.ceiling.samples.remove(&connections);
+            self.controls.ceiling.remove(&connections);
             Skipped
         })?;
         // The responder runs in the harness: no CPU figure of either side
@@ -374,11 +379,62 @@ impl Run {
         };
         if report.successes != plan.n_requests {
             eprintln!("framework-bench: {CLIENT_CEILING}: {report}");
-            self.ceiling.samples.remove(&connections);
+            self.controls.ceiling.remove(&connections);
             return Err(Skipped);
         }
-        let samples = self.ceiling.samples.entry(connections).or_default();
+        let samples = self.controls.ceiling.entry(connections).or_default();
         samples.add(&report, iters, cost);
+        Ok(report.wall_time)
+    }
+
+    fn responder_addr(&self) -> Result<std::net::SocketAddr, Skipped> {
+        let responder = self.controls.responder.as_ref();
+        responder.map(Responder::addr).ok_or(Skipped)
+    }
+
+    /// `/hello` one request at a time against the harness's own responder,
+    /// with the client and connection a latency benchmark uses: the
+    /// client's floor.
+    fn measure_floor(&mut self, iters: u64) -> Result<Duration, Skipped> {
+        if self.announced.insert(Bench::Floor) {
+            eprintln!("framework-bench: {CLIENT_FLOOR}: latency hello");
+        }
+        let addr = self.responder_addr()?;
+        let plan = latency_plan(crate::load::Route::Hello, iters, &self.tools.config);
+        let fail = |controls: &mut Controls, what: &dyn std::fmt::Display| {
+            eprintln!("framework-bench: {CLIENT_FLOOR}: {what}");
+            controls.floor = None;
+            Skipped
+        };
+        let started = Instant::now();
+        let report = if plan.concurrency == 1 {
+            let connection = match self.controls.floor_connection.take() {
+                Some(connection) => connection,
+                None => self
+                    .tools
+                    .load
+                    .connect(addr, &plan)
+                    .map_err(|err| fail(&mut self.controls, &err))?,
+            };
+            let connection = self.controls.floor_connection.insert(connection);
+            connection.run(&plan)
+        } else {
+            let ran = self.tools.load.run(addr, &plan);
+            ran.map_err(|err| fail(&mut self.controls, &err))?
+        };
+        // The responder runs in the harness: no CPU figure means anything.
+        let cost = PhaseCost {
+            wall: started.elapsed(),
+            ..PhaseCost::default()
+        };
+        if report.successes != plan.n_requests {
+            return Err(fail(&mut self.controls, &report));
+        }
+        let floor = self
+            .controls
+            .floor
+            .get_or_insert_with(TimedSamples::default);
+        floor.add(&report, iters, cost);
         Ok(report.wall_time)
     }
 
@@ -387,7 +443,8 @@ impl Run {
         for session in &mut self.sessions {
             session.stop(&mut self.tools);
         }
-        self.ceiling.responder = None;
+        self.controls.floor_connection = None;
+        self.controls.responder = None;
     }
 
     /// Stops what still runs and returns the run's record.
@@ -397,16 +454,18 @@ impl Run {
         self.harness.after = self.tools.sampler.snapshot(std::process::id()).ok();
         let client_cpus = self.tools.config.placement.client_cpus.len();
         let settings = (self.mode == RunMode::Benchmark).then_some(self.estimates);
-        let client_ceiling: BTreeMap<usize, LatencyRecord> =
-            std::mem::take(&mut self.ceiling.samples)
-                .into_iter()
-                .map(|(c, samples)| {
-                    (
-                        c,
-                        per_request(samples.into_record(settings, client_cpus), c),
-                    )
-                })
-                .collect();
+        let controls = std::mem::take(&mut self.controls);
+        let client_floor = controls.floor.map(|f| f.into_record(settings, client_cpus));
+        let client_ceiling: BTreeMap<usize, LatencyRecord> = controls
+            .ceiling
+            .into_iter()
+            .map(|(c, samples)| {
+                (
+                    c,
+                    per_request(samples.into_record(settings, client_cpus), c),
+                )
+            })
+            .collect();
         let mut servers: Vec<_> = self
             .sessions
             .into_iter()
@@ -418,6 +477,9 @@ impl Run {
         for server in &mut servers {
             for (c, step) in &mut server.throughput {
                 step.client_bound = step.sweep_client_bound(client_ceiling.get(c));
+            }
+            for latency in server.latency.values_mut() {
+                latency.client_bound = latency.latency_client_bound(client_floor.as_ref());
             }
         }
         RunRecord {
@@ -432,6 +494,7 @@ impl Run {
             harness: self.harness,
             servers,
             client_ceiling,
+            client_floor,
         }
     }
 }

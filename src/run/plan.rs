@@ -21,7 +21,7 @@ use crate::config::BenchConfig;
 use crate::error::{Error, Result};
 use crate::load::Route;
 use crate::measure::memory::MemoryFigure;
-use crate::record::{CLIENT_CEILING, Phase};
+use crate::record::{CLIENT_CEILING, CLIENT_FLOOR, Phase};
 use crate::run::args::BenchmarkFilter;
 
 /// A server of the run, by its position in the selection.
@@ -58,9 +58,10 @@ pub enum Step {
     Stop {
         server: ServerId,
     },
-    /// Starts and stops the responder the client's ceiling is measured on.
-    StartCeiling,
-    StopCeiling,
+    /// Starts and stops the harness's own responder, which the client's
+    /// floor and ceiling are measured on.
+    StartResponder,
+    StopResponder,
 }
 
 /// A Criterion benchmark of the run.
@@ -81,6 +82,9 @@ pub enum Bench {
     },
     /// The same against the harness's own responder.
     Ceiling { connections: usize },
+    /// `/hello` one request at a time against the harness's own responder:
+    /// the client's floor, beside the servers' latency.
+    Floor,
 }
 
 /// The benchmarks of each `memory-<server>` group, in order.
@@ -101,7 +105,7 @@ impl Bench {
             Bench::Memory { server, .. }
             | Bench::Latency { server, .. }
             | Bench::Throughput { server, .. } => Some(server),
-            Bench::Ceiling { .. } => None,
+            Bench::Ceiling { .. } | Bench::Floor => None,
         }
     }
 
@@ -110,6 +114,7 @@ impl Bench {
         match self {
             Bench::Memory { server, .. } => format!("memory-{}", names[server.0]),
             Bench::Latency { route, .. } => format!("latency-{route}"),
+            Bench::Floor => format!("latency-{}", Route::Hello),
             Bench::Throughput { .. } | Bench::Ceiling { .. } => THROUGHPUT_GROUP.to_owned(),
         }
     }
@@ -128,6 +133,7 @@ impl Bench {
             Bench::Ceiling { connections } => {
                 (CLIENT_CEILING.to_owned(), Some(format!("c{connections}")))
             }
+            Bench::Floor => (CLIENT_FLOOR.to_owned(), None),
         }
     }
 
@@ -145,7 +151,7 @@ impl Bench {
     pub fn throughput(self) -> Option<Throughput> {
         match self {
             Bench::Memory { .. } => None,
-            Bench::Latency { .. } => Some(Throughput::Elements(1)),
+            Bench::Latency { .. } | Bench::Floor => Some(Throughput::Elements(1)),
             Bench::Throughput { connections, .. } | Bench::Ceiling { connections } => {
                 Some(Throughput::Elements(connections as u64))
             }
@@ -224,6 +230,7 @@ impl Plan {
         for server in builder.servers() {
             builder.memory(server);
         }
+        builder.floor();
         for route in Route::ALL {
             for server in builder.servers() {
                 builder.latency(server, route);
@@ -401,6 +408,15 @@ impl<'a> Builder<'a> {
         });
     }
 
+    /// The client's floor, first in the `latency-hello` group.
+    fn floor(&mut self) {
+        if self.selected(Bench::Floor) {
+            self.push(Step::StartResponder);
+            self.push(Step::Bench(Bench::Floor));
+            self.push(Step::StopResponder);
+        }
+    }
+
     fn latency(&mut self, server: ServerId, route: Route) {
         let bench = Bench::Latency { server, route };
         if !self.selected(bench) {
@@ -420,11 +436,11 @@ impl<'a> Builder<'a> {
             .filter(|&bench| self.selected(bench))
             .collect();
         if !ceiling.is_empty() {
-            self.push(Step::StartCeiling);
+            self.push(Step::StartResponder);
             for bench in ceiling {
                 self.push(Step::Bench(bench));
             }
-            self.push(Step::StopCeiling);
+            self.push(Step::StopResponder);
         }
         for server in self.servers() {
             let steps: Vec<Bench> = sweep
@@ -527,6 +543,7 @@ mod tests {
         assert_eq!(
             ids(&plan)[8..],
             [
+                "latency-hello/client-floor",
                 "latency-hello/axum",
                 "latency-hello/warp",
                 "latency-json/axum",
@@ -597,7 +614,7 @@ mod tests {
                 "throughput-hello/warp/c16",
             ]
         );
-        assert_eq!(plan.steps[0], Step::StartCeiling);
+        assert_eq!(plan.steps[0], Step::StartResponder);
         let rate_runs = plan
             .steps
             .iter()
@@ -610,7 +627,8 @@ mod tests {
     fn list_mode_lists_every_benchmark_and_starts_nothing() {
         let filter = Filter::new(&BenchmarkFilter::Regex("nothing-matches".into())).unwrap();
         let plan = plan(&config(3, vec![4]), &filter, false);
-        assert_eq!(plan.benches().count(), 2 * 4 + 2 * 2 + 1 + 2);
+        // Memory, latency with the client's floor, the ceiling, the sweep.
+        assert_eq!(plan.benches().count(), 2 * 4 + (1 + 2 * 2) + 1 + 2);
         assert!(plan.steps.iter().all(|s| matches!(s, Step::Bench(_))));
     }
 
