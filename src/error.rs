@@ -158,6 +158,9 @@ pub enum Error {
     #[error("{server} has no running process")]
     NotRunning { server: String },
 
+    #[error("{server}: the harness panicked while measuring it: {message}")]
+    HarnessPanic { server: String, message: String },
+
     #[error("invalid benchmark filter `{pattern}`: {message}")]
     Filter { pattern: String, message: String },
 

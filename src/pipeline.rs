@@ -98,13 +98,18 @@ pub fn main(workspace_root: &str) -> i32 {
 /// end of the run (the run file and the tables come first, or still come).
 fn outside_the_suite(what: &str, report: impl FnOnce()) {
     if let Err(payload) = catch_unwind(AssertUnwindSafe(report)) {
-        let message = payload
-            .downcast_ref::<String>()
-            .map(String::as_str)
-            .or_else(|| payload.downcast_ref::<&str>().copied())
-            .unwrap_or("a panic");
+        let message = panic_message(payload.as_ref());
         eprintln!("framework-bench: warning: {what} failed ({message}); the run goes on");
     }
+}
+
+/// What a panic said, as far as its payload is text.
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| payload.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+        .unwrap_or_else(|| "a panic".to_owned())
 }
 
 /// Keeps the harness to one glibc malloc arena, before any thread starts.
@@ -254,8 +259,14 @@ fn run_group<M: Measurement>(
         };
         bench_or_skip(group, id, &bench.id(names), |b| {
             b.iter_custom(|iters| {
-                let measured = run.measure(bench, iters).unwrap_or_else(skip);
-                M::Value::from_measured(measured)
+                // A panic in the harness's own measuring fails the server
+                // like any other error; only Criterion's panics pass on.
+                let measured = catch_unwind(AssertUnwindSafe(|| run.measure(bench, iters)))
+                    .unwrap_or_else(|payload| {
+                        run.fail_by_panic(bench, panic_message(payload.as_ref()));
+                        Err(Skipped)
+                    });
+                M::Value::from_measured(measured.unwrap_or_else(skip))
             });
         });
     }
@@ -445,6 +456,9 @@ fn write_outputs(
 ) -> crate::Result<PathBuf> {
     let run_file = record.save(dir)?;
     summary.save(&dir.join("latest-summary.json"))?;
+    if let (Some(name), RunMode::Benchmark) = (&flags.save, record.mode) {
+        save_baseline(dir, name, summary)?;
+    }
     let comparison = compared.map(|c| &c.comparison);
     crate::report::export::write_all(dir, record, &summary.metrics, comparison)?;
     let page = crate::report::page::write(criterion_home, record, comparison)?;
@@ -456,9 +470,6 @@ fn write_outputs(
             summary: &c.base,
         });
         criterion_pages::write(criterion_home, summary, base.as_ref())?;
-    }
-    if let (Some(name), RunMode::Benchmark) = (&flags.save, record.mode) {
-        save_baseline(dir, name, summary)?;
     }
     Ok(run_file)
 }

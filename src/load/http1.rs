@@ -247,7 +247,7 @@ impl Reader {
         }
         // The blank line may straddle the last feed: look back three bytes.
         let from = scanned.saturating_sub(3);
-        let Some(at) = find(&self.line[from..], b"\r\n\r\n") else {
+        let Some(blank_end) = blank_line_end(&self.line[from..]).map(|end| from + end) else {
             if take < bytes.len() {
                 return Err(Http1Error::HeadTooLong);
             }
@@ -256,13 +256,15 @@ impl Reader {
             };
             return Ok(take);
         };
-        let head_len = from + at + 4;
-        // The bytes after the head go back to the caller's slice.
+        // httparse says where the head ends (a bare LF ends a line too).
+        let (head, head_len) = parse_head(&self.line[..blank_end])?;
+        // The bytes after the head go back to the caller's slice; they are
+        // all of this feed, as the head ended in it.
         let unused = self.line.len() - head_len;
-        let head = parse_head(&self.line[..head_len])?;
+        let used = take.checked_sub(unused).ok_or(Http1Error::Garbage)?;
         self.line.clear();
         self.begin_body(head)?;
-        Ok(take - unused)
+        Ok(used)
     }
 
     /// After a whole head: skip an interim answer, or start the body.
@@ -381,14 +383,26 @@ fn chunk_size(line: &[u8]) -> Result<u64, Http1Error> {
     Ok(size)
 }
 
-/// The status, the framing and `Connection: close` of a whole head.
-fn parse_head(bytes: &[u8]) -> Result<Head, Http1Error> {
+/// Where the first empty line ends: a line end (`\n`, or `\r\n`) right
+/// after another, as httparse reads them.
+fn blank_line_end(bytes: &[u8]) -> Option<usize> {
+    let crlf = find(bytes, b"\n\r\n").map(|at| at + 3);
+    let lf = find(bytes, b"\n\n").map(|at| at + 2);
+    match (crlf, lf) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+/// The status, the framing and `Connection: close` of a whole head, and
+/// the head's length as httparse reads it.
+fn parse_head(bytes: &[u8]) -> Result<(Head, usize), Http1Error> {
     let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut response = httparse::Response::new(&mut headers);
-    match response.parse(bytes) {
-        Ok(httparse::Status::Complete(_)) => {}
+    let head_len = match response.parse(bytes) {
+        Ok(httparse::Status::Complete(n)) => n,
         Ok(httparse::Status::Partial) | Err(_) => return Err(Http1Error::Garbage),
-    }
+    };
     let status = response.code.ok_or(Http1Error::Garbage)?;
     let mut framing = None;
     // HTTP/1.0 closes unless the server says keep-alive (RFC 9112 9.3);
@@ -422,11 +436,14 @@ fn parse_head(bytes: &[u8]) -> Result<Head, Http1Error> {
         Some(framing) => framing,
         None => Framing::UntilClose,
     };
-    Ok(Head {
-        status,
-        close,
-        framing,
-    })
+    Ok((
+        Head {
+            status,
+            close,
+            framing,
+        },
+        head_len,
+    ))
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
@@ -641,6 +658,18 @@ mod tests {
         assert_eq!(complete(not_found).status, 404);
         let no_content = b"HTTP/1.1 204 No Content\r\n\r\n";
         assert_eq!(complete(no_content).status, 204);
+    }
+
+    #[test]
+    fn a_head_with_bare_line_feeds_is_read_as_httparse_reads_it() {
+        let bare = b"HTTP/1.1 200 OK\ncontent-length: 13\n\nHello, World!";
+        assert!(complete(bare).body_ok);
+        for cut in 0..bare.len() {
+            assert_eq!(
+                read_split(bare, &[cut], false),
+                Ok(Progress::Complete(complete(bare)))
+            );
+        }
     }
 
     #[test]

@@ -235,7 +235,8 @@ impl Run {
         if !session.usable() {
             return false;
         }
-        if self.announced.insert(*bench) {
+        // In --list and --load-baseline modes nothing runs: say nothing.
+        if self.mode.runs_routines() && self.announced.insert(*bench) {
             match bench {
                 Bench::Latency { route, .. } => {
                     session.progress(&Timed::Latency(*route).to_string())
@@ -276,6 +277,32 @@ impl Run {
                 self.measure_ceiling(connections, iters).map(Measured::Time)
             }
             Bench::Floor => self.measure_floor(iters).map(Measured::Time),
+        }
+    }
+
+    /// A panic of the harness's own while it measured `bench`: the server
+    /// fails with it, as with any error; the client's floor or ceiling
+    /// loses what it measured.
+    pub fn fail_by_panic(&mut self, bench: &Bench, message: String) {
+        let Some(server) = bench.server() else {
+            eprintln!("framework-bench: the harness panicked measuring the client: {message}");
+            self.controls.floor = None;
+            self.controls.ceiling.clear();
+            return;
+        };
+        if let Some(session) = self.sessions.get_mut(server.0) {
+            match *bench {
+                Bench::Latency { route, .. } => session.forget(Timed::Latency(route)),
+                Bench::Throughput { connections, .. } => {
+                    session.forget(Timed::Throughput(connections));
+                }
+                Bench::Memory { .. } | Bench::Ceiling { .. } | Bench::Floor => {}
+            }
+            let err = crate::Error::HarnessPanic {
+                server: session.name().to_owned(),
+                message,
+            };
+            session.fail(&mut self.tools, err);
         }
     }
 
@@ -339,20 +366,22 @@ impl Run {
             }
         }
         self.act(server, |session, tools| {
-            let started = session.start(tools, round);
+            session.start(tools, round)?;
             if round == Some(1) {
                 session.progress(&format!("round 1 of {rounds}"));
             }
-            started
+            Ok(())
         });
     }
 
     fn start_responder(&mut self) {
         let placement = &self.tools.config.placement;
         let cpus = placement.pinned.then_some(&placement.server_cpus);
+        // A run of the client's floor or ceiling alone is a run too.
+        self.any_started = true;
         match Responder::start(cpus) {
             Ok(responder) => self.controls.responder = Some(responder),
-            Err(err) => eprintln!("framework-bench: {CLIENT_CEILING}: {err}"),
+            Err(err) => eprintln!("framework-bench: the client's floor and ceiling: {err}"),
         }
     }
 

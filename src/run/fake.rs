@@ -546,4 +546,43 @@ mod tests {
             .collect();
         assert_eq!(order, ["start a", "start b", "start b", "start a"]);
     }
+
+    #[test]
+    fn a_panic_while_measuring_fails_that_server_only() {
+        let world = world(&[]);
+        let mut run = run(&world, &["axum", "warp"], RunMode::Benchmark);
+        let plan = run.default_plan(&Filter::matching("^latency-hello/(axum|warp)$").unwrap());
+        let axum = Bench::Latency {
+            server: ServerId(0),
+            route: crate::load::Route::Hello,
+        };
+        for step in &plan.steps {
+            match step {
+                Step::Bench(bench) if *bench == axum => {
+                    assert!(run.begin(bench));
+                    run.measure(bench, 5).unwrap();
+                    // As the pipeline does when measuring panicked.
+                    run.fail_by_panic(bench, "index out of bounds".into());
+                }
+                Step::Bench(bench) => {
+                    if run.begin(bench) {
+                        run.measure(bench, 5).unwrap();
+                    }
+                }
+                step => run.execute(step),
+            }
+        }
+        let record = run.finish();
+        let axum = server(&record, "axum");
+        assert_eq!(
+            axum.error.as_deref(),
+            Some("axum: the harness panicked while measuring it: index out of bounds")
+        );
+        assert!(
+            axum.latency.is_empty(),
+            "nothing of it may pass for measured"
+        );
+        assert_eq!(server(&record, "warp").error, None);
+        assert!(world.borrow().running().is_empty());
+    }
 }

@@ -122,6 +122,11 @@ impl Session {
         self.state = State::Failed(err);
     }
 
+    /// Forgets what a timed benchmark measured: Criterion abandoned it.
+    pub fn forget(&mut self, timed: Timed) {
+        self.timed.remove(&timed);
+    }
+
     /// Builds the server (once) and starts a process of it. `round` makes
     /// the process a memory round; round 1 records what ran.
     pub fn start(&mut self, tools: &mut Tools, round: Option<u32>) -> Result<()> {
