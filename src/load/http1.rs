@@ -538,18 +538,27 @@ mod tests {
         assert_eq!(parse(large), Err(Http1Error::BodyTooLarge));
     }
 
-    #[test]
-    fn a_head_that_never_ends_stops_at_its_cap() {
-        let mut reader = Reader::new(BODY);
-        reader.feed(b"HTTP/1.1 200 OK\r\n").unwrap();
-        let filler = [b'x'; 4096];
+    /// Feeds `filler` up to `times` times; the first error, if any.
+    fn feed_until_error(
+        reader: &mut Reader,
+        filler: &[u8],
+        times: usize,
+    ) -> Result<Progress, Http1Error> {
         let mut outcome = Ok(Progress::Partial);
-        for _ in 0..20 {
-            outcome = reader.feed(&filler);
+        for _ in 0..times {
+            outcome = reader.feed(filler);
             if outcome.is_err() {
                 break;
             }
         }
+        outcome
+    }
+
+    #[test]
+    fn a_head_that_never_ends_stops_at_its_cap() {
+        let mut reader = Reader::new(BODY);
+        reader.feed(b"HTTP/1.1 200 OK\r\n").unwrap();
+        let outcome = feed_until_error(&mut reader, &[b'x'; 4096], 20);
         assert_eq!(outcome, Err(Http1Error::HeadTooLong));
         assert!(reader.line.capacity() <= 2 * MAX_HEAD_BYTES);
     }
@@ -558,14 +567,7 @@ mod tests {
     fn a_body_until_close_is_capped() {
         let mut reader = Reader::new(BODY);
         reader.feed(b"HTTP/1.1 200 OK\r\n\r\n").unwrap();
-        let filler = vec![b'x'; 1 << 20];
-        let mut outcome = Ok(Progress::Partial);
-        for _ in 0..20 {
-            outcome = reader.feed(&filler);
-            if outcome.is_err() {
-                break;
-            }
-        }
+        let outcome = feed_until_error(&mut reader, &vec![b'x'; 1 << 20], 20);
         assert_eq!(outcome, Err(Http1Error::BodyTooLarge));
     }
 
