@@ -72,8 +72,9 @@ pub fn main(workspace_root: &str) -> i32 {
     };
     // No plots (and so no HTML pages) for memory: its samples are constant
     // readings, and Criterion 0.8's t-test plot panics (kde.rs, index out of
-    // bounds) when a baseline and a run are both constant and equal. Memory
-    // has its own report page; Criterion's index still lists these benches.
+    // bounds) when a baseline and a run are both constant and equal. The
+    // suite writes the pages Criterion's index links for them
+    // (report::criterion_pages), from the rounds.
     let mut bytes = memory_defaults(Criterion::default().with_measurement(Bytes))
         .configure_from_args()
         .without_plots();
