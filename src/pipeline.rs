@@ -270,6 +270,7 @@ fn run_group<M: Measurement>(
                 M::Value::from_measured(measured.unwrap_or_else(skip))
             });
         });
+        run.end(bench);
     }
 }
 

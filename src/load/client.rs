@@ -74,6 +74,13 @@ impl LoadClient {
         self.threads
     }
 
+    /// The CPU thread `index` is pinned to, if the client is pinned.
+    pub(crate) fn cpu_of(&self, index: usize) -> Option<usize> {
+        self.cpus
+            .as_ref()
+            .and_then(|c| c.cpus().get(index).copied())
+    }
+
     /// Sends the plan's requests to a loopback `addr` and waits for every
     /// answer, failure or timeout. Never sends more than `n_requests`;
     /// opening keep-alive connections takes at most one timeout each, and
@@ -125,7 +132,7 @@ impl LoadClient {
 /// and they all go. A thread that ends before it arrives (a panic while it
 /// sets up) leaves the line instead, so the line never waits for it.
 #[derive(Default)]
-struct StartLine {
+pub(crate) struct StartLine {
     state: std::sync::Mutex<LineState>,
     changed: std::sync::Condvar,
 }
@@ -138,13 +145,13 @@ struct LineState {
 }
 
 /// A client thread's place at the line: it arrives, or leaves when dropped.
-struct Ticket<'a> {
+pub(crate) struct Ticket<'a> {
     line: &'a StartLine,
     arrived: bool,
 }
 
 impl StartLine {
-    fn ticket(&self) -> Ticket<'_> {
+    pub(crate) fn ticket(&self) -> Ticket<'_> {
         Ticket {
             line: self,
             arrived: false,
@@ -179,7 +186,7 @@ impl StartLine {
 
     /// Waits until `threads` have arrived or left, then lets them all go;
     /// returns the moment it opened.
-    fn open_when_ready(&self, threads: usize) -> Instant {
+    pub(crate) fn open_when_ready(&self, threads: usize) -> Instant {
         let Ok(mut state) = self.state.lock() else {
             return Instant::now();
         };
@@ -199,7 +206,7 @@ impl StartLine {
 impl Ticket<'_> {
     /// This thread is set up; returns when the line opens, with the moment
     /// it opened (the run's clock and every schedule start there).
-    fn arrive(mut self) -> Instant {
+    pub(crate) fn arrive(mut self) -> Instant {
         self.arrived = true;
         self.line.mark(true)
     }
@@ -223,12 +230,12 @@ struct Share {
 }
 
 /// Part `index` of `total` split into `parts` near-equal parts.
-fn part(total: usize, parts: usize, index: usize) -> usize {
+pub(crate) fn part(total: usize, parts: usize, index: usize) -> usize {
     let parts = parts.max(1);
     total / parts + usize::from(index < total % parts)
 }
 
-fn check_loopback(addr: SocketAddr) -> Result<()> {
+pub(crate) fn check_loopback(addr: SocketAddr) -> Result<()> {
     if addr.ip().is_loopback() {
         Ok(())
     } else {
@@ -238,9 +245,9 @@ fn check_loopback(addr: SocketAddr) -> Result<()> {
 
 /// What every connection of a run shares, read-only but for the failure
 /// flag, which is read once per request and written at most once.
-struct Target {
+pub(crate) struct Target {
     addr: SocketAddr,
-    plan: LoadPlan,
+    pub(crate) plan: LoadPlan,
     request: Vec<u8>,
     failed: AtomicBool,
     /// How long after the start line opens requests may still be started,
@@ -252,7 +259,7 @@ struct Target {
 }
 
 impl Target {
-    fn new(addr: SocketAddr, plan: &LoadPlan) -> Target {
+    pub(crate) fn new(addr: SocketAddr, plan: &LoadPlan) -> Target {
         Target {
             addr,
             plan: plan.clone(),
@@ -260,6 +267,11 @@ impl Target {
             failed: AtomicBool::new(false),
             sending_window: plan.time_bound().saturating_sub(plan.timeout),
         }
+    }
+
+    /// How long after the start line requests may still be started.
+    pub(crate) fn sending_window(&self) -> Duration {
+        self.sending_window
     }
 
     fn may_send(&self, stop_taking_at: Instant) -> bool {
@@ -324,7 +336,8 @@ fn client_thread(
         let schedule = Schedule::of(&target.plan, opened, share.first_connection + c);
         let stop_taking_at = opened + target.sending_window;
         local.spawn_local(async move {
-            connection(&target, &collector, stream, n, schedule, stop_taking_at).await;
+            let _closed =
+                connection(&target, &collector, stream, n, schedule, stop_taking_at).await;
         });
     }
     runtime.block_on(local);
@@ -335,19 +348,19 @@ fn client_thread(
 /// One connection's closed loop: each request is sent when the answer to
 /// the last has arrived. With [`Connections::PerRequest`] each request has
 /// a new connection.
-async fn connection(
+pub(crate) async fn connection(
     target: &Target,
     collector: &RefCell<Collector>,
     mut stream: Option<tokio::net::TcpStream>,
     n_requests: usize,
     schedule: Option<Schedule>,
     stop_taking_at: Instant,
-) {
+) -> Option<tokio::net::TcpStream> {
     let mut reader = Reader::new(target.plan.expected_body.as_bytes());
     let mut answered_at = Instant::now();
     for k in 0..n_requests {
         if !target.may_send(stop_taking_at) {
-            return;
+            return stream;
         }
         // A closed loop times from the send; an open loop from when the
         // schedule meant to send, however late the last answer made it.
@@ -382,6 +395,7 @@ async fn connection(
         }
         target.keep(collector, RequestResult { latency, outcome });
     }
+    stream
 }
 
 /// How long before a due time an open loop stops sleeping and yields.
@@ -391,7 +405,7 @@ const SLEEP_MARGIN: Duration = Duration::from_millis(2);
 /// `first + k * every`, the connections' first requests spread evenly over
 /// one interval.
 #[derive(Debug, Clone, Copy)]
-struct Schedule {
+pub(crate) struct Schedule {
     first: Instant,
     every: Duration,
 }
@@ -432,7 +446,7 @@ impl Schedule {
 /// `n` connections to `addr`, opened one after another, each within
 /// `timeout`; one that fails is `None`, and its first request connects
 /// again and counts the failure.
-async fn open_connections(
+pub(crate) async fn open_connections(
     addr: SocketAddr,
     n: usize,
     timeout: Duration,

@@ -9,6 +9,7 @@
 pub mod client;
 pub mod hammer;
 pub mod http1;
+pub mod pool;
 pub mod responder;
 pub mod route;
 

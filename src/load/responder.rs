@@ -6,7 +6,7 @@
 
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::thread::JoinHandle;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -29,6 +29,8 @@ pub struct Responder {
     addr: SocketAddr,
     stop: Arc<AtomicBool>,
     threads: Vec<JoinHandle<()>>,
+    /// Connections accepted so far.
+    accepted: Arc<AtomicUsize>,
 }
 
 impl Responder {
@@ -49,13 +51,15 @@ impl Responder {
             addr,
             stop,
             threads: Vec::new(),
+            accepted: Arc::new(AtomicUsize::new(0)),
         };
         for (i, cpu) in placements.into_iter().enumerate() {
             let listener = listener.try_clone().map_err(Error::Responder)?;
             let stop = Arc::clone(&responder.stop);
+            let accepted = Arc::clone(&responder.accepted);
             let thread = std::thread::Builder::new()
                 .name(format!("fb-responder-{i}"))
-                .spawn(move || serve(listener, cpu, &stop))
+                .spawn(move || serve(listener, cpu, &stop, &accepted))
                 .map_err(Error::Responder)?;
             responder.threads.push(thread);
         }
@@ -64,6 +68,11 @@ impl Responder {
 
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// How many connections it has accepted.
+    pub fn connections_accepted(&self) -> usize {
+        self.accepted.load(Ordering::Relaxed)
     }
 }
 
@@ -82,7 +91,7 @@ impl Drop for Responder {
 
 /// One responder thread: pinned, one event loop accepting connections and
 /// answering each request on them.
-fn serve(listener: TcpListener, cpu: Option<usize>, stop: &AtomicBool) {
+fn serve(listener: TcpListener, cpu: Option<usize>, stop: &AtomicBool, accepted: &AtomicUsize) {
     if let Some(cpu) = cpu {
         let _ = pin_current_thread(&CpuList::new(vec![cpu]));
     }
@@ -105,6 +114,7 @@ fn serve(listener: TcpListener, cpu: Option<usize>, stop: &AtomicBool) {
                 tokio::time::sleep(std::time::Duration::from_millis(1)).await;
                 continue;
             };
+            accepted.fetch_add(1, Ordering::Relaxed);
             let response = Arc::clone(&response);
             tokio::task::spawn_local(answer(stream, response));
         }

@@ -20,7 +20,7 @@ use crate::record::{
     CLIENT_CEILING, CLIENT_FLOOR, HarnessRecord, LatencyRecord, RUN_SCHEMA, RunMode, RunRecord,
 };
 use crate::run::plan::{Bench, Filter, Plan, Selection, ServerId, Step};
-use crate::run::seams::{ClientLoad, Launcher, Load, ProcessLauncher, Sequential};
+use crate::run::seams::{ClientLoad, Launcher, Load, Pooled, ProcessLauncher, Sequential};
 use crate::run::session::{Session, Tools};
 use crate::run::timed::{
     EstimateSettings, Timed, TimedSamples, latency_plan, per_request, throughput_plan,
@@ -81,6 +81,9 @@ struct Controls {
     floor: Option<TimedSamples>,
     /// The floor's keep-alive connection, kept across its samples.
     floor_connection: Option<Box<dyn Sequential>>,
+    /// The ceiling's client threads and connections, kept across the
+    /// samples of one connection count.
+    ceiling_pool: Option<(usize, Box<dyn Pooled>)>,
 }
 
 impl Run {
@@ -200,10 +203,7 @@ impl Run {
                 }
             }
             Step::StartResponder => self.start_responder(),
-            Step::StopResponder => {
-                self.controls.floor_connection = None;
-                self.controls.responder = None;
-            }
+            Step::StopResponder => self.stop_responder(),
             Step::Bench(_) => {}
         }
     }
@@ -216,6 +216,7 @@ impl Run {
                 Step::Bench(bench) => {
                     if self.begin(bench) {
                         let _ = self.measure(bench, iters);
+                        self.end(bench);
                     }
                 }
                 step => self.execute(step),
@@ -248,6 +249,20 @@ impl Run {
             }
         }
         true
+    }
+
+    /// A benchmark is over: a sweep step's connections close, so that none
+    /// is held open through the next step or the rate runs.
+    pub fn end(&mut self, bench: &Bench) {
+        match *bench {
+            Bench::Throughput { server, .. } => {
+                if let Some(session) = self.sessions.get_mut(server.0) {
+                    session.end_sweep_step();
+                }
+            }
+            Bench::Ceiling { .. } => self.controls.ceiling_pool = None,
+            Bench::Memory { .. } | Bench::Latency { .. } | Bench::Floor => {}
+        }
     }
 
     /// One Criterion sample of a benchmark: bytes summed over `iters`
@@ -395,11 +410,24 @@ impl Run {
         let addr = self.responder_addr()?;
         let plan = throughput_plan(connections, iters, &self.tools.config);
         let started = Instant::now();
-        let report = self.tools.load.run(addr, &plan).map_err(|err| {
-            eprintln!("framework-bench: {CLIENT_CEILING}: {err}");
-            self.controls.ceiling.remove(&connections);
-            Skipped
-        })?;
+        let pool = match self.controls.ceiling_pool.take() {
+            Some((c, pool)) if c == connections => pool,
+            other => {
+                // Another count's connections close first.
+                drop(other);
+                self.tools.load.pool(addr, &plan).map_err(|err| {
+                    eprintln!("framework-bench: {CLIENT_CEILING}: {err}");
+                    self.controls.ceiling.remove(&connections);
+                    Skipped
+                })?
+            }
+        };
+        let report = self
+            .controls
+            .ceiling_pool
+            .insert((connections, pool))
+            .1
+            .run(&plan);
         // The responder runs in the harness: no CPU figure of either side
         // would mean anything here.
         let cost = PhaseCost {
@@ -472,7 +500,13 @@ impl Run {
         for session in &mut self.sessions {
             session.stop(&mut self.tools);
         }
+        self.stop_responder();
+    }
+
+    /// Closes the client's connections to the responder, then stops it.
+    fn stop_responder(&mut self) {
         self.controls.floor_connection = None;
+        self.controls.ceiling_pool = None;
         self.controls.responder = None;
     }
 

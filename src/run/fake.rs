@@ -14,7 +14,7 @@ use std::time::Duration;
 use crate::error::{Error, Result};
 use crate::load::hammer::{Collector, ErrorKind, HammerReport, LoadPlan, Outcome, RequestResult};
 use crate::measure::memory::{MemorySnapshot, Sampler};
-use crate::run::seams::{Launcher, Load, Sequential, Server};
+use crate::run::seams::{Launcher, Load, Pooled, Sequential, Server};
 use crate::server::built::BuiltServer;
 use crate::server::manifest::ServerSpec;
 use crate::server::process::{LaunchOptions, Stopped};
@@ -245,8 +245,21 @@ impl Load for FakeLoad {
         }))
     }
 
+    fn pool(&self, addr: SocketAddr, _: &LoadPlan) -> Result<Box<dyn Pooled>> {
+        Ok(Box::new(FakeConnection {
+            load: FakeLoad(Rc::clone(&self.0)),
+            addr,
+        }))
+    }
+
     fn threads(&self) -> usize {
         1
+    }
+}
+
+impl Pooled for FakeConnection {
+    fn run(&mut self, plan: &LoadPlan) -> HammerReport {
+        self.load.answer(self.addr, plan)
     }
 }
 

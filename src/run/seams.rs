@@ -12,6 +12,7 @@ use crate::conditions::{CpuList, Placement, allowed_cpus, pin_current_thread};
 use crate::error::Result;
 use crate::load::client::{KeepAlive, LoadClient};
 use crate::load::hammer::{HammerReport, LoadPlan};
+use crate::load::pool::Pool;
 use crate::server::build::Builder;
 use crate::server::built::BuiltServer;
 use crate::server::manifest::ServerSpec;
@@ -49,8 +50,24 @@ pub trait Load {
     /// Opens the sequential latency client's keep-alive connection.
     fn connect(&self, addr: SocketAddr, plan: &LoadPlan) -> Result<Box<dyn Sequential>>;
 
+    /// Client threads with `plan`'s connections open, kept for the
+    /// samples of one benchmark (the sweep's closed loops).
+    fn pool(&self, addr: SocketAddr, plan: &LoadPlan) -> Result<Box<dyn Pooled>>;
+
     /// How many client threads [`Load::run`] uses.
     fn threads(&self) -> usize;
+}
+
+/// Client threads and connections kept across samples.
+pub trait Pooled {
+    /// Sends `plan.n_requests` requests over the kept connections.
+    fn run(&mut self, plan: &LoadPlan) -> HammerReport;
+}
+
+impl Pooled for Pool {
+    fn run(&mut self, plan: &LoadPlan) -> HammerReport {
+        Pool::run(self, plan)
+    }
 }
 
 /// A keep-alive connection that sends one request at a time.
@@ -141,6 +158,10 @@ impl Load for ClientLoad {
             connection,
             pins: self.pins.clone(),
         }))
+    }
+
+    fn pool(&self, addr: SocketAddr, plan: &LoadPlan) -> Result<Box<dyn Pooled>> {
+        Ok(Box::new(self.load.pool(addr, plan)?))
     }
 
     fn threads(&self) -> usize {

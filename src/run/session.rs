@@ -18,7 +18,7 @@ use crate::measure::settle::{Settle, settle};
 use crate::record::{
     BurstRecord, Phase, RateRecord, RoundRecord, ServerRecord, StopRecord, is_client_bound,
 };
-use crate::run::seams::{Launcher, Load, Sequential, Server};
+use crate::run::seams::{Launcher, Load, Pooled, Sequential, Server};
 use crate::run::timed::{EstimateSettings, Timed, TimedSamples, latency_plan, per_request};
 use crate::server::built::BuiltServer;
 use crate::server::manifest::{RunValues, ServerSpec};
@@ -56,6 +56,9 @@ struct Running {
     round: Option<usize>,
     /// The sequential latency client's connection, kept across samples.
     connection: Option<(Route, Box<dyn Sequential>)>,
+    /// The sweep's client threads and connections, kept across the samples
+    /// of one connection count.
+    pool: Option<(usize, Box<dyn Pooled>)>,
 }
 
 /// One server over the run.
@@ -122,6 +125,15 @@ impl Session {
         self.state = State::Failed(err);
     }
 
+    /// A sweep step is over: its connections close, so that none is held
+    /// open through the next step or the rate runs. (The latency client's
+    /// one connection closes when the process stops, as it always did.)
+    pub fn end_sweep_step(&mut self) {
+        if let State::Running(running) = &mut self.state {
+            running.pool = None;
+        }
+    }
+
     /// Forgets what a timed benchmark measured: Criterion abandoned it.
     pub fn forget(&mut self, timed: Timed) {
         self.timed.remove(&timed);
@@ -154,6 +166,7 @@ impl Session {
             server,
             round,
             connection: None,
+            pool: None,
         });
         Ok(())
     }
@@ -258,7 +271,18 @@ impl Session {
                 let connection = &mut running.connection.insert((route, connection)).1;
                 connection.run(plan)
             }
-            _ => tools.load.run(addr, plan)?,
+            Timed::Throughput(connections) => {
+                let pool = match running.pool.take() {
+                    Some((c, pool)) if c == connections => pool,
+                    other => {
+                        // Another count's connections close first.
+                        drop(other);
+                        tools.load.pool(addr, plan)?
+                    }
+                };
+                running.pool.insert((connections, pool)).1.run(plan)
+            }
+            Timed::Latency(_) => tools.load.run(addr, plan)?,
         };
         let cost = meter.stop();
         if report.successes != plan.n_requests {
@@ -370,6 +394,7 @@ impl Session {
             return;
         };
         running.connection = None;
+        running.pool = None;
         let first = running.round == Some(0);
         if first && running.server.check_alive("before it was stopped").is_ok() {
             self.record.end = tools.sampler.snapshot(running.server.pid()).ok();
