@@ -15,7 +15,7 @@ use crate::config::BenchConfig;
 use crate::error::{Error, Result};
 use crate::load::Route;
 use crate::load::hammer::{Connections, HammerReport, LatencySummary};
-use crate::measure::cpu::{CLIENT_BOUND_BUSY, CLIENT_BOUND_SHARE_SEQUENTIAL, per_request_ns};
+use crate::measure::cpu::{CLIENT_BOUND_BUSY, per_request_ns};
 use crate::measure::environment::Environment;
 use crate::measure::estimate::Estimate;
 use crate::measure::memory::MemorySnapshot;
@@ -329,9 +329,10 @@ impl LatencyRecord {
         (figure > 0.0).then_some(floor?.per_request_ns()? / figure)
     }
 
-    /// Whether a latency benchmark measured the client: its own CPU was
-    /// most of the round trip, or the client's floor is within
-    /// [`CEILING_SHARE_BOUND`] of the figure.
+    /// Whether a latency benchmark measured the client: its threads were
+    /// busy above the bound, or the client's floor is within
+    /// [`CEILING_SHARE_BOUND`] of the figure. (A one-at-a-time client
+    /// blocks in `read` while the server works: only the floor can say.)
     pub fn latency_client_bound(&self, floor: Option<&LatencyRecord>) -> bool {
         let share = self.share_of_floor(floor);
         self.client_bound || share.is_some_and(|s| s > CEILING_SHARE_BOUND)
@@ -364,12 +365,6 @@ fn closes_connections(closed_by_server: Option<u64>, answers: u64) -> bool {
 /// Whether a phase measured the client rather than the server.
 pub fn is_client_bound(client_busy: Option<f64>) -> bool {
     client_busy.is_some_and(|busy| busy > CLIENT_BOUND_BUSY)
-}
-
-/// Whether a one-at-a-time latency benchmark measured the client: its own
-/// work was more than [`CLIENT_BOUND_SHARE_SEQUENTIAL`] of the round trip.
-pub fn is_client_bound_sequential(client_busy: Option<f64>) -> bool {
-    client_busy.is_some_and(|busy| busy > CLIENT_BOUND_SHARE_SEQUENTIAL)
 }
 
 /// How one of a server's processes ended.

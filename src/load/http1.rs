@@ -151,7 +151,9 @@ impl Reader {
         Reader {
             expected: expected.to_vec(),
             state: State::Head { scanned: 0 },
-            line: Vec::new(),
+            // A contract answer's head is about 100 to 200 bytes: one
+            // allocation per connection, not one per doubling.
+            line: Vec::with_capacity(256),
             status: 0,
             close: false,
             body_len: 0,

@@ -120,12 +120,6 @@ impl PhaseMeter {
 /// the pace of a concurrent load: the figure measured the client.
 pub const CLIENT_BOUND_BUSY: f64 = 0.9;
 
-/// Above this share of a one-at-a-time round trip, the client's own work
-/// (on its thread's CPU, while the server waits) is more of the figure
-/// than the server's: a ping-pong client blocks in `read` while the server
-/// works, so it never reaches [`CLIENT_BOUND_BUSY`].
-pub const CLIENT_BOUND_SHARE_SEQUENTIAL: f64 = 0.5;
-
 impl PhaseCost {
     /// Two phases' costs together (a benchmark's many samples).
     pub fn plus(self, other: PhaseCost) -> PhaseCost {

@@ -280,8 +280,7 @@ fn note(run: &RunRecord, kind: SectionKind) -> Option<String> {
         SectionKind::Latency => "Criterion's estimate per request, the server's CPU time per \
              request, and how busy the client's thread was. <code>client-floor</code> is the \
              same client against a do-nothing responder in the harness: a figure within 80 % \
-             of it, or whose client was busy over half of each round trip, measured the client \
-             (client-bound)."
+             of it measured the client (client-bound)."
             .into(),
         SectionKind::Throughput => format!(
             "Requests per second to <code>/hello/World</code> over C keep-alive \

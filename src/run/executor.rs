@@ -20,7 +20,7 @@ use crate::record::{
     CLIENT_CEILING, CLIENT_FLOOR, HarnessRecord, LatencyRecord, RUN_SCHEMA, RunMode, RunRecord,
 };
 use crate::run::plan::{Bench, Filter, Plan, Selection, ServerId, Step};
-use crate::run::seams::{ClientLoad, Launcher, Load, Pooled, ProcessLauncher, Sequential};
+use crate::run::seams::{BenchClient, ClientLoad, Launcher, Load, ProcessLauncher};
 use crate::run::session::{Session, Tools};
 use crate::run::timed::{
     EstimateSettings, Timed, TimedSamples, latency_plan, per_request, throughput_plan,
@@ -72,18 +72,14 @@ pub struct Run {
 }
 
 /// The client's own yardsticks: the responder in the harness they are
-/// measured on, the ceiling at each connection count of the sweep, and the
-/// floor of one-at-a-time latency.
+/// measured on, the client side kept across a benchmark's samples, and
+/// what each measured: the floor (`Timed::Latency`) and the ceiling at each
+/// connection count of the sweep (`Timed::Throughput`).
 #[derive(Default)]
 struct Controls {
     responder: Option<Responder>,
-    ceiling: BTreeMap<usize, TimedSamples>,
-    floor: Option<TimedSamples>,
-    /// The floor's keep-alive connection, kept across its samples.
-    floor_connection: Option<Box<dyn Sequential>>,
-    /// The ceiling's client threads and connections, kept across the
-    /// samples of one connection count.
-    ceiling_pool: Option<(usize, Box<dyn Pooled>)>,
+    client: BenchClient,
+    samples: BTreeMap<Timed, TimedSamples>,
 }
 
 impl Run {
@@ -260,7 +256,7 @@ impl Run {
                     session.end_sweep_step();
                 }
             }
-            Bench::Ceiling { .. } => self.controls.ceiling_pool = None,
+            Bench::Ceiling { .. } => self.controls.client.end_sweep_step(),
             Bench::Memory { .. } | Bench::Latency { .. } | Bench::Floor => {}
         }
     }
@@ -289,9 +285,17 @@ impl Run {
                     .map(Measured::Time)
             }
             Bench::Ceiling { connections } => {
-                self.measure_ceiling(connections, iters).map(Measured::Time)
+                let plan = throughput_plan(connections, iters, &self.tools.config);
+                let timed = Timed::Throughput(connections);
+                self.measure_control(bench, timed, &plan, iters)
+                    .map(Measured::Time)
             }
-            Bench::Floor => self.measure_floor(iters).map(Measured::Time),
+            Bench::Floor => {
+                let plan = latency_plan(crate::load::Route::Hello, iters, &self.tools.config);
+                let timed = Timed::Latency(crate::load::Route::Hello);
+                self.measure_control(bench, timed, &plan, iters)
+                    .map(Measured::Time)
+            }
         }
     }
 
@@ -301,8 +305,7 @@ impl Run {
     pub fn fail_by_panic(&mut self, bench: &Bench, message: String) {
         let Some(server) = bench.server() else {
             eprintln!("framework-bench: the harness panicked measuring the client: {message}");
-            self.controls.floor = None;
-            self.controls.ceiling.clear();
+            self.controls.samples.clear();
             return;
         };
         if let Some(session) = self.sessions.get_mut(server.0) {
@@ -400,98 +403,49 @@ impl Run {
         }
     }
 
-    /// A sweep step against the harness's own responder, on the server
-    /// CPUs: the client's ceiling.
-    fn measure_ceiling(&mut self, connections: usize, iters: u64) -> Result<Duration, Skipped> {
-        let timed = Timed::Throughput(connections);
-        if self.announced.insert(Bench::Ceiling { connections }) {
-            eprintln!("framework-bench: {CLIENT_CEILING}: {timed}");
-        }
-        let addr = self.responder_addr()?;
-        let plan = throughput_plan(connections, iters, &self.tools.config);
-        let started = Instant::now();
-        let pool = match self.controls.ceiling_pool.take() {
-            Some((c, pool)) if c == connections => pool,
-            other => {
-                // Another count's connections close first.
-                drop(other);
-                self.tools.load.pool(addr, &plan).map_err(|err| {
-                    eprintln!("framework-bench: {CLIENT_CEILING}: {err}");
-                    self.controls.ceiling.remove(&connections);
-                    Skipped
-                })?
-            }
+    /// A sample against the harness's own responder, on the server CPUs,
+    /// with the client a server's benchmark uses: the client's floor (one
+    /// request at a time) or its ceiling (a sweep step).
+    fn measure_control(
+        &mut self,
+        bench: &Bench,
+        timed: Timed,
+        plan: &crate::load::hammer::LoadPlan,
+        iters: u64,
+    ) -> Result<Duration, Skipped> {
+        let name = match timed {
+            Timed::Latency(_) => CLIENT_FLOOR,
+            Timed::Throughput(_) => CLIENT_CEILING,
         };
-        let report = self
+        if self.announced.insert(*bench) {
+            eprintln!("framework-bench: {name}: {timed}");
+        }
+        let responder = self.controls.responder.as_ref();
+        let addr = responder.map(Responder::addr).ok_or(Skipped)?;
+        let started = Instant::now();
+        let sent = self
             .controls
-            .ceiling_pool
-            .insert((connections, pool))
-            .1
-            .run(&plan);
+            .client
+            .send(self.tools.load.as_ref(), addr, timed, plan);
         // The responder runs in the harness: no CPU figure of either side
         // would mean anything here.
         let cost = PhaseCost {
             wall: started.elapsed(),
             ..PhaseCost::default()
         };
-        if report.successes != plan.n_requests {
-            eprintln!("framework-bench: {CLIENT_CEILING}: {report}");
-            self.controls.ceiling.remove(&connections);
+        let failed = match &sent {
+            Ok(report) if report.successes == plan.n_requests => None,
+            Ok(report) => Some(report.to_string()),
+            Err(err) => Some(err.to_string()),
+        };
+        if let Some(why) = failed {
+            eprintln!("framework-bench: {name}: {why}");
+            self.controls.samples.remove(&timed);
             return Err(Skipped);
         }
-        let samples = self.controls.ceiling.entry(connections).or_default();
+        let report = sent.map_err(|_| Skipped)?;
+        let samples = self.controls.samples.entry(timed).or_default();
         samples.add(&report, iters, cost);
-        Ok(report.wall_time)
-    }
-
-    fn responder_addr(&self) -> Result<std::net::SocketAddr, Skipped> {
-        let responder = self.controls.responder.as_ref();
-        responder.map(Responder::addr).ok_or(Skipped)
-    }
-
-    /// `/hello` one request at a time against the harness's own responder,
-    /// with the client and connection a latency benchmark uses: the
-    /// client's floor.
-    fn measure_floor(&mut self, iters: u64) -> Result<Duration, Skipped> {
-        if self.announced.insert(Bench::Floor) {
-            eprintln!("framework-bench: {CLIENT_FLOOR}: latency hello");
-        }
-        let addr = self.responder_addr()?;
-        let plan = latency_plan(crate::load::Route::Hello, iters, &self.tools.config);
-        let fail = |controls: &mut Controls, what: &dyn std::fmt::Display| {
-            eprintln!("framework-bench: {CLIENT_FLOOR}: {what}");
-            controls.floor = None;
-            Skipped
-        };
-        let started = Instant::now();
-        let report = if plan.concurrency == 1 {
-            let connection = match self.controls.floor_connection.take() {
-                Some(connection) => connection,
-                None => self
-                    .tools
-                    .load
-                    .connect(addr, &plan)
-                    .map_err(|err| fail(&mut self.controls, &err))?,
-            };
-            let connection = self.controls.floor_connection.insert(connection);
-            connection.run(&plan)
-        } else {
-            let ran = self.tools.load.run(addr, &plan);
-            ran.map_err(|err| fail(&mut self.controls, &err))?
-        };
-        // The responder runs in the harness: no CPU figure means anything.
-        let cost = PhaseCost {
-            wall: started.elapsed(),
-            ..PhaseCost::default()
-        };
-        if report.successes != plan.n_requests {
-            return Err(fail(&mut self.controls, &report));
-        }
-        let floor = self
-            .controls
-            .floor
-            .get_or_insert_with(TimedSamples::default);
-        floor.add(&report, iters, cost);
         Ok(report.wall_time)
     }
 
@@ -505,8 +459,7 @@ impl Run {
 
     /// Closes the client's connections to the responder, then stops it.
     fn stop_responder(&mut self) {
-        self.controls.floor_connection = None;
-        self.controls.ceiling_pool = None;
+        self.controls.client.close();
         self.controls.responder = None;
     }
 
@@ -517,18 +470,15 @@ impl Run {
         self.harness.after = self.tools.sampler.snapshot(std::process::id()).ok();
         let client_cpus = self.tools.config.placement.client_cpus.len();
         let settings = (self.mode == RunMode::Benchmark).then_some(self.estimates);
-        let controls = std::mem::take(&mut self.controls);
-        let client_floor = controls.floor.map(|f| f.into_record(settings, client_cpus));
-        let client_ceiling: BTreeMap<usize, LatencyRecord> = controls
-            .ceiling
-            .into_iter()
-            .map(|(c, samples)| {
-                (
-                    c,
-                    per_request(samples.into_record(settings, client_cpus), c),
-                )
-            })
-            .collect();
+        let mut client_floor = None;
+        let mut client_ceiling: BTreeMap<usize, LatencyRecord> = BTreeMap::new();
+        for (timed, samples) in std::mem::take(&mut self.controls.samples) {
+            let record = samples.into_record(settings, client_cpus);
+            match timed {
+                Timed::Latency(_) => client_floor = Some(record),
+                Timed::Throughput(c) => drop(client_ceiling.insert(c, per_request(record, c))),
+            }
+        }
         let mut servers: Vec<_> = self
             .sessions
             .into_iter()

@@ -10,9 +10,11 @@ use std::time::Duration;
 
 use crate::conditions::{CpuList, Placement, allowed_cpus, pin_current_thread};
 use crate::error::Result;
+use crate::load::Route;
 use crate::load::client::{KeepAlive, LoadClient};
 use crate::load::hammer::{HammerReport, LoadPlan};
 use crate::load::pool::Pool;
+use crate::run::timed::Timed;
 use crate::server::build::Builder;
 use crate::server::built::BuiltServer;
 use crate::server::manifest::ServerSpec;
@@ -74,6 +76,61 @@ impl Pooled for Pool {
 pub trait Sequential {
     /// Sends `plan.n_requests` requests, one after another.
     fn run(&mut self, plan: &LoadPlan) -> HammerReport;
+}
+
+/// The client side of one timed benchmark, kept across its samples: the
+/// sequential client's connection for a one-at-a-time latency benchmark,
+/// the pool of threads and connections for a sweep step.
+#[derive(Default)]
+pub struct BenchClient {
+    connection: Option<(Route, Box<dyn Sequential>)>,
+    pool: Option<(usize, Box<dyn Pooled>)>,
+}
+
+impl BenchClient {
+    /// One sample of `timed` to `addr`, over what is kept (made on the
+    /// first sample, or when the route or connection count changes).
+    pub fn send(
+        &mut self,
+        load: &dyn Load,
+        addr: SocketAddr,
+        timed: Timed,
+        plan: &LoadPlan,
+    ) -> Result<HammerReport> {
+        match timed {
+            Timed::Latency(route) if plan.concurrency == 1 => {
+                let connection = match self.connection.take() {
+                    Some((r, connection)) if r == route => connection,
+                    _ => load.connect(addr, plan)?,
+                };
+                Ok(self.connection.insert((route, connection)).1.run(plan))
+            }
+            Timed::Throughput(connections) => {
+                let pool = match self.pool.take() {
+                    Some((c, pool)) if c == connections => pool,
+                    other => {
+                        // Another count's connections close first.
+                        drop(other);
+                        load.pool(addr, plan)?
+                    }
+                };
+                Ok(self.pool.insert((connections, pool)).1.run(plan))
+            }
+            Timed::Latency(_) => load.run(addr, plan),
+        }
+    }
+
+    /// A sweep step is over: its connections close, so that none is held
+    /// open through the next step or the rate runs.
+    pub fn end_sweep_step(&mut self) {
+        self.pool = None;
+    }
+
+    /// Closes everything kept.
+    pub fn close(&mut self) {
+        self.connection = None;
+        self.pool = None;
+    }
 }
 
 /// The real launcher: cargo or venv builds, and guarded child processes.

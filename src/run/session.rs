@@ -18,7 +18,7 @@ use crate::measure::settle::{Settle, settle};
 use crate::record::{
     BurstRecord, Phase, RateRecord, RoundRecord, ServerRecord, StopRecord, is_client_bound,
 };
-use crate::run::seams::{Launcher, Load, Pooled, Sequential, Server};
+use crate::run::seams::{BenchClient, Launcher, Load, Server};
 use crate::run::timed::{EstimateSettings, Timed, TimedSamples, latency_plan, per_request};
 use crate::server::built::BuiltServer;
 use crate::server::manifest::{RunValues, ServerSpec};
@@ -54,11 +54,8 @@ struct Running {
     /// The memory round this process is (an index into the record's
     /// rounds); `None` for a process of timed benchmarks.
     round: Option<usize>,
-    /// The sequential latency client's connection, kept across samples.
-    connection: Option<(Route, Box<dyn Sequential>)>,
-    /// The sweep's client threads and connections, kept across the samples
-    /// of one connection count.
-    pool: Option<(usize, Box<dyn Pooled>)>,
+    /// The client side of the benchmark that runs now.
+    client: BenchClient,
 }
 
 /// One server over the run.
@@ -130,7 +127,7 @@ impl Session {
     /// one connection closes when the process stops, as it always did.)
     pub fn end_sweep_step(&mut self) {
         if let State::Running(running) = &mut self.state {
-            running.pool = None;
+            running.client.end_sweep_step();
         }
     }
 
@@ -165,8 +162,7 @@ impl Session {
         self.state = State::Running(Running {
             server,
             round,
-            connection: None,
-            pool: None,
+            client: BenchClient::default(),
         });
         Ok(())
     }
@@ -262,28 +258,9 @@ impl Session {
         let running = self.running()?;
         let (addr, pid) = (running.server.addr(), running.server.pid());
         let meter = PhaseMeter::start(pid);
-        let report = match timed {
-            Timed::Latency(route) if plan.concurrency == 1 => {
-                let connection = match running.connection.take() {
-                    Some((r, connection)) if r == route => connection,
-                    _ => tools.load.connect(addr, plan)?,
-                };
-                let connection = &mut running.connection.insert((route, connection)).1;
-                connection.run(plan)
-            }
-            Timed::Throughput(connections) => {
-                let pool = match running.pool.take() {
-                    Some((c, pool)) if c == connections => pool,
-                    other => {
-                        // Another count's connections close first.
-                        drop(other);
-                        tools.load.pool(addr, plan)?
-                    }
-                };
-                running.pool.insert((connections, pool)).1.run(plan)
-            }
-            Timed::Latency(_) => tools.load.run(addr, plan)?,
-        };
+        let report = running
+            .client
+            .send(tools.load.as_ref(), addr, timed, plan)?;
         let cost = meter.stop();
         if report.successes != plan.n_requests {
             let during = format!("during the {timed} benchmark");
@@ -393,8 +370,7 @@ impl Session {
         let State::Running(mut running) = std::mem::replace(&mut self.state, State::Idle) else {
             return;
         };
-        running.connection = None;
-        running.pool = None;
+        running.client.close();
         let first = running.round == Some(0);
         if first && running.server.check_alive("before it was stopped").is_ok() {
             self.record.end = tools.sampler.snapshot(running.server.pid()).ok();

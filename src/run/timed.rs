@@ -8,7 +8,7 @@ use crate::load::Route;
 use crate::load::hammer::{HammerReport, LoadPlan};
 use crate::measure::cpu::PhaseCost;
 use crate::measure::estimate::Timings;
-use crate::record::{LatencyRecord, is_client_bound, is_client_bound_sequential};
+use crate::record::{LatencyRecord, is_client_bound};
 
 /// The latency client's timeout is never shorter than this, whatever the
 /// burst's: a keep-alive request on an idle server takes microseconds, and a
@@ -121,17 +121,12 @@ impl TimedSamples {
         // The client threads that took part: one per connection at most.
         let threads = client_cpus.min(self.concurrency).max(1);
         let client_busy = self.cost.and_then(|c| c.client_busy(threads));
-        let client_bound = if self.concurrency <= 1 {
-            is_client_bound_sequential(client_busy)
-        } else {
-            is_client_bound(client_busy)
-        };
         LatencyRecord {
             requests,
             estimate,
             server_cpu_time: self.cost.and_then(|c| c.server_cpu),
             client_busy,
-            client_bound,
+            client_bound: is_client_bound(client_busy),
             closed_by_server: Some(self.closed_by_server),
         }
     }
@@ -229,7 +224,7 @@ mod tests {
     }
 
     #[test]
-    fn a_ping_pong_is_judged_on_its_one_thread_and_by_its_own_bound() {
+    fn client_busy_is_of_the_client_threads_that_took_part() {
         let busy = |concurrency: usize, harness_ms: u64| {
             let mut samples = TimedSamples::default();
             let mut sample = report(50_000, 100);
@@ -244,9 +239,11 @@ mod tests {
             let record = samples.into_record(None, 2);
             (record.client_busy, record.client_bound)
         };
-        // One thread took part: 6 ms of 10 is 60 % of it, not 30 % of two.
-        assert_eq!(busy(1, 6), (Some(0.6), true));
-        assert_eq!(busy(1, 4), (Some(0.4), false));
+        // One thread took part: 9 ms of 10 is 90 % of it, not 45 % of two
+        // CPUs.
+        assert_eq!(busy(1, 6), (Some(0.6), false));
+        let (share, bound) = busy(1, 9);
+        assert!((share.unwrap() - 0.9).abs() < 1e-9 && !bound);
         // Sixteen connections over both threads: 60 % busy is not bound.
         assert_eq!(busy(16, 12), (Some(0.6), false));
         assert_eq!(busy(16, 19), (Some(0.95), true));
