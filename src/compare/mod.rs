@@ -6,4 +6,5 @@
 
 pub mod baseline;
 pub mod figures;
+pub mod stats;
 pub mod verdict;
