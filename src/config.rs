@@ -15,7 +15,7 @@ pub const DEFAULT_GROUP: &str = "rust";
 pub const ENV_PREFIX: &str = "FRAMEWORK_BENCH_";
 
 /// Every knob: (suffix, what it means, default shown to users).
-pub const KNOBS: [(&str, &str, &str); 15] = [
+pub const KNOBS: [(&str, &str, &str); 16] = [
     ("REQUESTS", "requests in the burst (the seed's N)", "2000"),
     (
         "TIMEOUT",
@@ -39,8 +39,13 @@ pub const KNOBS: [(&str, &str, &str); 15] = [
     ),
     (
         "ROUNDS",
-        "independent rounds (fresh processes) of start, burst and snapshots per server",
-        "3",
+        "independent rounds (fresh processes) of start, burst, snapshots and latency readings per server",
+        "5",
+    ),
+    (
+        "PROBE_REQUESTS",
+        "requests of each round's latency reading per route, after a tenth as many to warm up",
+        "2000",
     ),
     (
         "READY_TIMEOUT",
@@ -96,6 +101,9 @@ pub struct BenchConfig {
     pub workers: usize,
     pub concurrency: usize,
     pub rounds: usize,
+    /// Requests of each round's latency reading per route.
+    #[serde(default = "default_probe_requests")]
+    pub probe_requests: usize,
     #[serde(with = "crate::units::duration_ns", rename = "ready_timeout_ns")]
     pub ready_timeout: Duration,
     pub test_n_requests: usize,
@@ -128,6 +136,10 @@ pub const RATE_PERCENTS: [u8; 2] = [50, 90];
 /// unchanged code): shown, not compared.
 pub const COMPARED_RATE_PERCENT: u8 = 50;
 
+fn default_probe_requests() -> usize {
+    2000
+}
+
 fn default_servers() -> Vec<String> {
     vec![DEFAULT_GROUP.to_owned()]
 }
@@ -152,7 +164,8 @@ impl Default for BenchConfig {
             settle: Duration::from_secs(2),
             workers: placement.server_cpus.len().max(1),
             concurrency: 1,
-            rounds: 3,
+            rounds: 5,
+            probe_requests: default_probe_requests(),
             ready_timeout: Duration::from_secs(10),
             test_n_requests: 50,
             backlog: BacklogSetting::Burst,
@@ -193,6 +206,7 @@ impl BenchConfig {
             settle: seconds(var("SETTLE"), true)?.unwrap_or(defaults.settle),
             concurrency: count(var("CONCURRENCY"))?.unwrap_or(defaults.concurrency),
             rounds: count(var("ROUNDS"))?.unwrap_or(defaults.rounds),
+            probe_requests: count(var("PROBE_REQUESTS"))?.unwrap_or(defaults.probe_requests),
             ready_timeout: seconds(var("READY_TIMEOUT"), false)?.unwrap_or(defaults.ready_timeout),
             test_n_requests: count(var("TEST_REQUESTS"))?.unwrap_or(defaults.test_n_requests),
             sweep: sweep(var("SWEEP"))?.unwrap_or(defaults.sweep),
@@ -208,6 +222,7 @@ impl BenchConfig {
             n_requests: self.n_requests.min(self.test_n_requests),
             settle: Duration::ZERO,
             rounds: 1,
+            probe_requests: self.probe_requests.min(self.test_n_requests),
             // Test mode runs every group once, the sweep's too.
             sweep: if self.sweep.is_empty() {
                 DEFAULT_SWEEP.to_vec()

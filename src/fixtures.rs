@@ -12,8 +12,8 @@ use crate::measure::estimate::{Estimate, Statistic};
 use crate::measure::memory::MemorySnapshot;
 use crate::record::RunMode;
 use crate::record::{
-    BurstRecord, HarnessRecord, LatencyRecord, RUN_SCHEMA, RoundRecord, RunRecord, ServerRecord,
-    StopRecord,
+    BurstRecord, HarnessRecord, LatencyRecord, ProbeRecord, RUN_SCHEMA, RoundRecord, RunRecord,
+    ServerRecord, StopRecord,
 };
 
 pub const MIB: f64 = crate::units::BYTES_PER_MIB;
@@ -184,7 +184,7 @@ pub fn run() -> RunRecord {
 /// [`run`] with every field the run file can hold filled in somewhere: the
 /// sweep, its ceiling, a constant-rate run, the settles, the environment,
 /// and a second server that failed. The committed example run file
-/// (`tests/fixtures/run-v3.json`) is this run, written.
+/// (`tests/fixtures/run-v4.json`) is this run, written.
 pub fn full_run() -> RunRecord {
     use crate::measure::settle::Settle;
     use crate::record::RateRecord;
@@ -215,6 +215,17 @@ pub fn full_run() -> RunRecord {
             waited: Duration::from_millis(300),
             settled: false,
         });
+        let probe = |us: u64, cpu| ProbeRecord {
+            n_requests: 2000,
+            wall_time: Duration::from_micros(us * 2000),
+            requests: latency(2000),
+            server_cpu_time: cpu,
+        };
+        round.probes = BTreeMap::from([
+            (Route::Hello, probe(80, Some(Duration::from_millis(60)))),
+            (Route::Json, probe(82, Some(Duration::from_millis(62)))),
+        ]);
+        round.control = Some(probe(70, None));
     }
     axum.throughput = BTreeMap::from([(16, sweep_step(true))]);
     axum.constant_rate = vec![RateRecord {

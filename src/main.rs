@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! cargo run --release -- baseline save NAME      # the latest `cargo bench` run -> target-baselines/NAME/
-//! cargo run --release -- baseline compare NAME   # the latest run vs target-baselines/NAME/; exit 1 if regressed
+//! cargo run --release -- baseline compare NAME   # the latest run vs target-baselines/NAME/; exit 1 if a figure regressed or went missing, or a server failed
 //! cargo run --release -- baseline list
 //! ```
 
@@ -10,7 +10,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use framework_bench::compare::baseline::{self, Summary, committed_baseline_path, validate_name};
-use framework_bench::compare::verdict::Thresholds;
+use framework_bench::compare::verdict::Judgement;
 use framework_bench::record::RunMode;
 use framework_bench::report::terminal;
 use framework_bench::workspace::Workspace;
@@ -80,12 +80,16 @@ fn save(workspace: &Workspace, name: &str) -> framework_bench::Result<()> {
 
 fn compare(workspace: &Workspace, name: &str) -> framework_bench::Result<ExitCode> {
     let base = baseline::load_named(&committed_baseline_path(&workspace.root, name), name)?;
-    let comparison = base.compare(&latest_full_run(workspace)?, &Thresholds::default());
+    let comparison = base.compare(&latest_full_run(workspace)?, &Judgement::default());
     print!("{}", terminal::comparison(&comparison));
-    Ok(if comparison.any_regressed() {
-        ExitCode::FAILURE
-    } else {
+    let failed = comparison.failed();
+    for failure in &failed {
+        eprintln!("framework-bench: comparison failed: {failure}");
+    }
+    Ok(if failed.is_empty() {
         ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
     })
 }
 

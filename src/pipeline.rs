@@ -26,7 +26,7 @@ use criterion::{Bencher, BenchmarkGroup, BenchmarkId, Criterion, SamplingMode};
 
 use crate::compare::baseline::{self, Summary, criterion_baseline_path, validate_name};
 use crate::compare::figures;
-use crate::compare::verdict::{Comparison, Thresholds};
+use crate::compare::verdict::{Comparison, Judgement};
 use crate::config::BenchConfig;
 use crate::measure::bytes::Bytes;
 use crate::record::{RunMode, RunRecord};
@@ -44,10 +44,10 @@ compile_error!(
 );
 
 /// Runs the whole job; returns the process exit code: 0; 1 if any server
-/// failed, a strict `--baseline NAME` could not be compared with, or the
-/// outputs could not be written; 2 if the run could not start. A regressed
-/// figure is reported, not an exit code, as Criterion does; `framework-bench
-/// baseline compare` exits 1 on one.
+/// failed, a strict `--baseline NAME` could not be compared with or its
+/// comparison failed (a regressed or missing figure, a rate not held), or
+/// the outputs could not be written; 2 if the run could not start. The
+/// default comparison with `base` reports, as Criterion's does.
 pub fn main(workspace_root: &str) -> i32 {
     one_malloc_arena();
     let workspace = Workspace::at(workspace_root);
@@ -87,7 +87,8 @@ pub fn main(workspace_root: &str) -> i32 {
     }
     execute(&plan, &mut run, &mut bytes, &mut time);
     run.stop_all();
-    let code = finish(run, &workspace, &args.baselines);
+    let judgement = Judgement::from_criterion(args.noise_threshold, args.significance_level);
+    let code = finish(run, &workspace, &args.baselines, &judgement);
     // The HTML index lists every benchmark on disk, memory ones included, and
     // links the memory report page and each memory benchmark's page, written
     // just before.
@@ -338,7 +339,7 @@ enum BenchId {
 
 /// Records the run: table, run file, summary, baselines, exports and the
 /// memory report page. Returns the exit code.
-fn finish(run: Run, workspace: &Workspace, flags: &BaselineFlags) -> i32 {
+fn finish(run: Run, workspace: &Workspace, flags: &BaselineFlags, judgement: &Judgement) -> i32 {
     if !run.any_started() {
         return 0; // --list, or a filter that matched no server
     }
@@ -348,7 +349,7 @@ fn finish(run: Run, workspace: &Workspace, flags: &BaselineFlags) -> i32 {
     let summary = Summary::of_run(&record, figures::collect(&record));
     println!("\n{}", crate::report::terminal::render(&record));
     let compared = match record.mode {
-        RunMode::Benchmark => compare_with_baseline(&dir, flags, &summary),
+        RunMode::Benchmark => compare_with_baseline(&dir, flags, &summary, judgement),
         _ => Ok(None),
     };
     let compared_ok = compared.as_ref().ok().and_then(Option::as_ref);
@@ -359,7 +360,15 @@ fn finish(run: Run, workspace: &Workspace, flags: &BaselineFlags) -> i32 {
         );
     }
     let written = write_outputs(&dir, &criterion_home, &record, &summary, compared_ok, flags);
+    // Only a comparison asked for by name (`--baseline NAME`) gates the
+    // exit code; the default comparison with `base` informs, as
+    // Criterion's does.
+    let comparison_failures = match (compared_ok, flags.strict) {
+        (Some(compared), true) => compared.comparison.failed(),
+        _ => Vec::new(),
+    };
     let outcome = RunOutcome {
+        comparison_failures,
         baseline_error: compared.as_ref().err().map(ToString::to_string),
         write_error: written.as_ref().err().map(ToString::to_string),
         failed_servers: failed_servers(&record),
@@ -382,6 +391,8 @@ struct RunOutcome {
     baseline_error: Option<String>,
     write_error: Option<String>,
     failed_servers: Vec<String>,
+    /// Why a comparison with a named baseline failed.
+    comparison_failures: Vec<String>,
 }
 
 impl RunOutcome {
@@ -398,6 +409,10 @@ impl RunOutcome {
                 "framework-bench: failed: {}",
                 self.failed_servers.join(", ")
             );
+            code = 1;
+        }
+        for failure in &self.comparison_failures {
+            eprintln!("framework-bench: comparison failed: {failure}");
             code = 1;
         }
         code
@@ -419,13 +434,14 @@ fn compare_with_baseline(
     dir: &Path,
     flags: &BaselineFlags,
     summary: &Summary,
+    judgement: &Judgement,
 ) -> crate::Result<Option<Compared>> {
     let Some(name) = flags.compare.as_deref() else {
         return Ok(None);
     };
     match baseline::load_named(&criterion_baseline_path(dir, name), name) {
         Ok(base) => Ok(Some(Compared {
-            comparison: base.compare(summary, &Thresholds::default()),
+            comparison: base.compare(summary, judgement),
             name: name.to_owned(),
             base,
         })),
@@ -540,10 +556,19 @@ mod tests {
     fn a_strict_baseline_that_is_missing_is_an_error_a_lenient_one_is_not() {
         let dir = tempfile::tempdir().unwrap();
         let summary = Summary::of_run(&fixtures::run(), figures::collect(&fixtures::run()));
-        let strict = compare_with_baseline(dir.path(), &flags(None, Some("gone"), true), &summary);
+        let strict = compare_with_baseline(
+            dir.path(),
+            &flags(None, Some("gone"), true),
+            &summary,
+            &Judgement::default(),
+        );
         assert!(strict.unwrap_err().to_string().contains("gone"));
-        let lenient =
-            compare_with_baseline(dir.path(), &flags(None, Some("gone"), false), &summary);
+        let lenient = compare_with_baseline(
+            dir.path(),
+            &flags(None, Some("gone"), false),
+            &summary,
+            &Judgement::default(),
+        );
         assert!(lenient.unwrap().is_none());
     }
 
@@ -553,8 +578,13 @@ mod tests {
         let run = fixtures::run();
         let summary = Summary::of_run(&run, figures::collect(&run));
         save_baseline(dir.path(), "mine", &summary).unwrap();
-        let compared =
-            compare_with_baseline(dir.path(), &flags(None, Some("mine"), true), &summary).unwrap();
+        let compared = compare_with_baseline(
+            dir.path(),
+            &flags(None, Some("mine"), true),
+            &summary,
+            &Judgement::default(),
+        )
+        .unwrap();
         let comparison = compared.unwrap().comparison;
         assert_eq!(comparison.baseline_name, "mine");
         assert_eq!(comparison.rows.len(), summary.metrics.len());

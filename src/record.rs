@@ -26,7 +26,7 @@ use crate::units::{duration_ns, option_duration_ns};
 /// The schema name written into every run file. Version 3 records how late
 /// an open loop's client sent its requests; version 2 keeps rounds as a
 /// list (version 1 stored round 1 as flat fields of the server).
-pub const RUN_SCHEMA: &str = "framework-bench/run/v3";
+pub const RUN_SCHEMA: &str = "framework-bench/run/v4";
 
 /// Before or after the seed's burst.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -165,6 +165,45 @@ pub struct RoundRecord {
     pub after: Option<MemorySnapshot>,
     /// How long the server took to settle after the burst.
     pub settle_after: Option<Settle>,
+    /// Each route's latency on this round's process, measured after its
+    /// memory was read: the round's reading of every latency figure.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub probes: BTreeMap<Route, ProbeRecord>,
+    /// The harness's own responder measured the same way right after:
+    /// the control that says whether the machine moved between runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub control: Option<ProbeRecord>,
+}
+
+/// One round's latency of a route: a closed loop of `n_requests` on one
+/// keep-alive connection, after a warm-up on the same connection.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProbeRecord {
+    pub n_requests: usize,
+    #[serde(with = "duration_ns", rename = "wall_time_ns")]
+    pub wall_time: Duration,
+    pub requests: LatencySummary,
+    /// The server's CPU time over the measured requests; absent for the
+    /// responder, which runs in the harness.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "option_duration_ns",
+        rename = "server_cpu_time_ns"
+    )]
+    pub server_cpu_time: Option<Duration>,
+}
+
+impl ProbeRecord {
+    /// Wall time per request: what Criterion estimates, for this round.
+    pub fn per_request_ns(&self) -> Option<f64> {
+        (self.n_requests > 0).then(|| self.wall_time.as_nanos() as f64 / self.n_requests as f64)
+    }
+
+    pub fn server_cpu_per_request_ns(&self) -> Option<f64> {
+        let cpu = self.server_cpu_time?;
+        (self.n_requests > 0).then(|| cpu.as_nanos() as f64 / self.n_requests as f64)
+    }
 }
 
 /// The seed's burst, as recorded.
@@ -490,6 +529,8 @@ impl RoundRecord {
             burst: None,
             after: None,
             settle_after: None,
+            probes: BTreeMap::new(),
+            control: None,
         }
     }
 
@@ -642,7 +683,7 @@ mod tests {
     }
 
     /// The committed example of a run file: the fixture run, as written.
-    const GOLDEN: &str = "tests/fixtures/run-v3.json";
+    const GOLDEN: &str = "tests/fixtures/run-v4.json";
 
     /// Every field path of a JSON value with its type: the file's shape.
     fn shape(value: &serde_json::Value, at: &str, out: &mut std::collections::BTreeSet<String>) {

@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::compare::figures::{Metric, Stage};
-use crate::compare::verdict::{Comparison, Thresholds, compare};
+use crate::compare::verdict::{Comparison, Judgement, Row, Verdict, compare};
 use crate::conditions::Conditions;
 use crate::config::BenchConfig;
 use crate::error::{Error, Result};
@@ -53,7 +53,7 @@ pub struct Summary {
 }
 
 /// What a summary records of each server besides its figures.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ServerInfo {
     pub version: Option<String>,
     pub workers: usize,
@@ -63,6 +63,25 @@ pub struct ServerInfo {
     /// `latency-hello`, ...): their figures measured the client.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub client_bound: Vec<String>,
+    /// Constant-rate runs that did not hold their rate: their figures are
+    /// not this run's, and a comparison fails on them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unheld_rates: Vec<UnheldRate>,
+}
+
+/// A constant-rate run that achieved less than its rate.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UnheldRate {
+    pub route: crate::load::Route,
+    pub percent_of_max: Option<u8>,
+    pub target_per_second: u32,
+    pub achieved_per_second: f64,
+}
+
+impl UnheldRate {
+    fn stage(&self) -> Option<Stage> {
+        Some(Stage::Rate(self.route, self.percent_of_max?))
+    }
 }
 
 impl Summary {
@@ -83,6 +102,7 @@ impl Summary {
                 .map(|s| {
                     let info = ServerInfo {
                         client_bound: client_bound_phases(s),
+                        unheld_rates: unheld_rates(s),
                         version: s.version.clone(),
                         workers: s.workers,
                         error: s
@@ -149,36 +169,72 @@ impl Summary {
     ///
     /// Only what `now` set out to measure is judged: a baseline figure
     /// whose server and stage (rounds, or one route's latency) this run did
-    /// not measure at all, as with a filter (`cargo bench -- axum`), is left
-    /// out and counted in a warning, not called missing. A server that
-    /// failed in this run keeps its figures in scope, so they show as
-    /// missing.
-    pub fn compare(&self, now: &Summary, thresholds: &Thresholds) -> Comparison {
-        let measured: BTreeSet<(&str, Stage)> = now
-            .metrics
-            .iter()
-            .map(|m| (m.server.as_str(), m.figure.stage()))
-            .collect();
+    /// not attempt, as with a filter (`cargo bench -- axum`), is left out
+    /// and counted in a warning. What it attempted and did not measure is
+    /// missing: a server that failed, a rate run that did not hold its
+    /// rate. Both fail the comparison.
+    ///
+    /// When the control (the harness's responder, read beside every round
+    /// in both runs) moved, the machine did: time figures are withheld
+    /// with the reason rather than called changed.
+    pub fn compare(&self, now: &Summary, judgement: &Judgement) -> Comparison {
+        let measured = now.attempted_stages();
         let failed = |server: &str| now.servers.get(server).is_some_and(|s| s.error.is_some());
         let (in_scope, out_of_scope): (Vec<Metric>, Vec<Metric>) =
             self.metrics.iter().cloned().partition(|m| {
-                failed(&m.server) || measured.contains(&(m.server.as_str(), m.figure.stage()))
+                failed(&m.server) || measured.contains(&(m.server.clone(), m.figure.stage()))
             });
         let mut warnings = self.warnings(now, &measured);
         if !out_of_scope.is_empty() {
             warnings.push(format!(
-                "{} figures of the baseline were not measured in this run (a filter, or the opt-in sweep not run) and are not compared",
+                "{} figures of the baseline were not attempted in this run (a filter, or the opt-in sweep not run) and are not compared",
                 out_of_scope.len()
             ));
         }
+        let mut rows = compare(&in_scope, &now.metrics, judgement);
+        warnings.extend(withhold_if_the_machine_moved(&mut rows));
         Comparison {
             baseline_name: self.name.clone(),
-            rows: compare(&in_scope, &now.metrics, thresholds),
+            rows,
             warnings,
+            failures: now.failures(),
         }
     }
 
-    fn warnings(&self, now: &Summary, measured: &BTreeSet<(&str, Stage)>) -> Vec<String> {
+    /// (server, stage) of every figure this run measured, and of every
+    /// rate run it attempted.
+    fn attempted_stages(&self) -> BTreeSet<(String, Stage)> {
+        let measured = self
+            .metrics
+            .iter()
+            .map(|m| (m.server.clone(), m.figure.stage()));
+        let unheld = self.servers.iter().flat_map(|(name, info)| {
+            info.unheld_rates
+                .iter()
+                .filter_map(move |r| Some((name.clone(), r.stage()?)))
+        });
+        measured.chain(unheld).collect()
+    }
+
+    /// What fails this run besides its figures: failed servers, rates not
+    /// held.
+    pub fn failures(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for (name, info) in &self.servers {
+            if let Some(error) = &info.error {
+                out.push(format!("{name} failed: {error}"));
+            }
+            for rate in &info.unheld_rates {
+                out.push(format!(
+                    "{name}: {} at {}/s achieved {:.0}/s: the rate was not held",
+                    rate.route, rate.target_per_second, rate.achieved_per_second
+                ));
+            }
+        }
+        out
+    }
+
+    fn warnings(&self, now: &Summary, measured: &BTreeSet<(String, Stage)>) -> Vec<String> {
         let mut warnings = self.environment.differences(&now.environment);
         if self.config.n_requests != now.config.n_requests
             || self.config.timeout != now.config.timeout
@@ -271,6 +327,61 @@ impl Summary {
     }
 }
 
+/// When the control's rows say the machine moved, every time figure of the
+/// servers is withheld with the reason; returns the warning to show.
+fn withhold_if_the_machine_moved(rows: &mut [Row]) -> Vec<String> {
+    let control = rows
+        .iter()
+        .find(|r| r.is_control() && r.figure.is_time())
+        .cloned();
+    let Some(control) = control else {
+        return vec![
+            "no control in one of the runs (the responder read beside every round): a machine that moved would read as a change of every time figure".to_owned(),
+        ];
+    };
+    let moved = matches!(control.verdict, Verdict::Regressed | Verdict::Improved);
+    if !moved {
+        return match control.verdict {
+            Verdict::WithinNoise => Vec::new(),
+            other => vec![format!(
+                "the control could not be judged ({other}): a machine that moved would read as a change of every time figure"
+            )],
+        };
+    }
+    let change = control.change.unwrap_or(0.0);
+    let reason = format!(
+        "the machine is {:.0} % {} than when the baseline was taken (the harness's own responder, read beside every round)",
+        change.abs() * 100.0,
+        if change > 0.0 { "slower" } else { "faster" }
+    );
+    for row in rows.iter_mut() {
+        let judged = matches!(
+            row.verdict,
+            Verdict::Regressed | Verdict::Improved | Verdict::WithinNoise
+        );
+        if judged && !row.is_control() && row.figure.is_time() {
+            row.verdict = Verdict::Withheld;
+            row.reason = Some(reason.clone());
+        }
+    }
+    vec![format!("time figures withheld: {reason}")]
+}
+
+/// The rate runs of a server that did not hold their rate.
+fn unheld_rates(server: &crate::record::ServerRecord) -> Vec<UnheldRate> {
+    server
+        .constant_rate
+        .iter()
+        .filter(|run| !run.valid())
+        .map(|run| UnheldRate {
+            route: run.route,
+            percent_of_max: run.percent_of_max,
+            target_per_second: run.target_per_second,
+            achieved_per_second: run.achieved_per_second,
+        })
+        .collect()
+}
+
 fn phases_text(phases: &[String]) -> String {
     if phases.is_empty() {
         "none".to_owned()
@@ -361,6 +472,14 @@ mod tests {
         Metric::point(server, name.parse().unwrap(), value)
     }
 
+    /// Five rounds about 1 % apart around `value`.
+    fn rounds(server: &str, name: &str, value: f64) -> Metric {
+        Metric {
+            readings: [0.99, 1.0, 1.01, 1.005, 0.995].map(|f| f * value).to_vec(),
+            ..metric(server, name, value)
+        }
+    }
+
     fn summary(metrics: Vec<Metric>) -> Summary {
         Summary {
             schema: SUMMARY_SCHEMA.into(),
@@ -377,6 +496,7 @@ mod tests {
                     workers: 2,
                     error: None,
                     client_bound: Vec::new(),
+                    unheld_rates: Vec::new(),
                 },
             )]),
             metrics,
@@ -465,18 +585,16 @@ mod tests {
 
     #[test]
     fn comparisons_warn_about_other_parameters_and_versions() {
-        let base = summary(vec![metric("axum", "rss-before", 3.0 * 1024.0 * 1024.0)]);
-        let mut now = summary(vec![metric("axum", "rss-before", 9.0 * 1024.0 * 1024.0)]);
+        let base = summary(vec![rounds("axum", "rss-before", 3.0 * 1024.0 * 1024.0)]);
+        let mut now = summary(vec![rounds("axum", "rss-before", 9.0 * 1024.0 * 1024.0)]);
         now.config.workers = base.config.workers + 2;
         now.servers.get_mut("axum").unwrap().version = Some("0.9.0".into());
-        let comparison = base.compare(&now, &Thresholds::default());
+        let comparison = base.compare(&now, &Judgement::default());
         assert!(comparison.any_regressed());
-        assert_eq!(comparison.warnings.len(), 2, "{:?}", comparison.warnings);
-        assert!(
-            comparison.warnings[0].starts_with("parameters differ"),
-            "{:?}",
-            comparison.warnings
-        );
+        let warned = |start: &str| comparison.warnings.iter().any(|w| w.starts_with(start));
+        assert!(warned("parameters differ"), "{:?}", comparison.warnings);
+        assert!(warned("axum version differs"), "{:?}", comparison.warnings);
+        assert!(warned("no control"), "{:?}", comparison.warnings);
     }
 
     #[test]
@@ -489,14 +607,14 @@ mod tests {
         ]);
         // `cargo bench -- latency-hello/axum`: warp and axum's rounds not run.
         let now = summary(vec![metric("axum", "latency-hello", 41e3)]);
-        let comparison = base.compare(&now, &Thresholds::default());
+        let comparison = base.compare(&now, &Judgement::default());
         let rows: Vec<_> = comparison.rows.iter().map(|r| r.figure.name()).collect();
         assert_eq!(rows, ["latency-hello"]);
         assert!(
             comparison
                 .warnings
                 .iter()
-                .any(|w| w.starts_with("2 figures of the baseline were not measured")),
+                .any(|w| w.starts_with("2 figures of the baseline were not attempted")),
             "{:?}",
             comparison.warnings
         );
@@ -509,7 +627,7 @@ mod tests {
             metric("axum", "burst-time-per-call", 40e3),
         ]);
         let now = summary(vec![metric("axum", "rss-before", 3.1 * mib)]);
-        let rows = base.compare(&now, &Thresholds::default()).rows;
+        let rows = base.compare(&now, &Judgement::default()).rows;
         let names: Vec<_> = rows.iter().map(|r| r.figure.name()).collect();
         assert_eq!(names, ["rss-before"]);
         let base = summary(vec![metric("axum", "latency-hello", 40e3)]);
@@ -518,9 +636,94 @@ mod tests {
         let mut failed = now.clone();
         failed.servers.get_mut("axum").unwrap().error = Some("crashed".into());
         failed.metrics.clear();
-        let comparison = base.compare(&failed, &Thresholds::default());
+        let comparison = base.compare(&failed, &Judgement::default());
         let verdicts: Vec<_> = comparison.rows.iter().map(|r| r.verdict).collect();
         assert_eq!(verdicts, [crate::compare::verdict::Verdict::Missing]);
+    }
+
+    #[test]
+    fn a_crashed_server_a_missing_figure_or_an_unheld_rate_fails_the_comparison() {
+        let base = summary(vec![
+            rounds("axum", "rss-before", 3e6),
+            metric("axum", "rate-hello-50pct-p50", 40e3),
+        ]);
+        // Everything as before: nothing fails.
+        let same = summary(vec![rounds("axum", "rss-before", 3e6)]);
+        assert!(
+            base.compare(&same, &Judgement::default())
+                .failed()
+                .is_empty()
+        );
+        // The rate run no longer held its rate: no figure, but a failure,
+        // and the baseline's figure is missing, not out of scope.
+        let mut unheld = same.clone();
+        unheld.servers.get_mut("axum").unwrap().unheld_rates = vec![UnheldRate {
+            route: crate::load::Route::Hello,
+            percent_of_max: Some(50),
+            target_per_second: 20_000,
+            achieved_per_second: 17_000.0,
+        }];
+        let failed = base.compare(&unheld, &Judgement::default()).failed();
+        assert_eq!(
+            failed,
+            [
+                "axum rate-hello-50pct-p50: missing",
+                "axum: hello at 20000/s achieved 17000/s: the rate was not held"
+            ]
+        );
+        // A server that crashed: its figures are missing and it failed.
+        let mut crashed = summary(Vec::new());
+        crashed.servers.get_mut("axum").unwrap().error = Some("crashed".into());
+        let failed = base.compare(&crashed, &Judgement::default()).failed();
+        assert!(
+            failed.contains(&"axum failed: crashed".to_owned()),
+            "{failed:?}"
+        );
+        assert!(
+            failed.contains(&"axum rss-before: missing".to_owned()),
+            "{failed:?}"
+        );
+    }
+
+    #[test]
+    fn a_machine_that_moved_withholds_time_verdicts_and_says_by_how_much() {
+        let control = |ns| rounds(crate::record::CLIENT_FLOOR, "latency-hello", ns);
+        let base = summary(vec![
+            control(70e3),
+            rounds("axum", "latency-hello", 80e3),
+            rounds("axum", "rss-after", 20e6),
+        ]);
+        // Everything 20 % slower, the responder too; memory 30 % up.
+        let now = summary(vec![
+            control(84e3),
+            rounds("axum", "latency-hello", 96e3),
+            rounds("axum", "rss-after", 26e6),
+        ]);
+        let comparison = base.compare(&now, &Judgement::default());
+        let verdict = |name: &str| {
+            let row = comparison
+                .rows
+                .iter()
+                .find(|r| r.server == "axum" && r.figure.name() == name)
+                .unwrap();
+            (row.verdict, row.reason.clone().unwrap_or_default())
+        };
+        let (latency, reason) = verdict("latency-hello");
+        assert_eq!(latency, Verdict::Withheld);
+        assert!(reason.starts_with("the machine is 20 % slower"), "{reason}");
+        assert_eq!(verdict("rss-after").0, Verdict::Regressed);
+        assert!(
+            comparison
+                .warnings
+                .iter()
+                .any(|w| w.starts_with("time figures withheld"))
+        );
+        // The control's own row withholds; it does not fail the comparison.
+        assert_eq!(comparison.failed(), ["axum rss-after: regressed"]);
+        // A control that held still lets the verdict stand.
+        let still = summary(vec![control(70.5e3), rounds("axum", "latency-hello", 96e3)]);
+        let comparison = base.compare(&still, &Judgement::default());
+        assert!(comparison.any_regressed());
     }
 
     #[test]
@@ -531,7 +734,7 @@ mod tests {
         ]);
         let mut now = base.clone();
         now.servers.get_mut("axum").unwrap().client_bound = vec!["burst".into()];
-        let warnings = base.compare(&now, &Thresholds::default()).warnings;
+        let warnings = base.compare(&now, &Judgement::default()).warnings;
         assert!(
             warnings.contains(
                 &"axum: the client-bound phases differ: baseline none, now burst".to_owned()
@@ -543,9 +746,7 @@ mod tests {
         latency_only.servers.get_mut("axum").unwrap().client_bound = Vec::new();
         let mut bound = base.clone();
         bound.servers.get_mut("axum").unwrap().client_bound = vec!["burst".into()];
-        let warnings = bound
-            .compare(&latency_only, &Thresholds::default())
-            .warnings;
+        let warnings = bound.compare(&latency_only, &Judgement::default()).warnings;
         assert!(
             !warnings.iter().any(|w| w.contains("client-bound")),
             "{warnings:?}"
@@ -564,7 +765,7 @@ mod tests {
         let now = Summary::of_run(&run, metrics);
         let name = &run.servers[0].name;
         assert_eq!(now.servers[name].client_bound, ["sweep-c64"]);
-        let warnings = base.compare(&now, &Thresholds::default()).warnings;
+        let warnings = base.compare(&now, &Judgement::default()).warnings;
         assert!(
             warnings
                 .iter()
@@ -581,7 +782,7 @@ mod tests {
             .join("tests/fixtures/baselines/reference-2core-2026-11-22.json");
         let old = Summary::load(&path).unwrap();
         assert_eq!(old.conditions, Conditions::default());
-        let rows = old.compare(&old, &Thresholds::default()).rows;
+        let rows = old.compare(&old, &Judgement::default()).rows;
         assert_eq!(rows.len(), old.metrics.len());
         assert!(old.metrics.len() > 80, "{}", old.metrics.len());
         let now_reference = load_named(
@@ -589,7 +790,7 @@ mod tests {
             "reference-2core",
         )
         .unwrap();
-        let comparison = old.compare(&now_reference, &Thresholds::default());
+        let comparison = old.compare(&now_reference, &Judgement::default());
         assert!(
             comparison
                 .warnings
@@ -612,13 +813,15 @@ mod tests {
         let path = committed_baseline_path(root, "reference-2core");
         let reference = load_named(&path, "reference-2core").unwrap();
         assert!(reference.metrics.len() > 50, "{}", reference.metrics.len());
-        let comparison = reference.compare(&reference, &Thresholds::default());
+        let comparison = reference.compare(&reference, &Judgement::default());
         assert_eq!(comparison.rows.len(), reference.metrics.len());
         assert!(
             comparison
                 .rows
                 .iter()
-                .all(|r| r.verdict == crate::compare::verdict::Verdict::WithinNoise)
+                .all(|r| matches!(r.verdict, Verdict::WithinNoise | Verdict::NotJudged)),
+            "{:?}",
+            comparison.rows
         );
         // Saved again, it keeps every figure's name and unit.
         let dir = tempfile::tempdir().unwrap();

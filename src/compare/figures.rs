@@ -16,7 +16,7 @@ use crate::load::hammer::LatencySummary;
 use crate::measure::estimate::Statistic;
 pub use crate::measure::memory::MemoryFigure;
 pub use crate::record::Phase;
-use crate::record::{RunRecord, ServerRecord};
+use crate::record::{CLIENT_FLOOR, RunRecord, ServerRecord};
 
 /// What a figure's numbers are.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -215,6 +215,17 @@ impl Figure {
         }
     }
 
+    /// True for the figures whose value is an estimate Criterion prints.
+    pub fn is_estimate(self) -> bool {
+        matches!(self, Figure::Latency(_) | Figure::SweepTimePerRequest(_))
+    }
+
+    /// True for figures that measure time: a machine that got slower moves
+    /// them all.
+    pub fn is_time(self) -> bool {
+        self.unit() == Unit::Nanoseconds
+    }
+
     /// Every figure a run can report, in report order.
     pub fn all() -> Vec<Figure> {
         let latency = Route::ALL.map(Figure::Latency);
@@ -324,9 +335,102 @@ pub struct Metric {
     pub upper: Option<f64>,
     /// Which statistic `value` is, for latency (Criterion's estimate).
     pub statistic: Option<Statistic>,
-    /// The independent readings behind `value` (their median), e.g. one per
-    /// round of the memory phase.
+    /// The independent readings behind `value` (their median), one per
+    /// round (a fresh process), in the order the rounds ran.
     pub readings: Vec<f64>,
+    /// What the figure was measured under. A merged baseline keeps each
+    /// figure's own, so a figure from an older run is never judged under
+    /// the newer run's parameters.
+    pub setup: Option<Setup>,
+}
+
+/// The parameters a figure depends on, kept with it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Setup {
+    pub n_requests: usize,
+    pub timeout_ns: u64,
+    pub workers: usize,
+    pub concurrency: usize,
+    /// `None`: each framework's own.
+    pub backlog: Option<u32>,
+    pub server_cpus: String,
+    pub client_cpus: String,
+    pub probe_requests: usize,
+    /// The target rate of a constant-rate figure, requests per second.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_per_second: Option<u32>,
+}
+
+impl Setup {
+    /// The setup of every figure of `run`.
+    pub fn of(run: &RunRecord) -> Setup {
+        let config = &run.config;
+        let placement = |cpus: &crate::conditions::CpuList| match config.placement.pinned {
+            true => cpus.to_string(),
+            false => "any".to_owned(),
+        };
+        Setup {
+            n_requests: config.n_requests,
+            timeout_ns: u64::try_from(config.timeout.as_nanos()).unwrap_or(u64::MAX),
+            workers: config.workers,
+            concurrency: config.concurrency,
+            backlog: run.conditions.backlog,
+            server_cpus: placement(&config.placement.server_cpus),
+            client_cpus: placement(&config.placement.client_cpus),
+            probe_requests: config.probe_requests,
+            rate_per_second: None,
+        }
+    }
+
+    /// What differs, as `workers 4 -> 1`; empty when nothing does.
+    pub fn differences(&self, now: &Setup) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut check = |name: &str, was: String, is: String| {
+            if was != is {
+                out.push(format!("{name} {was} -> {is}"));
+            }
+        };
+        check(
+            "requests",
+            self.n_requests.to_string(),
+            now.n_requests.to_string(),
+        );
+        check(
+            "timeout ns",
+            self.timeout_ns.to_string(),
+            now.timeout_ns.to_string(),
+        );
+        check("workers", self.workers.to_string(), now.workers.to_string());
+        check(
+            "connections",
+            self.concurrency.to_string(),
+            now.concurrency.to_string(),
+        );
+        let backlog = |b: Option<u32>| b.map_or("framework's own".to_owned(), |b| b.to_string());
+        check("backlog", backlog(self.backlog), backlog(now.backlog));
+        check(
+            "server CPUs",
+            self.server_cpus.clone(),
+            now.server_cpus.clone(),
+        );
+        check(
+            "client CPUs",
+            self.client_cpus.clone(),
+            now.client_cpus.clone(),
+        );
+        check(
+            "probe requests",
+            self.probe_requests.to_string(),
+            now.probe_requests.to_string(),
+        );
+        let rate = |r: Option<u32>| r.map_or("-".to_owned(), |r| format!("{r}/s"));
+        check(
+            "rate",
+            rate(self.rate_per_second),
+            rate(now.rate_per_second),
+        );
+        out
+    }
 }
 
 impl Metric {
@@ -340,6 +444,7 @@ impl Metric {
             upper: None,
             statistic: None,
             readings: Vec::new(),
+            setup: None,
         }
     }
 
@@ -369,6 +474,8 @@ struct MetricFile {
     statistic: Option<Statistic>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     readings: Vec<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    setup: Option<Setup>,
 }
 
 impl From<Metric> for MetricFile {
@@ -382,6 +489,7 @@ impl From<Metric> for MetricFile {
             upper: m.upper,
             statistic: m.statistic,
             readings: m.readings,
+            setup: m.setup,
         }
     }
 }
@@ -407,25 +515,88 @@ impl TryFrom<MetricFile> for Metric {
             upper: f.upper,
             statistic: f.statistic,
             readings: f.readings,
+            setup: f.setup,
         })
     }
 }
 
-/// Every figure of a run, sorted by server then figure: latency from the
-/// estimates this run computed, the rest as the median over its rounds.
+/// Every figure of a run, sorted by server then figure. A figure's
+/// readings are its rounds'; latency's value is the estimate Criterion
+/// printed when it ran the benchmark, every other value the median of the
+/// rounds. The control (the harness's responder beside each round) is the
+/// figures of [`CLIENT_FLOOR`].
 pub fn collect(run: &RunRecord) -> Vec<Metric> {
-    let mut metrics: Vec<Metric> = run
+    let setup = Setup::of(run);
+    let mut metrics: BTreeMap<(String, Figure), Metric> = BTreeMap::new();
+    for metric in run.servers.iter().flat_map(round_metrics) {
+        metrics.insert((metric.server.clone(), metric.figure), metric);
+    }
+    let criterion = run.servers.iter().flat_map(|server| {
+        latency_metrics(server)
+            .chain(sweep_metrics(server))
+            .chain(rate_metrics(server))
+    });
+    for metric in criterion {
+        let key = (metric.server.clone(), metric.figure);
+        match metrics.get_mut(&key) {
+            Some(rounds) if metric.figure.is_estimate() => {
+                rounds.value = metric.value;
+                rounds.lower = metric.lower;
+                rounds.upper = metric.upper;
+                rounds.statistic = metric.statistic;
+            }
+            Some(_) => {}
+            None => {
+                metrics.insert(key, metric);
+            }
+        }
+    }
+    if let Some(control) = control_metric(run) {
+        metrics.insert((control.server.clone(), control.figure), control);
+    }
+    metrics
+        .into_values()
+        .map(|metric| {
+            let mut setup = setup.clone();
+            setup.rate_per_second = rate_of(run, &metric);
+            Metric {
+                setup: Some(setup),
+                ..metric
+            }
+        })
+        .collect()
+}
+
+/// The control: the responder's latency read beside every round of the
+/// run, in the order they ran.
+fn control_metric(run: &RunRecord) -> Option<Metric> {
+    let readings: Vec<f64> = run
         .servers
         .iter()
-        .flat_map(|server| {
-            latency_metrics(server)
-                .chain(sweep_metrics(server))
-                .chain(rate_metrics(server))
-                .chain(round_metrics(server))
-        })
+        .flat_map(|s| &s.rounds)
+        .filter_map(|r| r.control.as_ref()?.per_request_ns())
         .collect();
-    metrics.sort_by(|a, b| (&a.server, a.figure).cmp(&(&b.server, b.figure)));
-    metrics
+    (!readings.is_empty()).then(|| Metric {
+        readings: readings.clone(),
+        ..Metric::point(
+            CLIENT_FLOOR,
+            Figure::Latency(Route::Hello),
+            median(&readings),
+        )
+    })
+}
+
+/// The target rate of a constant-rate figure.
+fn rate_of(run: &RunRecord, metric: &Metric) -> Option<u32> {
+    let Figure::RatePercentile(route, percent, _) = metric.figure else {
+        return None;
+    };
+    let server = run.servers.iter().find(|s| s.name == metric.server)?;
+    server
+        .constant_rate
+        .iter()
+        .find(|r| r.route == route && r.percent_of_max == Some(percent))
+        .map(|r| r.target_per_second)
 }
 
 fn latency_metrics(server: &ServerRecord) -> impl Iterator<Item = Metric> + '_ {
@@ -507,11 +678,7 @@ fn round_metrics(server: &ServerRecord) -> Vec<Metric> {
     readings
         .into_iter()
         .map(|(figure, readings)| Metric {
-            readings: if readings.len() > 1 {
-                readings.clone()
-            } else {
-                Vec::new()
-            },
+            readings: readings.clone(),
             ..Metric::point(&server.name, figure, median(&readings))
         })
         .collect()
@@ -537,7 +704,28 @@ fn round_readings(round: &crate::record::RoundRecord) -> Vec<(Figure, f64)> {
             out.push((Figure::BurstCpuPerRequest, ns));
         }
     }
+    for (&route, probe) in &round.probes {
+        out.extend(probe_readings(route, probe));
+    }
     out
+}
+
+/// A round's latency reading of one route as figures.
+fn probe_readings(
+    route: Route,
+    probe: &crate::record::ProbeRecord,
+) -> impl Iterator<Item = (Figure, f64)> + '_ {
+    let latency = probe
+        .per_request_ns()
+        .map(|ns| (Figure::Latency(route), ns));
+    let cpu = probe
+        .server_cpu_per_request_ns()
+        .map(|ns| (Figure::LatencyCpuPerRequest(route), ns));
+    let percentiles = Percentile::ALL.into_iter().filter_map(move |p| {
+        let ns = p.of(&probe.requests)?;
+        Some((Figure::LatencyPercentile(route, p), ns as f64))
+    });
+    latency.into_iter().chain(cpu).chain(percentiles)
 }
 
 /// The median of a non-empty slice (mean of the middle two when even).

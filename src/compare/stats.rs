@@ -225,9 +225,9 @@ pub fn benjamini_hochberg(p_values: &[f64], q: f64) -> Vec<bool> {
     let largest = order
         .iter()
         .enumerate()
-        .filter(|&(rank, &i)| p_values[i] <= q * (rank + 1) as f64 / m as f64)
-        .map(|(rank, _)| rank)
-        .last();
+        .rev()
+        .find(|&(rank, &i)| p_values[i] <= q * (rank + 1) as f64 / m as f64)
+        .map(|(rank, _)| rank);
     let mut discoveries = vec![false; m];
     if let Some(largest) = largest {
         for &i in &order[..=largest] {

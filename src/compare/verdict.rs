@@ -1,25 +1,28 @@
 //! Baseline against now, figure by figure, with a verdict for each.
 //!
-//! A change is "within noise" unless it is larger than the noise band:
-//! - for a figure with several independent readings (memory, burst and
-//!   startup: one per round), the band is the largest of its floor (see
-//!   [`Thresholds`]), the spread (max - min) of the baseline's readings and
-//!   the spread of this run's;
-//! - for latency (the estimate Criterion printed: slope or mean), the band is the largest of its
-//!   relative floor and the two 95 % confidence intervals' half-widths added.
+//! Every figure has one reading per round (a fresh process). A figure is
+//! called changed when two things hold:
+//! - the rounds say so: a t-test of the two sides' log readings (see
+//!   [`crate::compare::stats`]), with the whole table's false-alarm rate
+//!   held at [`Judgement::false_alarm_rate`] (Benjamini-Hochberg);
+//! - the change is worth reporting: larger than
+//!   [`Judgement::min_effect`], as Criterion's noise threshold.
 //!
-//! Every figure is smaller-is-better: above the band is "regressed", below
-//! it "improved". Relative floors are taken from the smaller of the two
-//! values, so the band is symmetric in ratio: with a 20 % floor, 100 to 121
-//! regresses and 121 to 100 improves (a floor relative to the baseline
-//! alone would make large improvements harder to reach than regressions).
+//! No floor is tuned to a machine: how much a figure wobbles is read from
+//! its own rounds in both runs. The one constant, the minimum effect, says
+//! what is worth a maintainer's attention, not how noisy a machine was.
+//!
+//! Every figure is smaller-is-better: a change up is "regressed", down
+//! "improved". A figure that cannot be judged says why: a statistic or a
+//! parameter that differs, a single reading, a machine that moved.
 
 use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::compare::figures::{Figure, MemoryFigure, Metric, Percentile, Phase, Unit};
+use crate::compare::figures::{Figure, Metric, Unit};
+use crate::compare::stats::{self, Design, Scale};
 
 /// What a change amounts to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -27,11 +30,19 @@ use crate::compare::figures::{Figure, MemoryFigure, Metric, Percentile, Phase, U
 pub enum Verdict {
     Improved,
     Regressed,
+    /// Not shown to differ by the rounds, or by less than the minimum
+    /// effect.
     WithinNoise,
     /// Measured now, not in the baseline.
     New,
-    /// In the baseline, not measured now.
+    /// In the baseline, and now attempted but not measured: a failure.
     Missing,
+    /// A time figure, when the control says the machine moved.
+    Withheld,
+    /// Measured under another statistic or other parameters.
+    NotComparable,
+    /// Too few rounds on a side to test (a figure of one process).
+    NotJudged,
 }
 
 impl fmt::Display for Verdict {
@@ -41,133 +52,63 @@ impl fmt::Display for Verdict {
             Verdict::Regressed => "REGRESSED",
             Verdict::WithinNoise => "within noise",
             Verdict::New => "new",
-            Verdict::Missing => "missing",
+            Verdict::Missing => "MISSING",
+            Verdict::Withheld => "withheld",
+            Verdict::NotComparable => "not comparable",
+            Verdict::NotJudged => "not judged",
         })
     }
 }
 
-/// The noise floors: the largest move of each kind of figure between eight
-/// default runs of unchanged code on the 2-core reference machine
-/// (2026-12-01; servers on CPU 1, client on CPU 0, backlog 2000, the lean
-/// load client), with a margin (see the README). A relative floor is taken
-/// of the smaller value, so it is a bound on max/min - 1.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Thresholds {
-    /// Relative floor of latency estimates. Measured: up to 22.2 % (rocket
-    /// json in one run whose tail grew: p50 +7 %, p99 2.5x), otherwise up to
-    /// 12.7 %.
-    pub latency_relative: f64,
-    /// Relative floor of a latency benchmark's p50, which a slow episode
-    /// moves least. Measured: up to 10.9 %.
-    pub latency_p50_relative: f64,
-    /// Relative floor of a latency benchmark's p90. Measured: up to 25.1 %.
-    pub latency_p90_relative: f64,
-    /// Relative floor of a latency benchmark's p99. Measured: up to 157 %
-    /// (the same run), otherwise up to 41.6 %.
-    pub latency_p99_relative: f64,
-    /// Relative floor of a latency benchmark's p99.9 and maximum, decided
-    /// by a few stalled requests. Measured: up to 9.2x (p99.9) and 3.2x
-    /// (max); a stall like tide's 44 ms Nagle wait (over 1000x) still shows.
-    pub latency_extreme_relative: f64,
-    /// Absolute floor of resident figures (rss, uss, pss) before the burst,
-    /// bytes. Measured: up to 203 KiB (11.1 % of tide's 1.9 MiB PSS).
-    pub resident_bytes: f64,
-    /// Absolute floor of anonymous memory before the burst, bytes.
-    pub anonymous_bytes: f64,
-    /// Relative floor of memory figures before the burst, and of VMS.
-    pub memory_relative: f64,
-    /// Absolute floor of VMS, bytes. Measured: within 1.1 %; one more thread
-    /// maps a 64 MiB malloc arena, a real change.
-    pub vms_bytes: f64,
-    /// Relative floor of resident and anonymous memory after the burst: it
-    /// follows how many of the burst's connections the server held at
-    /// once. Measured: up to 96.9 % (tide anonymous, 10.1 to 19.9 MiB)
-    /// over eight runs; a later run, the first on a freshly started
-    /// machine, whose bursts were slower (axum 0.121 s against about
-    /// 0.07 s), moved axum's anonymous memory after the burst 14.59 to
-    /// 5.57 MiB (162 %).
-    pub after_burst_relative: f64,
-    /// Relative floor of the burst's peak RSS. Measured: up to 53.8 %.
-    pub burst_peak_relative: f64,
-    /// Relative floor of the server's CPU per request in the burst.
-    /// Measured: up to 45.2 %.
-    pub burst_cpu_relative: f64,
-    /// Relative floor of burst time per call and startup time. Measured: up
-    /// to 38.7 % (tide startup), 36.5 % (actix-web burst) over eight runs;
-    /// a later run moved rocket's burst time per call 50.4 %.
-    pub timing_relative: f64,
-    /// Absolute floor of the burst's failure rate.
-    pub failure_rate: f64,
-    /// Relative floor of server CPU time per request of a latency
-    /// benchmark. Measured: up to 16.7 %.
-    pub cpu_per_request_relative: f64,
-    /// Relative floor of the throughput sweep's time per request. Measured
-    /// over three sweeps: up to 38.8 % (tide as shipped at 16
-    /// connections), median 6.6 %.
-    pub sweep_relative: f64,
-    /// Relative floor of the p50 of an open loop at half the maximum.
-    /// Measured over three runs: up to 59.1 %.
-    pub rate_p50_relative: f64,
-    /// Relative floor of an open loop's p90 to maximum: a few queued
-    /// requests decide them. Measured over three runs: up to 31x (p99).
-    pub rate_tail_relative: f64,
+/// How a comparison decides.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Judgement {
+    /// The smallest change reported, as a share (0.05: 5 %): Criterion's
+    /// `--noise-threshold` when given. For a failure rate, in points.
+    pub min_effect: f64,
+    /// The chance that a comparison of unchanged code calls any figure of
+    /// the table changed: Criterion's `--significance-level` when given.
+    pub false_alarm_rate: f64,
+    /// Whether the two sides' rounds ran in pairs (an interleaved A/B run).
+    pub design: Design,
 }
 
-impl Default for Thresholds {
+/// The smallest change a comparison reports when Criterion's
+/// `--noise-threshold` is not given: 5 %. Criterion's own default (1 %)
+/// suits a micro-benchmark's estimate over thousands of iterations, not a
+/// figure read once per server process; 5 % is below every regression the
+/// suite is meant to catch (+10 % latency, +15 % memory or CPU).
+pub const MIN_EFFECT: f64 = 0.05;
+
+/// Criterion's default significance level, used as the whole table's
+/// false-alarm rate.
+pub const FALSE_ALARM_RATE: f64 = 0.05;
+
+impl Default for Judgement {
     fn default() -> Self {
-        Thresholds {
-            latency_relative: 0.25,
-            latency_p50_relative: 0.15,
-            latency_p90_relative: 0.35,
-            latency_p99_relative: 2.0,
-            latency_extreme_relative: 20.0,
-            resident_bytes: 512.0 * 1024.0,
-            anonymous_bytes: 256.0 * 1024.0,
-            memory_relative: 0.05,
-            vms_bytes: 1024.0 * 1024.0,
-            after_burst_relative: 2.0,
-            burst_peak_relative: 0.75,
-            burst_cpu_relative: 0.60,
-            timing_relative: 0.70,
-            failure_rate: 0.02,
-            cpu_per_request_relative: 0.25,
-            sweep_relative: 0.50,
-            rate_p50_relative: 0.80,
-            rate_tail_relative: 50.0,
+        Judgement {
+            min_effect: MIN_EFFECT,
+            false_alarm_rate: FALSE_ALARM_RATE,
+            design: Design::Unpaired,
         }
     }
 }
 
-impl Thresholds {
-    /// The floor of the noise band for `figure` with baseline value `base`.
-    fn floor(&self, figure: Figure, base: f64) -> f64 {
-        let relative = |r: f64| r * base.abs();
-        match figure {
-            Figure::Latency(_) => relative(self.latency_relative),
-            Figure::LatencyPercentile(_, Percentile::P50) => relative(self.latency_p50_relative),
-            Figure::LatencyPercentile(_, Percentile::P90) => relative(self.latency_p90_relative),
-            Figure::LatencyPercentile(_, Percentile::P99) => relative(self.latency_p99_relative),
-            Figure::LatencyPercentile(_, Percentile::P999 | Percentile::Max) => {
-                relative(self.latency_extreme_relative)
-            }
-            Figure::RatePercentile(_, _, Percentile::P50) => relative(self.rate_p50_relative),
-            Figure::RatePercentile(..) => relative(self.rate_tail_relative),
-            Figure::SweepTimePerRequest(_) => relative(self.sweep_relative),
-            Figure::Memory(_, MemoryFigure::Vms) => {
-                self.vms_bytes.max(relative(self.memory_relative))
-            }
-            Figure::Memory(Phase::After, _) => relative(self.after_burst_relative),
-            Figure::BurstPeakRss => relative(self.burst_peak_relative),
-            Figure::BurstCpuPerRequest => relative(self.burst_cpu_relative),
-            Figure::Memory(Phase::Before, MemoryFigure::Anonymous) => {
-                self.anonymous_bytes.max(relative(self.memory_relative))
-            }
-            Figure::Memory(Phase::Before, _) => {
-                self.resident_bytes.max(relative(self.memory_relative))
-            }
-            Figure::BurstFailureRate => self.failure_rate,
-            Figure::LatencyCpuPerRequest(_) => relative(self.cpu_per_request_relative),
-            Figure::StartupTime | Figure::BurstTimePerCall => relative(self.timing_relative),
+impl Judgement {
+    /// Criterion's `--noise-threshold` and `--significance-level`, where
+    /// given.
+    pub fn from_criterion(noise_threshold: Option<f64>, significance: Option<f64>) -> Judgement {
+        Judgement {
+            min_effect: noise_threshold.unwrap_or(MIN_EFFECT),
+            false_alarm_rate: significance.unwrap_or(FALSE_ALARM_RATE),
+            ..Judgement::default()
+        }
+    }
+
+    pub fn paired(self) -> Judgement {
+        Judgement {
+            design: Design::Paired,
+            ..self
         }
     }
 }
@@ -179,11 +120,22 @@ pub struct Row {
     pub figure: Figure,
     pub baseline: Option<f64>,
     pub now: Option<f64>,
-    /// (now - baseline) / baseline.
+    /// The change the rounds show: now over baseline minus one (a failure
+    /// rate: the difference).
     pub change: Option<f64>,
-    /// The half-width of the noise band, in the figure's unit.
-    pub noise: Option<f64>,
+    /// The change's 95 % interval, on the same scale.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interval: Option<(f64, f64)>,
+    /// The test's p-value, before the table's correction.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p: Option<f64>,
+    /// The rounds the test used on each side.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rounds: Option<(usize, usize)>,
     pub verdict: Verdict,
+    /// Why a figure was not judged, or what was set aside.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 /// A whole comparison.
@@ -194,6 +146,10 @@ pub struct Comparison {
     /// Differences between the two environments that make figures less
     /// comparable (another CPU, another rustc, other parameters).
     pub warnings: Vec<String>,
+    /// What makes the comparison fail besides a regression: a server that
+    /// failed, a rate run that did not hold its rate.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failures: Vec<String>,
 }
 
 impl Comparison {
@@ -204,11 +160,24 @@ impl Comparison {
     pub fn any_regressed(&self) -> bool {
         self.regressions().next().is_some()
     }
+
+    /// Why the comparison fails, one line each: every regressed or missing
+    /// figure and every failure. Empty when it passes. The control's own
+    /// rows are not the servers': they withhold, never fail.
+    pub fn failed(&self) -> Vec<String> {
+        let rows = self.rows.iter().filter(|r| !r.is_control());
+        let rows = rows.filter_map(|row| match row.verdict {
+            Verdict::Regressed => Some(format!("{} {}: regressed", row.server, row.figure)),
+            Verdict::Missing => Some(format!("{} {}: missing", row.server, row.figure)),
+            _ => None,
+        });
+        rows.chain(self.failures.iter().cloned()).collect()
+    }
 }
 
 /// Compares every figure present on either side, sorted by server, then
 /// figure.
-pub fn compare(baseline: &[Metric], now: &[Metric], thresholds: &Thresholds) -> Vec<Row> {
+pub fn compare(baseline: &[Metric], now: &[Metric], judgement: &Judgement) -> Vec<Row> {
     let index = |metrics: &[Metric]| -> BTreeMap<(String, Figure), Metric> {
         metrics
             .iter()
@@ -216,14 +185,18 @@ pub fn compare(baseline: &[Metric], now: &[Metric], thresholds: &Thresholds) -> 
             .collect()
     };
     let (mut base, now) = (index(baseline), index(now));
-    let mut rows: Vec<Row> = now
+    let mut rows: Vec<(Row, Option<stats::TestResult>)> = now
         .into_iter()
         .map(|(key, now)| match base.remove(&key) {
-            Some(base) => judged(&base, &now, thresholds),
-            None => one_sided(&now, Verdict::New),
+            Some(base) => tested(&base, &now, judgement),
+            None => (one_sided(&now, Verdict::New), None),
         })
         .collect();
-    rows.extend(base.values().map(|base| one_sided(base, Verdict::Missing)));
+    rows.extend(
+        base.values()
+            .map(|base| (one_sided(base, Verdict::Missing), None)),
+    );
+    let mut rows = judged(rows, judgement);
     rows.sort_by(|a, b| (&a.server, a.figure).cmp(&(&b.server, b.figure)));
     rows
 }
@@ -231,6 +204,11 @@ pub fn compare(baseline: &[Metric], now: &[Metric], thresholds: &Thresholds) -> 
 impl Row {
     pub fn unit(&self) -> Unit {
         self.figure.unit()
+    }
+
+    /// A row of the control, not of a server.
+    pub fn is_control(&self) -> bool {
+        self.server == crate::record::CLIENT_FLOOR
     }
 }
 
@@ -240,215 +218,298 @@ fn one_sided(metric: &Metric, verdict: Verdict) -> Row {
     Row {
         server: metric.server.clone(),
         figure: metric.figure,
-        baseline: if verdict == Verdict::Missing {
-            value
-        } else {
-            None
-        },
+        baseline: (verdict == Verdict::Missing).then_some(metric.value),
         now: if verdict == Verdict::New { value } else { None },
         change: None,
-        noise: None,
+        interval: None,
+        p: None,
+        rounds: None,
         verdict,
+        reason: None,
     }
 }
 
-fn judged(base: &Metric, now: &Metric, thresholds: &Thresholds) -> Row {
-    let delta = now.value - base.value;
-    // The floor is relative to the smaller value: `now` when it went down.
-    let noise = if delta >= 0.0 {
-        noise_band(base, now, thresholds)
-    } else {
-        noise_band(now, base, thresholds)
-    };
-    let verdict = if delta.abs() <= noise {
-        Verdict::WithinNoise
-    } else if delta > 0.0 {
-        Verdict::Regressed
-    } else {
-        Verdict::Improved
-    };
-    Row {
+/// The scale a figure's change is taken on.
+fn scale(figure: Figure) -> Scale {
+    match figure.unit() {
+        Unit::Ratio => Scale::Difference,
+        Unit::Nanoseconds | Unit::Bytes => Scale::Ratio,
+    }
+}
+
+/// Both sides of a figure: the test of their rounds, or why there is none.
+fn tested(base: &Metric, now: &Metric, judgement: &Judgement) -> (Row, Option<stats::TestResult>) {
+    let row = Row {
         server: base.server.clone(),
         figure: base.figure,
         baseline: Some(base.value),
         now: Some(now.value),
-        change: (base.value != 0.0).then(|| delta / base.value),
-        noise: Some(noise),
-        verdict,
+        change: None,
+        interval: None,
+        p: None,
+        rounds: None,
+        verdict: Verdict::NotJudged,
+        reason: None,
+    };
+    if let Some(reason) = incomparable(base, now) {
+        return (
+            Row {
+                verdict: Verdict::NotComparable,
+                reason: Some(reason),
+                ..row
+            },
+            None,
+        );
     }
+    let scale = scale(base.figure);
+    let Some(test) = stats::test(&base.readings, &now.readings, scale, judgement.design) else {
+        let reason = format!(
+            "{} and {} readings: a test needs two a side",
+            base.readings.len().max(1),
+            now.readings.len().max(1)
+        );
+        return (
+            Row {
+                reason: Some(reason),
+                ..row
+            },
+            None,
+        );
+    };
+    let relative = |x: f64| match scale {
+        Scale::Ratio => x - 1.0,
+        Scale::Difference => x,
+    };
+    let row = Row {
+        change: Some(relative(test.change)),
+        interval: Some((relative(test.low), relative(test.high))),
+        p: Some(test.p),
+        rounds: Some(test.used),
+        reason: (test.set_aside > 0).then(|| "one odd round set aside".to_owned()),
+        ..row
+    };
+    (row, Some(test))
 }
 
-fn noise_band(base: &Metric, now: &Metric, thresholds: &Thresholds) -> f64 {
-    let floor = thresholds.floor(base.figure, base.value);
-    let half_width = |m: &Metric| match (m.lower, m.upper) {
-        (Some(lower), Some(upper)) => (upper - lower) / 2.0,
-        _ => 0.0,
+/// Why two sides cannot be compared: another statistic, other parameters.
+fn incomparable(base: &Metric, now: &Metric) -> Option<String> {
+    if let (Some(was), Some(is)) = (base.statistic, now.statistic)
+        && was != is
+    {
+        return Some(format!(
+            "Criterion's {was:?} in the baseline, its {is:?} now"
+        ));
+    }
+    let (Some(was), Some(is)) = (&base.setup, &now.setup) else {
+        return None;
     };
-    let spread = |m: &Metric| {
-        let max = m.readings.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-        let min = m.readings.iter().copied().fold(f64::INFINITY, f64::min);
-        if m.readings.len() > 1 { max - min } else { 0.0 }
-    };
-    floor
-        .max(half_width(base) + half_width(now))
-        .max(spread(base))
-        .max(spread(now))
+    let differences = was.differences(is);
+    (!differences.is_empty()).then(|| format!("measured under {}", differences.join(", ")))
+}
+
+/// The verdicts of the tested rows: a discovery at the table's
+/// false-alarm rate, by at least the minimum effect.
+fn judged(rows: Vec<(Row, Option<stats::TestResult>)>, judgement: &Judgement) -> Vec<Row> {
+    let p_values: Vec<f64> = rows
+        .iter()
+        .filter_map(|(_, t)| Some(t.as_ref()?.p))
+        .collect();
+    let mut discoveries =
+        stats::benjamini_hochberg(&p_values, judgement.false_alarm_rate).into_iter();
+    rows.into_iter()
+        .map(|(row, test)| {
+            let Some(_) = test else { return row };
+            let discovered = discoveries.next().unwrap_or(false);
+            let change = row.change.unwrap_or(0.0);
+            let verdict = match (discovered, change.abs() > judgement.min_effect) {
+                (true, true) if change > 0.0 => Verdict::Regressed,
+                (true, true) => Verdict::Improved,
+                _ => Verdict::WithinNoise,
+            };
+            Row { verdict, ..row }
+        })
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::compare::figures::Setup;
+    use crate::measure::estimate::Statistic;
 
-    fn metric(name: &str, unit: Unit, value: f64, readings: &[f64]) -> Metric {
+    fn metric(name: &str, readings: &[f64]) -> Metric {
         let figure: Figure = name.parse().unwrap();
-        assert_eq!(figure.unit(), unit);
         Metric {
             readings: readings.to_vec(),
-            ..Metric::point("axum", figure, value)
+            ..Metric::point("axum", figure, crate::compare::figures::median(readings))
         }
+    }
+
+    fn verdict_of(name: &str, base: &[f64], now: &[f64]) -> Row {
+        let rows = compare(
+            &[metric(name, base)],
+            &[metric(name, now)],
+            &Judgement::default(),
+        );
+        rows.into_iter().next().unwrap()
+    }
+
+    /// Five rounds around `centre`, about 2 % apart.
+    fn rounds(centre: f64) -> Vec<f64> {
+        [0.98, 1.01, 1.0, 0.99, 1.02]
+            .iter()
+            .map(|f| f * centre)
+            .collect()
     }
 
     const MIB: f64 = crate::units::BYTES_PER_MIB;
 
     #[test]
-    fn rss_moving_300_kib_is_noise_but_2_mib_is_a_regression() {
-        let t = Thresholds::default();
-        let base = [metric("rss-before", Unit::Bytes, 3.2 * MIB, &[])];
-        let wobble = [metric(
-            "rss-before",
-            Unit::Bytes,
-            3.2 * MIB + 300.0 * 1024.0,
-            &[],
-        )];
-        assert_eq!(compare(&base, &wobble, &t)[0].verdict, Verdict::WithinNoise);
-        let grown = [metric("rss-before", Unit::Bytes, 5.2 * MIB, &[])];
-        let row = &compare(&base, &grown, &t)[0];
-        assert_eq!(row.verdict, Verdict::Regressed);
-        assert!((row.change.unwrap() - 2.0 / 3.2).abs() < 1e-9);
-        let shrunk = [metric("rss-before", Unit::Bytes, 1.0 * MIB, &[])];
-        assert_eq!(compare(&base, &shrunk, &t)[0].verdict, Verdict::Improved);
+    fn ten_percent_slower_in_every_round_is_a_regression() {
+        let row = verdict_of("latency-hello", &rounds(80_000.0), &rounds(88_000.0));
+        assert_eq!(row.verdict, Verdict::Regressed, "{row:?}");
+        let (low, high) = row.interval.unwrap();
+        assert!(low > 0.05 && high < 0.15, "{row:?}");
+        assert!((row.change.unwrap() - 0.10).abs() < 0.01);
+        assert_eq!(row.rounds, Some((5, 5)));
+        let row = verdict_of("latency-hello", &rounds(88_000.0), &rounds(80_000.0));
+        assert_eq!(row.verdict, Verdict::Improved);
     }
 
     #[test]
-    fn a_wide_spread_of_readings_widens_the_band() {
-        let t = Thresholds::default();
-        let base = [metric(
-            "rss-before",
-            Unit::Bytes,
-            14.0 * MIB,
-            &[12.0 * MIB, 14.0 * MIB, 19.0 * MIB],
-        )];
-        let now = [metric(
-            "rss-before",
-            Unit::Bytes,
-            18.0 * MIB,
-            &[17.0 * MIB, 18.0 * MIB, 18.5 * MIB],
-        )];
-        let row = &compare(&base, &now, &t)[0];
-        assert_eq!(row.noise, Some(7.0 * MIB));
+    fn a_real_change_below_the_minimum_effect_is_not_reported() {
+        // 3 % in every round: the rounds see it, but it is under 5 %.
+        let row = verdict_of("rss-before", &rounds(10.0 * MIB), &rounds(10.3 * MIB));
+        assert!(row.p.unwrap() < 0.05);
         assert_eq!(row.verdict, Verdict::WithinNoise);
     }
 
     #[test]
-    fn latency_uses_the_relative_floor_and_confidence_intervals() {
-        let t = Thresholds::default();
-        let with_ci = |value: f64, half: f64| Metric {
-            lower: Some(value - half),
-            upper: Some(value + half),
-            ..metric("latency-hello", Unit::Nanoseconds, value, &[])
+    fn readings_that_overlap_are_noise_however_far_their_medians() {
+        // axum's RSS after the burst wandered 21.8 to 29.5 MiB.
+        let base = [21.8, 27.1, 24.0, 29.5, 22.9].map(|v| v * MIB);
+        let now = [26.0, 22.4, 28.8, 25.1, 27.9].map(|v| v * MIB);
+        assert_eq!(
+            verdict_of("rss-after", &base, &now).verdict,
+            Verdict::WithinNoise
+        );
+    }
+
+    #[test]
+    fn one_odd_baseline_round_no_longer_hides_a_regression() {
+        // The audit's case: one baseline round at 9 MiB made a band of
+        // 6 MiB, so 3.1 -> 8.1 MiB was "within noise".
+        let base = [3.0, 3.1, 9.0, 3.05, 2.95].map(|v| v * MIB);
+        let now = [8.0, 8.1, 8.2, 8.05, 7.95].map(|v| v * MIB);
+        let row = verdict_of("rss-before", &base, &now);
+        assert_eq!(row.verdict, Verdict::Regressed, "{row:?}");
+        assert_eq!(row.reason.as_deref(), Some("one odd round set aside"));
+    }
+
+    #[test]
+    fn another_statistic_or_other_parameters_are_not_judged() {
+        let with = |statistic| Metric {
+            statistic: Some(statistic),
+            ..metric("latency-hello", &rounds(80_000.0))
         };
-        let base = [with_ci(100_000.0, 2_000.0)];
-        // Three tenths more is flagged; the run-to-run wobble is not.
-        assert_eq!(
-            compare(&base, &[with_ci(123_000.0, 2_000.0)], &t)[0].verdict,
-            Verdict::WithinNoise
+        let rows = compare(
+            &[with(Statistic::Slope)],
+            &[with(Statistic::Mean)],
+            &Judgement::default(),
         );
-        assert_eq!(
-            compare(&base, &[with_ci(130_000.0, 2_000.0)], &t)[0].verdict,
-            Verdict::Regressed
+        assert_eq!(rows[0].verdict, Verdict::NotComparable);
+        assert!(
+            rows[0].reason.as_ref().unwrap().contains("Slope"),
+            "{rows:?}"
         );
-        // Wide intervals swallow the same change.
-        let wide = [with_ci(100_000.0, 20_000.0)];
-        assert_eq!(
-            compare(&wide, &[with_ci(130_000.0, 20_000.0)], &t)[0].verdict,
-            Verdict::WithinNoise
-        );
-    }
 
-    #[test]
-    fn one_thread_fewer_shows_in_vms_and_after_burst_memory_is_loose() {
-        let t = Thresholds::default();
-        let vms = |v: f64| [metric("vms-before", Unit::Bytes, v * MIB, &[])];
-        assert_eq!(
-            compare(&vms(204.8), &vms(140.8), &t)[0].verdict,
-            Verdict::Improved
-        );
-        assert_eq!(
-            compare(&vms(204.8), &vms(205.5), &t)[0].verdict,
-            Verdict::WithinNoise
-        );
-        let after = |v: f64| [metric("rss-after", Unit::Bytes, v * MIB, &[])];
-        // axum's anonymous memory after the burst moved 5.57 -> 14.59 MiB
-        // between two runs of unchanged code.
-        assert_eq!(
-            compare(&after(5.57), &after(14.59), &t)[0].verdict,
-            Verdict::WithinNoise
-        );
-        assert_eq!(
-            compare(&after(5.57), &after(17.0), &t)[0].verdict,
-            Verdict::Regressed
-        );
-        // The burst's peak: actix-web's 11.0 -> 17.0 MiB between two runs.
-        let peak = |v: f64| [metric("burst-peak-rss", Unit::Bytes, v * MIB, &[])];
-        assert_eq!(
-            compare(&peak(11.0), &peak(17.0), &t)[0].verdict,
-            Verdict::WithinNoise
-        );
-        assert_eq!(
-            compare(&peak(11.0), &peak(22.0), &t)[0].verdict,
-            Verdict::Regressed
-        );
-    }
-
-    #[test]
-    fn the_latency_floor_is_symmetric_in_ratio() {
-        let t = Thresholds::default();
-        let latency = |us: f64| [metric("latency-hello", Unit::Nanoseconds, us * 1e3, &[])];
-        let verdict = |from: f64, to: f64| compare(&latency(from), &latency(to), &t)[0].verdict;
-        assert_eq!(verdict(44_000.0, 150.0), Verdict::Improved);
-        assert_eq!(verdict(130.0, 100.0), Verdict::Improved);
-        assert_eq!(verdict(120.0, 100.0), Verdict::WithinNoise);
-        assert_eq!(verdict(100.0, 124.0), Verdict::WithinNoise);
-        assert_eq!(verdict(100.0, 130.0), Verdict::Regressed);
-    }
-
-    #[test]
-    fn a_stalled_request_shows_in_the_extremes_and_one_slow_request_does_not() {
-        let t = Thresholds::default();
-        let max = |us: f64| {
-            [metric(
-                "latency-hello-max",
-                Unit::Nanoseconds,
-                us * 1e3,
-                &[],
-            )]
+        let setup = |workers| Setup {
+            n_requests: 2000,
+            timeout_ns: 1_000_000_000,
+            workers,
+            concurrency: 1,
+            backlog: Some(2000),
+            server_cpus: "1".into(),
+            client_cpus: "0".into(),
+            probe_requests: 2000,
+            rate_per_second: None,
         };
-        let verdict = |from: f64, to: f64| compare(&max(from), &max(to), &t)[0].verdict;
-        // warp's max moved 1.05 -> 4.37 ms between runs of unchanged code.
-        assert_eq!(verdict(1_050.0, 4_370.0), Verdict::WithinNoise);
-        // A Nagle stall (tide as shipped) is 44 ms against about 30 µs.
-        assert_eq!(verdict(30.0, 44_000.0), Verdict::Regressed);
+        let under = |workers, centre| Metric {
+            setup: Some(setup(workers)),
+            ..metric("rss-after", &rounds(centre))
+        };
+        let rows = compare(&[under(4, 10.0)], &[under(1, 20.0)], &Judgement::default());
+        assert_eq!(rows[0].verdict, Verdict::NotComparable);
+        assert_eq!(
+            rows[0].reason.as_deref(),
+            Some("measured under workers 4 -> 1")
+        );
     }
 
     #[test]
-    fn figures_on_one_side_only_are_new_or_missing() {
-        let t = Thresholds::default();
-        let a = [metric("rss-before", Unit::Bytes, 1.0, &[])];
-        let b = [metric("vms-before", Unit::Bytes, 1.0, &[])];
-        let rows = compare(&a, &b, &t);
-        assert_eq!(rows.len(), 2);
+    fn a_single_reading_is_shown_not_judged() {
+        let row = verdict_of("time-per-request-c16", &[10.0], &[30.0]);
+        assert_eq!(row.verdict, Verdict::NotJudged);
+        assert!(row.reason.unwrap().contains("two a side"));
+    }
+
+    #[test]
+    fn figures_on_one_side_only_are_new_or_missing_and_missing_fails() {
+        let a = [metric("rss-before", &rounds(1.0))];
+        let b = [metric("vms-before", &rounds(1.0))];
+        let rows = compare(&a, &b, &Judgement::default());
         assert_eq!(rows[0].figure.name(), "rss-before");
         assert_eq!(rows[0].verdict, Verdict::Missing);
         assert_eq!(rows[1].verdict, Verdict::New);
+        let comparison = Comparison {
+            baseline_name: "base".into(),
+            rows,
+            warnings: Vec::new(),
+            failures: Vec::new(),
+        };
+        assert_eq!(comparison.failed(), ["axum rss-before: missing"]);
+    }
+
+    /// A deterministic stand-in for noise: about normal, sd 1.
+    fn noise(state: &mut u64) -> f64 {
+        (0..12)
+            .map(|_| {
+                *state = state
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1_442_695_040_888_963_407);
+                (*state >> 11) as f64 / (1u64 << 53) as f64
+            })
+            .sum::<f64>()
+            - 6.0
+    }
+
+    #[test]
+    fn a_table_of_unchanged_figures_rarely_calls_any_changed() {
+        // 20 comparisons of 170 unchanged figures, each five rounds a side
+        // with 3 % noise: the table's false-alarm rate is 5 %, so at most
+        // a few of the 20 may have any verdict at all.
+        let mut state = 7;
+        let mut tables_with_a_verdict = 0;
+        for _ in 0..20 {
+            let mut side = || -> Vec<Metric> {
+                (0..170)
+                    .map(|i| Metric {
+                        server: format!("s{i}"),
+                        ..metric(
+                            "rss-after",
+                            &(0..5)
+                                .map(|_| 100.0 * (1.0 + 0.03 * noise(&mut state)))
+                                .collect::<Vec<_>>(),
+                        )
+                    })
+                    .collect()
+            };
+            let (base, now) = (side(), side());
+            let rows = compare(&base, &now, &Judgement::default());
+            if rows.iter().any(|r| r.verdict != Verdict::WithinNoise) {
+                tables_with_a_verdict += 1;
+            }
+        }
+        assert!(tables_with_a_verdict <= 2, "{tables_with_a_verdict} of 20");
     }
 }

@@ -10,11 +10,14 @@ use crate::report::format;
 use crate::report::table::{Align, Table};
 
 /// The order verdicts are listed in: what needs attention first.
-pub const VERDICT_ORDER: [Verdict; 5] = [
+pub const VERDICT_ORDER: [Verdict; 8] = [
     Verdict::Regressed,
-    Verdict::Improved,
     Verdict::Missing,
+    Verdict::Improved,
+    Verdict::Withheld,
+    Verdict::NotComparable,
     Verdict::New,
+    Verdict::NotJudged,
     Verdict::WithinNoise,
 ];
 
@@ -26,6 +29,9 @@ pub struct ComparisonView {
     /// `90 figures: 1 regressed, 0 improved, 0 missing, 0 new, 89 within noise.`
     pub counts: String,
     pub warnings: Vec<String>,
+    /// Why the comparison fails (regressed or missing figures, failed
+    /// servers, rates not held); empty when it passes.
+    pub failures: Vec<String>,
     /// Regressed, improved, missing and new rows, in that order.
     pub changed: Table,
     /// The verdict of each row of `changed`.
@@ -43,6 +49,7 @@ impl ComparisonView {
             title: format!("Compared with baseline `{}`", comparison.baseline_name),
             counts: count_line(&comparison.rows),
             warnings: comparison.warnings.clone(),
+            failures: comparison.failed(),
             changed_verdicts: changed.iter().map(|row| row.verdict).collect(),
             changed: table(&changed),
             within_noise: table(&within_noise),
@@ -80,10 +87,19 @@ fn count_line(rows: &[Row]) -> String {
 
 fn table(rows: &[&Row]) -> Table {
     let mut table = Table::new(&[
-        "server", "figure", "baseline", "now", "change", "noise", "verdict",
+        "server",
+        "figure",
+        "baseline",
+        "now",
+        "change",
+        "95 % interval",
+        "rounds",
+        "verdict",
+        "why",
     ])
     .aligned(1, Align::Left)
-    .aligned(6, Align::Left);
+    .aligned(7, Align::Left)
+    .aligned(8, Align::Left);
     for row in rows {
         table.push(cells(row));
     }
@@ -97,26 +113,35 @@ fn cells(row: &Row) -> Vec<String> {
         format::value(row.unit(), row.baseline),
         format::value(row.unit(), row.now),
         format::change(row.change),
-        noise_text(row),
+        interval_text(row.interval),
+        rounds_text(row.rounds),
         row.verdict.to_string(),
+        row.reason.clone().unwrap_or_default(),
     ]
 }
 
-/// The noise band as a share of the baseline: `±5.0%`; `-` when there is
-/// none (a figure on one side only).
-fn noise_text(row: &Row) -> String {
-    match (row.noise, row.baseline) {
-        (Some(noise), Some(base)) if base != 0.0 => format!("±{:.1}%", noise / base.abs() * 100.0),
-        (Some(noise), _) => format!("±{}", format::value(row.unit(), Some(noise))),
-        _ => "-".to_owned(),
+/// The change's interval: `+8.1% .. +12.3%`; `-` without a test.
+fn interval_text(interval: Option<(f64, f64)>) -> String {
+    match interval {
+        Some((low, high)) => format!(
+            "{} .. {}",
+            format::change(Some(low)),
+            format::change(Some(high))
+        ),
+        None => "-".to_owned(),
     }
+}
+
+/// The rounds each side's test used: `5 v 5`.
+fn rounds_text(rounds: Option<(usize, usize)>) -> String {
+    rounds.map_or_else(|| "-".to_owned(), |(a, b)| format!("{a} v {b}"))
 }
 
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
     use crate::compare::figures::{Figure, MemoryFigure, Metric, Phase};
-    use crate::compare::verdict::{Thresholds, compare};
+    use crate::compare::verdict::{Judgement, compare};
     use crate::load::Route;
     use crate::units::BYTES_PER_MIB;
 
@@ -127,31 +152,40 @@ pub(crate) mod tests {
         let vms = Figure::Memory(Phase::Before, MemoryFigure::Vms);
         let hello = Figure::Latency(Route::Hello);
         let base = vec![
-            Metric::point("warp", rss, 3.0 * BYTES_PER_MIB),
-            Metric::point("axum", rss, 3.0 * BYTES_PER_MIB),
-            Metric::point("axum", vms, 140.0 * BYTES_PER_MIB),
-            Metric::point("axum", hello, 50_000.0),
-            Metric::point("rocket", hello, 60_000.0),
+            rounds("warp", rss, 3.0 * BYTES_PER_MIB),
+            rounds("axum", rss, 3.0 * BYTES_PER_MIB),
+            rounds("axum", vms, 140.0 * BYTES_PER_MIB),
+            rounds("axum", hello, 50_000.0),
+            rounds("rocket", hello, 60_000.0),
         ];
         let now = vec![
-            Metric::point("axum", rss, 9.0 * BYTES_PER_MIB),
-            Metric::point("warp", rss, 3.1 * BYTES_PER_MIB),
-            Metric::point("axum", vms, 140.2 * BYTES_PER_MIB),
-            Metric::point("axum", hello, 20_000.0),
-            Metric::point("tide", hello, 70_000.0),
+            rounds("axum", rss, 9.0 * BYTES_PER_MIB),
+            rounds("warp", rss, 3.1 * BYTES_PER_MIB),
+            rounds("axum", vms, 140.2 * BYTES_PER_MIB),
+            rounds("axum", hello, 20_000.0),
+            rounds("tide", hello, 70_000.0),
         ];
         Comparison {
+            failures: Vec::new(),
             baseline_name: "mine".into(),
-            rows: compare(&base, &now, &Thresholds::default()),
+            rows: compare(&base, &now, &Judgement::default()),
             warnings: vec!["rustc differs: baseline a, now b".into()],
+        }
+    }
+
+    /// Five rounds about 1 % apart around `value`.
+    fn rounds(server: &str, figure: Figure, value: f64) -> Metric {
+        Metric {
+            readings: [0.99, 1.0, 1.01, 1.005, 0.995].map(|f| f * value).to_vec(),
+            ..Metric::point(server, figure, value)
         }
     }
 
     #[test]
     fn what_changed_comes_first_then_what_is_within_noise() {
         let view = ComparisonView::of(&comparison());
-        let verdicts: Vec<&str> = view.changed.rows.iter().map(|r| r[6].as_str()).collect();
-        assert_eq!(verdicts, ["REGRESSED", "improved", "missing", "new"]);
+        let verdicts: Vec<&str> = view.changed.rows.iter().map(|r| r[7].as_str()).collect();
+        assert_eq!(verdicts, ["REGRESSED", "MISSING", "improved", "new"]);
         assert_eq!(
             view.changed.rows[0][..6],
             [
@@ -160,7 +194,7 @@ pub(crate) mod tests {
                 "3.00 MiB",
                 "9.00 MiB",
                 "+200.0%",
-                "±16.7%"
+                "+196.6% .. +203.5%"
             ]
         );
         let quiet: Vec<(&str, &str)> = view
@@ -172,7 +206,7 @@ pub(crate) mod tests {
         assert_eq!(quiet, [("axum", "VMS before"), ("warp", "RSS before")]);
         assert_eq!(
             view.counts,
-            "6 figures: 1 regressed, 1 improved, 1 missing, 1 new, 2 within noise."
+            "6 figures: 1 regressed, 1 missing, 1 improved, 0 withheld, 0 not comparable, 1 new, 0 not judged, 2 within noise."
         );
     }
 }

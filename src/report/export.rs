@@ -402,6 +402,12 @@ fn comparison_section(comparison: &Comparison) -> String {
             view.within_noise.to_markdown()
         );
     }
+    if !view.failures.is_empty() {
+        out.push_str("\nFailed:\n\n");
+        for failure in &view.failures {
+            let _ = writeln!(out, "- {}", one_line(failure));
+        }
+    }
     if !view.warnings.is_empty() {
         out.push_str("\nWarnings:\n\n");
         for warning in &view.warnings {
@@ -544,13 +550,17 @@ mod tests {
             baseline,
             now,
             change,
-            noise: None,
+            interval: None,
+            p: None,
+            rounds: None,
+            reason: None,
             verdict,
         }
     }
 
     fn comparison() -> Comparison {
         Comparison {
+            failures: Vec::new(),
             baseline_name: "main".into(),
             rows: vec![
                 row(
@@ -754,7 +764,7 @@ mod tests {
         let expected = "\
 ## framework-bench
 
-Mode: benchmark, Requests per burst: 2000, Timeout: 1.0 s, Workers per server: 1, Settle: 2.0 s, Latency connections: 1, Rounds per server: 3.
+Mode: benchmark, Requests per burst: 2000, Timeout: 1.0 s, Workers per server: 1, Settle: 2.0 s, Latency connections: 1, Rounds per server: 5.
 
 Conditions: servers on CPUs 1, client on CPUs 0; listen backlog 2000.
 
@@ -765,23 +775,29 @@ Conditions: servers on CPUs 1, client on CPUs 0; listen backlog 2000.
 
 ### Compared with baseline `main`
 
-6 figures: 2 regressed, 1 improved, 1 missing, 1 new, 1 within noise.
+6 figures: 2 regressed, 1 missing, 1 improved, 0 withheld, 0 not comparable, 1 new, 0 not judged, 1 within noise.
 
-| server | figure | baseline | now | change | noise | verdict |
-| :--- | :--- | ---: | ---: | ---: | ---: | :--- |
-| tide | latency hello | 50.0 µs | 61.0 µs | +22.0% | - | REGRESSED |
-| tide | burst failures | 0.0% | 5.0% | - | - | REGRESSED |
-| axum | latency hello | 60.0 µs | 52.3 µs | -12.8% | - | improved |
-| tide | USS after | 1.00 MiB | - | - | - | missing |
-| axum | startup time | - | 4.10 ms | - | - | new |
+| server | figure | baseline | now | change | 95 % interval | rounds | verdict | why |
+| :--- | :--- | ---: | ---: | ---: | ---: | ---: | :--- | :--- |
+| tide | latency hello | 50.0 µs | 61.0 µs | +22.0% | - | - | REGRESSED |  |
+| tide | burst failures | 0.0% | 5.0% | - | - | - | REGRESSED |  |
+| tide | USS after | 1.00 MiB | - | - | - | - | MISSING |  |
+| axum | latency hello | 60.0 µs | 52.3 µs | -12.8% | - | - | improved |  |
+| axum | startup time | - | 4.10 ms | - | - | - | new |  |
 
 <details><summary>1 within noise</summary>
 
-| server | figure | baseline | now | change | noise | verdict |
-| :--- | :--- | ---: | ---: | ---: | ---: | :--- |
-| axum | RSS before | 3.00 MiB | 3.25 MiB | +8.3% | - | within noise |
+| server | figure | baseline | now | change | 95 % interval | rounds | verdict | why |
+| :--- | :--- | ---: | ---: | ---: | ---: | ---: | :--- | :--- |
+| axum | RSS before | 3.00 MiB | 3.25 MiB | +8.3% | - | - | within noise |  |
 
 </details>
+
+Failed:
+
+- tide latency-hello: regressed
+- tide burst-failure-rate: regressed
+- tide uss-after: missing
 
 Warnings:
 
@@ -989,9 +1005,9 @@ Warnings:
         }
         let verdicts: Vec<&str> = tables[1][2..]
             .iter()
-            .map(|l| l.rsplit(" | ").next().unwrap())
+            .map(|l| l.rsplit(" | ").nth(1).unwrap())
             .collect();
-        assert_eq!(verdicts[..2], ["REGRESSED |", "REGRESSED |"]);
+        assert_eq!(verdicts[..2], ["REGRESSED", "REGRESSED"]);
         assert!(verdicts[2..].iter().all(|v| !v.contains("REGRESSED")));
     }
 

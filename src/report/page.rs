@@ -176,6 +176,13 @@ fn comparison_section(comparison: &Comparison) -> String {
     let view = ComparisonView::of(comparison);
     let mut html = format!("<section>\n<h2>{}</h2>\n", escape(&view.title));
     let _ = writeln!(html, "<p>{}</p>", escape(&view.counts));
+    if !view.failures.is_empty() {
+        html.push_str("<ul class=\"failures\">\n");
+        for failure in &view.failures {
+            let _ = writeln!(html, "<li>failed: {}</li>", escape(failure));
+        }
+        html.push_str("</ul>\n");
+    }
     if !view.warnings.is_empty() {
         html.push_str("<ul class=\"warnings\">\n");
         for warning in &view.warnings {
@@ -482,13 +489,17 @@ mod tests {
             baseline: Some(3.0 * BYTES_PER_MIB),
             now: Some(5.0 * BYTES_PER_MIB),
             change: Some(2.0 / 3.0),
-            noise: Some(0.5 * BYTES_PER_MIB),
+            interval: None,
+            p: None,
+            rounds: None,
+            reason: None,
             verdict,
         }
     }
 
     fn comparison() -> Comparison {
         Comparison {
+            failures: Vec::new(),
             baseline_name: "main".into(),
             rows: vec![
                 row("axum", "rss-before", Verdict::WithinNoise),
@@ -626,6 +637,7 @@ mod tests {
         let page = render(
             &run(Vec::new()),
             Some(&Comparison {
+                failures: Vec::new(),
                 baseline_name: "empty".into(),
                 rows: Vec::new(),
                 warnings: Vec::new(),

@@ -26,6 +26,9 @@ pub fn comparison(comparison: &Comparison) -> String {
         out.push_str(&view.within_noise.to_terminal());
     }
     let _ = writeln!(out, "{}", view.counts);
+    for failure in &view.failures {
+        let _ = writeln!(out, "failed: {failure}");
+    }
     out
 }
 
@@ -130,7 +133,7 @@ mod tests {
         };
         let table = render(&run);
         let expected = "\
-framework-bench: Mode: benchmark, Requests per burst: 2000, Timeout: 1.0 s, Workers per server: 1, Settle: 2.0 s, Latency connections: 1, Rounds per server: 3
+framework-bench: Mode: benchmark, Requests per burst: 2000, Timeout: 1.0 s, Workers per server: 1, Settle: 2.0 s, Latency connections: 1, Rounds per server: 5
 Conditions: servers on CPUs 1, client on CPUs 0; listen backlog 2000
 
 Servers
@@ -171,6 +174,9 @@ tide: tide crashed (signal 6)
             text.starts_with("Compared with baseline `mine`\nwarning: rustc differs"),
             "{text}"
         );
-        assert!(text.ends_with("2 within noise.\n"), "{text}");
+        assert!(
+            text.ends_with("2 within noise.\nfailed: axum rss-before: regressed\nfailed: rocket latency-hello: missing\n"),
+            "{text}"
+        );
     }
 }

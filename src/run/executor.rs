@@ -20,6 +20,7 @@ use crate::record::{
     CLIENT_CEILING, CLIENT_FLOOR, HarnessRecord, LatencyRecord, RUN_SCHEMA, RunMode, RunRecord,
 };
 use crate::run::plan::{Bench, Filter, Plan, Selection, ServerId, Step};
+use crate::run::probe;
 use crate::run::seams::{BenchClient, ClientLoad, Launcher, Load, ProcessLauncher};
 use crate::run::session::{Session, Tools};
 use crate::run::timed::{
@@ -190,6 +191,10 @@ impl Run {
                 self.act(server, |session, tools| session.settle(tools, phase));
             }
             Step::Burst { server } => self.act(server, |session, tools| session.burst(tools)),
+            Step::Probe { server } => {
+                self.act(server, |session, tools| session.probe(tools));
+                self.probe_control(server);
+            }
             Step::RateRuns { server } => {
                 self.act(server, |session, tools| session.rate_runs(tools));
             }
@@ -400,6 +405,36 @@ impl Run {
         match Responder::start(cpus) {
             Ok(responder) => self.controls.responder = Some(responder),
             Err(err) => eprintln!("framework-bench: the client's floor and ceiling: {err}"),
+        }
+    }
+
+    /// The control beside a round: the harness's responder, on the server
+    /// CPUs, read as the round's server was. A responder of its own, so
+    /// that no connection of the floor's or ceiling's is in the way.
+    fn probe_control(&mut self, server: ServerId) {
+        let Some(session) = self.sessions.get_mut(server.0) else {
+            return;
+        };
+        if !session.usable() {
+            return;
+        }
+        let placement = &self.tools.config.placement;
+        let cpus = placement.pinned.then_some(&placement.server_cpus);
+        let reading = Responder::start(cpus).and_then(|responder| {
+            let target = probe::Target {
+                name: CLIENT_FLOOR,
+                addr: responder.addr(),
+                pid: None,
+            };
+            let route = crate::load::Route::Hello;
+            probe::probe(self.tools.load.as_ref(), &target, route, &self.tools.config)
+        });
+        match reading {
+            Ok(reading) => session.record_control(reading),
+            Err(err) => eprintln!(
+                "framework-bench: the control beside {}: {err}",
+                session.name()
+            ),
         }
     }
 

@@ -9,6 +9,7 @@ pub mod executor;
 #[cfg(test)]
 pub(crate) mod fake;
 pub mod plan;
+pub mod probe;
 pub mod seams;
 pub mod session;
 pub mod timed;

@@ -48,6 +48,11 @@ pub enum Step {
     Burst {
         server: ServerId,
     },
+    /// The round's latency reading of every route, then the harness's
+    /// responder's beside it (the control).
+    Probe {
+        server: ServerId,
+    },
     /// A Criterion benchmark, which reads or times the running process.
     Bench(Bench),
     /// The open-loop runs at fixed rates, after the server's sweep.
@@ -384,6 +389,7 @@ impl<'a> Builder<'a> {
         for bench in after {
             self.push(Step::Bench(bench));
         }
+        self.push(Step::Probe { server });
         self.push(Step::Stop { server });
         for round in 2..=self.selection.config.rounds {
             let round = u32::try_from(round).unwrap_or(u32::MAX);
@@ -396,6 +402,7 @@ impl<'a> Builder<'a> {
                 phase: Phase::Before,
             });
             self.burst_and_read(server);
+            self.push(Step::Probe { server });
             self.push(Step::Stop { server });
         }
     }
@@ -523,6 +530,7 @@ mod tests {
             },
             memory(Phase::After, MemoryFigure::Rss),
             memory(Phase::After, MemoryFigure::Vms),
+            Step::Probe { server: axum },
             Step::Stop { server: axum },
             Step::Start {
                 server: axum,
@@ -537,9 +545,10 @@ mod tests {
                 server: axum,
                 phase: Phase::After,
             },
+            Step::Probe { server: axum },
             Step::Stop { server: axum },
         ];
-        assert_eq!(plan.steps[..14], expected_axum_memory);
+        assert_eq!(plan.steps[..16], expected_axum_memory);
         assert_eq!(
             ids(&plan)[8..],
             [

@@ -16,8 +16,10 @@ use crate::measure::memory::{MemoryFigure, MemorySnapshot, Sampler};
 use crate::measure::netstat::TcpCounters;
 use crate::measure::settle::{Settle, settle};
 use crate::record::{
-    BurstRecord, Phase, RateRecord, RoundRecord, ServerRecord, StopRecord, is_client_bound,
+    BurstRecord, Phase, ProbeRecord, RateRecord, RoundRecord, ServerRecord, StopRecord,
+    is_client_bound,
 };
+use crate::run::probe;
 use crate::run::seams::{BenchClient, Launcher, Load, Server};
 use crate::run::timed::{EstimateSettings, Timed, TimedSamples, latency_plan, per_request};
 use crate::server::built::BuiltServer;
@@ -198,6 +200,31 @@ impl Session {
         let (running, round) = self.running_round()?;
         round.burst = Some(run_burst(&name, tools, running.server.as_mut())?);
         Ok(())
+    }
+
+    /// The round's latency reading of every route.
+    pub fn probe(&mut self, tools: &mut Tools) -> Result<()> {
+        let name = self.spec.name.clone();
+        let (running, round) = self.running_round()?;
+        let target = probe::Target {
+            name: &name,
+            addr: running.server.addr(),
+            pid: Some(running.server.pid()),
+        };
+        for route in Route::ALL {
+            let during = format!("during its round's {route} latency reading");
+            let reading = probe::probe(tools.load.as_ref(), &target, route, &tools.config)
+                .map_err(|err| crash_or(running.server.as_mut(), err, &during))?;
+            round.probes.insert(route, reading);
+        }
+        Ok(())
+    }
+
+    /// Keeps the control's reading, taken beside this round, in the round.
+    pub fn record_control(&mut self, control: ProbeRecord) {
+        if let Ok((_, round)) = self.running_round() {
+            round.control = Some(control);
+        }
     }
 
     /// One reading of `figure` (RSS or VMS) of the running process, in bytes.
