@@ -15,7 +15,7 @@ pub const DEFAULT_GROUP: &str = "rust";
 pub const ENV_PREFIX: &str = "FRAMEWORK_BENCH_";
 
 /// Every knob: (suffix, what it means, default shown to users).
-pub const KNOBS: [(&str, &str, &str); 16] = [
+pub const KNOBS: [(&str, &str, &str); 17] = [
     ("REQUESTS", "requests in the burst (the seed's N)", "2000"),
     (
         "TIMEOUT",
@@ -79,6 +79,11 @@ pub const KNOBS: [(&str, &str, &str); 16] = [
         "rust",
     ),
     (
+        "AB",
+        "two servers compared in one run, their rounds interleaved A B B A (`tide,tide-nodelay`): B's figures judged against A's; exit 1 on a regression",
+        "off",
+    ),
+    (
         "RATE",
         "the constant-rate runs' requests per second (`20000,50000`), instead of 50 % and 90 % of each server's maximum",
         "50 % and 90 % of the sweep's maximum",
@@ -120,11 +125,27 @@ pub struct BenchConfig {
     /// checked against the manifests when the run starts.
     #[serde(default = "default_servers")]
     pub servers: Vec<String>,
+    /// An interleaved A/B run of two servers: `servers` is then the two.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ab: Option<AbPair>,
     /// The constant-rate runs' rates; empty: fractions of each server's
     /// maximum ([`RATE_PERCENTS`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub rates: Vec<u32>,
 }
+
+/// The two servers of an interleaved A/B run: B is judged against A.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AbPair {
+    pub a: String,
+    pub b: String,
+}
+
+/// Rounds a side of an A/B run has unless `FRAMEWORK_BENCH_ROUNDS` says
+/// otherwise: eight pairs let a paired test on about 35 figures reach the
+/// table's false-alarm rate with room to spare (with five, a single
+/// change needs t > 7 at 4 degrees of freedom).
+pub const AB_ROUNDS: usize = 8;
 
 /// The constant-rate runs by default: these shares, in percent, of the
 /// server's closed-loop maximum from the sweep.
@@ -173,6 +194,7 @@ impl Default for BenchConfig {
             sweep: Vec::new(),
             rates: Vec::new(),
             servers: default_servers(),
+            ab: None,
         }
     }
 }
@@ -197,7 +219,26 @@ impl BenchConfig {
         };
         let placement = placement(&var)?;
         let workers = count(var("WORKERS"))?.unwrap_or(placement.server_cpus.len().max(1));
+        let ab = ab_pair(var("AB"))?;
+        let servers = match (&ab, var("SERVERS")) {
+            (Some(_), Some((name, value))) => {
+                return Err(Error::InvalidSetting {
+                    name,
+                    value,
+                    allowed: format!(
+                        "nothing with {ENV_PREFIX}AB, which names the run's two servers"
+                    ),
+                });
+            }
+            (Some(pair), None) => vec![pair.a.clone(), pair.b.clone()],
+            (None, listed) => servers(listed)?.unwrap_or(defaults.servers),
+        };
+        let rounds = match &ab {
+            Some(_) => AB_ROUNDS,
+            None => defaults.rounds,
+        };
         Ok(BenchConfig {
+            ab,
             backlog: backlog(var("BACKLOG"))?.unwrap_or(defaults.backlog),
             placement,
             workers,
@@ -205,13 +246,13 @@ impl BenchConfig {
             timeout: seconds(var("TIMEOUT"), false)?.unwrap_or(defaults.timeout),
             settle: seconds(var("SETTLE"), true)?.unwrap_or(defaults.settle),
             concurrency: count(var("CONCURRENCY"))?.unwrap_or(defaults.concurrency),
-            rounds: count(var("ROUNDS"))?.unwrap_or(defaults.rounds),
+            rounds: count(var("ROUNDS"))?.unwrap_or(rounds),
             probe_requests: count(var("PROBE_REQUESTS"))?.unwrap_or(defaults.probe_requests),
             ready_timeout: seconds(var("READY_TIMEOUT"), false)?.unwrap_or(defaults.ready_timeout),
             test_n_requests: count(var("TEST_REQUESTS"))?.unwrap_or(defaults.test_n_requests),
             sweep: sweep(var("SWEEP"))?.unwrap_or(defaults.sweep),
             rates: rates(var("RATE"))?.unwrap_or(defaults.rates),
-            servers: servers(var("SERVERS"))?.unwrap_or(defaults.servers),
+            servers,
         })
     }
 
@@ -388,6 +429,30 @@ fn servers(var: Option<(String, String)>) -> Result<Option<Vec<String>>> {
     }
 }
 
+/// `a,b`: two distinct server names.
+fn ab_pair(var: Option<(String, String)>) -> Result<Option<AbPair>> {
+    let Some((name, value)) = var else {
+        return Ok(None);
+    };
+    if value.trim() == "off" {
+        return Ok(None);
+    }
+    let words = servers(Some((name.clone(), value.clone())))?.unwrap_or_default();
+    match words.as_slice() {
+        [a, b] if a != b => Ok(Some(AbPair {
+            a: a.clone(),
+            b: b.clone(),
+        })),
+        _ => Err(Error::InvalidSetting {
+            name,
+            value,
+            allowed:
+                "two different server names separated by a comma (`tide,tide-nodelay`), or `off`"
+                    .into(),
+        }),
+    }
+}
+
 /// A comma list of requests per second, each at least 1.
 fn rates(var: Option<(String, String)>) -> Result<Option<Vec<u32>>> {
     let Some((name, value)) = var else {
@@ -454,6 +519,37 @@ mod tests {
             .map(|(k, v)| (format!("{ENV_PREFIX}{k}"), v.to_string()))
             .collect();
         BenchConfig::from_vars(|name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn an_ab_run_names_two_different_servers_and_nothing_else() {
+        let vars = |pairs: &[(&str, &str)]| {
+            let map: std::collections::BTreeMap<String, String> = pairs
+                .iter()
+                .map(|(k, v)| (format!("{ENV_PREFIX}{k}"), (*v).to_owned()))
+                .collect();
+            BenchConfig::from_vars(|name| map.get(name).cloned())
+        };
+        let config = vars(&[("AB", "tide,tide-nodelay")]).unwrap();
+        assert_eq!(config.servers, ["tide", "tide-nodelay"]);
+        assert_eq!(config.rounds, AB_ROUNDS);
+        let ab = config.ab.unwrap();
+        assert_eq!((ab.a.as_str(), ab.b.as_str()), ("tide", "tide-nodelay"));
+        assert_eq!(
+            vars(&[("AB", "axum,warp"), ("ROUNDS", "4")])
+                .unwrap()
+                .rounds,
+            4
+        );
+        assert_eq!(vars(&[("AB", "off")]).unwrap().ab, None);
+        for bad in ["axum", "axum,axum", "a,b,c", "axum,"] {
+            let err = vars(&[("AB", bad)]).unwrap_err().to_string();
+            assert!(err.contains("FRAMEWORK_BENCH_AB"), "{err}");
+        }
+        let err = vars(&[("AB", "axum,warp"), ("SERVERS", "axum")])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("FRAMEWORK_BENCH_SERVERS"), "{err}");
     }
 
     #[test]

@@ -181,10 +181,26 @@ fn prepare(
     let config = BenchConfig::from_env()?;
     let specs = ServerSpec::load_dir(&workspace.servers_dir())?;
     let specs = crate::server::manifest::select(specs, &config.servers)?;
+    if let Some(pair) = &config.ab {
+        check_ab_servers(pair, &specs)?;
+    }
     let mut run = Run::new(workspace, config, args.mode, specs)?;
     run.set_estimate_settings(estimate_settings(&args));
     let plan = run.default_plan(&filter);
     Ok((args, run, plan))
+}
+
+/// Both sides of an A/B run must be servers, not groups.
+fn check_ab_servers(pair: &crate::config::AbPair, specs: &[ServerSpec]) -> crate::Result<()> {
+    let names: Vec<&str> = specs.iter().map(|s| s.name.as_str()).collect();
+    if names.len() == 2 && names.contains(&pair.a.as_str()) && names.contains(&pair.b.as_str()) {
+        return Ok(());
+    }
+    Err(crate::Error::InvalidSetting {
+        name: format!("{}AB", crate::config::ENV_PREFIX),
+        value: format!("{},{}", pair.a, pair.b),
+        allowed: "two server names (not groups) of the manifests".into(),
+    })
 }
 
 /// The settings Criterion analyses the latency samples with.
@@ -348,23 +364,33 @@ fn finish(run: Run, workspace: &Workspace, flags: &BaselineFlags, judgement: &Ju
     let record = run.finish();
     let summary = Summary::of_run(&record, figures::collect(&record));
     println!("\n{}", crate::report::terminal::render(&record));
-    let compared = match record.mode {
-        RunMode::Benchmark => compare_with_baseline(&dir, flags, &summary, judgement),
+    let interleaved = crate::compare::ab::interleaved(&record, judgement);
+    let compared = match (record.mode, &interleaved) {
+        (RunMode::Benchmark, None) => compare_with_baseline(&dir, flags, &summary, judgement),
         _ => Ok(None),
     };
     let compared_ok = compared.as_ref().ok().and_then(Option::as_ref);
-    if let Some(compared) = compared_ok {
-        println!(
-            "{}",
-            crate::report::terminal::comparison(&compared.comparison)
-        );
+    let shown = interleaved.as_ref().or(compared_ok.map(|c| &c.comparison));
+    if let Some(comparison) = shown {
+        println!("{}", crate::report::terminal::comparison(comparison));
     }
-    let written = write_outputs(&dir, &criterion_home, &record, &summary, compared_ok, flags);
-    // Only a comparison asked for by name (`--baseline NAME`) gates the
-    // exit code; the default comparison with `base` informs, as
+    let written = write_outputs(
+        &dir,
+        &criterion_home,
+        &record,
+        &summary,
+        Outputs {
+            comparison: shown,
+            base: compared_ok,
+        },
+        flags,
+    );
+    // An A/B run, and a comparison asked for by name (`--baseline NAME`),
+    // gate the exit code; the default comparison with `base` informs, as
     // Criterion's does.
-    let comparison_failures = match (compared_ok, flags.strict) {
-        (Some(compared), true) => compared.comparison.failed(),
+    let comparison_failures = match (&interleaved, compared_ok, flags.strict) {
+        (Some(ab), _, _) => ab.failed(),
+        (None, Some(compared), true) => compared.comparison.failed(),
         _ => Vec::new(),
     };
     let outcome = RunOutcome {
@@ -463,13 +489,20 @@ struct Compared {
     comparison: Comparison,
 }
 
+/// The comparison the outputs show (an A/B run's, or the baseline's), and
+/// the baseline behind it for the memory pages.
+struct Outputs<'a> {
+    comparison: Option<&'a Comparison>,
+    base: Option<&'a Compared>,
+}
+
 /// Writes every output of the run; returns the run file's path.
 fn write_outputs(
     dir: &Path,
     criterion_home: &Path,
     record: &RunRecord,
     summary: &Summary,
-    compared: Option<&Compared>,
+    outputs: Outputs<'_>,
     flags: &BaselineFlags,
 ) -> crate::Result<PathBuf> {
     let run_file = record.save(dir)?;
@@ -477,7 +510,7 @@ fn write_outputs(
     if let (Some(name), RunMode::Benchmark) = (&flags.save, record.mode) {
         save_baseline(dir, name, summary)?;
     }
-    let comparison = compared.map(|c| &c.comparison);
+    let (comparison, compared) = (outputs.comparison, outputs.base);
     crate::report::export::write_all(dir, record, &summary.metrics, comparison)?;
     let page = crate::report::page::write(criterion_home, record, comparison)?;
     println!("framework-bench: memory report: {}", page.display());

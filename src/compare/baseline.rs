@@ -198,6 +198,7 @@ impl Summary {
             rows,
             warnings,
             failures: now.failures(),
+            interleaved: false,
         }
     }
 

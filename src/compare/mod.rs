@@ -4,6 +4,7 @@
 //! ([`verdict`]). Pure data in, data out: no processes, no I/O but the
 //! baseline files.
 
+pub mod ab;
 pub mod baseline;
 pub mod figures;
 pub mod stats;

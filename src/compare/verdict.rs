@@ -150,6 +150,9 @@ pub struct Comparison {
     /// failed, a rate run that did not hold its rate.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub failures: Vec<String>,
+    /// B against A in one run, rounds interleaved; `baseline_name` is A.
+    #[serde(default)]
+    pub interleaved: bool,
 }
 
 impl Comparison {
@@ -466,6 +469,7 @@ mod tests {
             rows,
             warnings: Vec::new(),
             failures: Vec::new(),
+            interleaved: false,
         };
         assert_eq!(comparison.failed(), ["axum rss-before: missing"]);
     }

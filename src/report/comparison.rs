@@ -46,7 +46,7 @@ impl ComparisonView {
             .into_iter()
             .partition(|row| row.verdict != Verdict::WithinNoise);
         ComparisonView {
-            title: format!("Compared with baseline `{}`", comparison.baseline_name),
+            title: title(comparison),
             counts: count_line(&comparison.rows),
             warnings: comparison.warnings.clone(),
             failures: comparison.failed(),
@@ -54,6 +54,22 @@ impl ComparisonView {
             changed: table(&changed),
             within_noise: table(&within_noise),
         }
+    }
+}
+
+/// What is compared with what.
+fn title(comparison: &Comparison) -> String {
+    let b = comparison.rows.iter().find(|r| !r.is_control());
+    match (comparison.interleaved, b) {
+        (true, Some(b)) => format!(
+            "`{}` (B) against `{}` (A), rounds interleaved in this run",
+            b.server, comparison.baseline_name
+        ),
+        (true, None) => format!(
+            "Against `{}` (A), rounds interleaved",
+            comparison.baseline_name
+        ),
+        (false, _) => format!("Compared with baseline `{}`", comparison.baseline_name),
     }
 }
 
@@ -167,6 +183,7 @@ pub(crate) mod tests {
         ];
         Comparison {
             failures: Vec::new(),
+            interleaved: false,
             baseline_name: "mine".into(),
             rows: compare(&base, &now, &Judgement::default()),
             warnings: vec!["rustc differs: baseline a, now b".into()],

@@ -561,6 +561,7 @@ mod tests {
     fn comparison() -> Comparison {
         Comparison {
             failures: Vec::new(),
+            interleaved: false,
             baseline_name: "main".into(),
             rows: vec![
                 row(

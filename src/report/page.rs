@@ -500,6 +500,7 @@ mod tests {
     fn comparison() -> Comparison {
         Comparison {
             failures: Vec::new(),
+            interleaved: false,
             baseline_name: "main".into(),
             rows: vec![
                 row("axum", "rss-before", Verdict::WithinNoise),
@@ -638,6 +639,7 @@ mod tests {
             &run(Vec::new()),
             Some(&Comparison {
                 failures: Vec::new(),
+                interleaved: false,
                 baseline_name: "empty".into(),
                 rows: Vec::new(),
                 warnings: Vec::new(),

@@ -172,9 +172,18 @@ impl Run {
         self.any_started
     }
 
-    /// The default plan over this run's servers, for `filter`.
+    /// The default plan over this run's servers, for `filter`; for an A/B
+    /// run, its interleaved rounds (Criterion's filter does not apply:
+    /// no Criterion benchmark runs).
     pub fn default_plan(&self, filter: &Filter) -> Plan {
         let names = self.names();
+        if let Some(pair) = &self.tools.config.ab {
+            let id = |name: &str| names.iter().position(|n| n == name).map(ServerId);
+            if let (Some(a), Some(b), true) = (id(&pair.a), id(&pair.b), self.mode.runs_routines())
+            {
+                return Plan::interleaved(a, b, self.tools.config.rounds);
+            }
+        }
         Plan::default_run(&Selection {
             names: &names,
             config: &self.tools.config,

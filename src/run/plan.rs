@@ -245,6 +245,39 @@ impl Plan {
         builder.plan
     }
 
+    /// An A/B run: `rounds` rounds of each server, alternated A B B A A B
+    /// B A ..., so that round `i` of A and round `i` of B run next to each
+    /// other and the machine's drift over the run falls on both. Each
+    /// round is the seed's phases and the round's latency readings; no
+    /// Criterion benchmark runs, since the verdict is the rounds'.
+    pub fn interleaved(a: ServerId, b: ServerId, rounds: usize) -> Plan {
+        let mut plan = Plan::default();
+        for i in 0..rounds {
+            let pair = if i % 2 == 0 { [a, b] } else { [b, a] };
+            let round = u32::try_from(i + 1).unwrap_or(u32::MAX);
+            for server in pair {
+                plan.steps.extend([
+                    Step::Start {
+                        server,
+                        round: Some(round),
+                    },
+                    Step::Settle {
+                        server,
+                        phase: Phase::Before,
+                    },
+                    Step::Burst { server },
+                    Step::Settle {
+                        server,
+                        phase: Phase::After,
+                    },
+                    Step::Probe { server },
+                    Step::Stop { server },
+                ]);
+            }
+        }
+        plan
+    }
+
     /// Every benchmark, with no step that starts anything: Criterion lists
     /// them (and filters the list itself) or analyses saved samples.
     fn list_only(selection: &Selection<'_>) -> Plan {
@@ -474,6 +507,36 @@ impl<'a> Builder<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_interleaved_plan_alternates_a_b_b_a_with_whole_rounds() {
+        let (a, b) = (ServerId(0), ServerId(1));
+        let plan = Plan::interleaved(a, b, 4);
+        let starts: Vec<(ServerId, Option<u32>)> = plan
+            .steps
+            .iter()
+            .filter_map(|s| match s {
+                Step::Start { server, round } => Some((*server, *round)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            starts,
+            [
+                (a, Some(1)),
+                (b, Some(1)),
+                (b, Some(2)),
+                (a, Some(2)),
+                (a, Some(3)),
+                (b, Some(3)),
+                (b, Some(4)),
+                (a, Some(4))
+            ]
+        );
+        assert_eq!(plan.steps.len(), 8 * 6);
+        assert_eq!(plan.benches().count(), 0);
+        assert!(matches!(plan.steps[4], Step::Probe { server } if server == a));
+    }
 
     fn names() -> Vec<String> {
         vec!["axum".to_owned(), "warp".to_owned()]

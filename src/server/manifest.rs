@@ -10,7 +10,7 @@
 //!
 //! [[variants]]                          # optional: the same build, more arguments
 //! name = "axum-nodelay"
-//! extra_args = ["--nodelay"]
+//! extra_args = ["--nodelay"]                # group = "..." puts it in a group of its own
 //! ```
 //!
 //! A Python server:
@@ -102,6 +102,11 @@ struct RawManifest {
 /// The selection word for every server.
 pub const ALL_SERVERS: &str = "all";
 
+/// The group of servers with a regression injected on purpose, for
+/// measuring the verdicts: selected by name or by this group, never by
+/// `all`.
+pub const INJECTED_GROUP: &str = "injected";
+
 /// The servers `wanted` names, in the order of `specs`: each word is a
 /// server's name, a group (`rust`, `python`, ...) or `all`. A word that is
 /// none of these is an error listing what there is.
@@ -123,9 +128,9 @@ pub fn select(specs: Vec<ServerSpec>, wanted: &[String]) -> Result<Vec<ServerSpe
         }
     }
     let chosen = |s: &ServerSpec| {
-        wanted
-            .iter()
-            .any(|w| w == ALL_SERVERS || *w == s.name || *w == s.group)
+        wanted.iter().any(|w| {
+            (w == ALL_SERVERS && s.group != INJECTED_GROUP) || *w == s.name || *w == s.group
+        })
     };
     Ok(specs.into_iter().filter(chosen).collect())
 }
@@ -142,6 +147,10 @@ struct RawVariant {
     name: String,
     #[serde(default)]
     description: String,
+    /// The variant's own group; the manifest's when absent.
+    #[serde(default)]
+    group: Option<String>,
+    #[serde(default)]
     extra_args: Vec<String>,
 }
 
@@ -205,6 +214,9 @@ impl ServerSpec {
             spec.name = variant.name;
             if !variant.description.is_empty() {
                 spec.description = variant.description;
+            }
+            if let Some(group) = variant.group {
+                spec.group = group;
             }
             spec.run.extend(variant.extra_args);
             spec.validate().map_err(invalid)?;
@@ -417,13 +429,53 @@ run = ["{bin}", "--port", "{port}", "--workers", "{workers}"]
 [[variants]]
 name = "axum-nodelay"
 extra_args = ["--nodelay"]
+
+[[variants]]
+name = "axum-same"
+group = "injected"
 "#;
+
+    #[test]
+    fn a_variant_may_sit_in_a_group_of_its_own() {
+        let dir = temp_dir("variant-group");
+        let specs = ServerSpec::load(&write_manifest(&dir, "axum", AXUM)).unwrap();
+        let groups: Vec<(&str, &str)> = specs
+            .iter()
+            .map(|s| (s.name.as_str(), s.group.as_str()))
+            .collect();
+        assert_eq!(
+            groups,
+            [
+                ("axum", "rust"),
+                ("axum-nodelay", "rust"),
+                ("axum-same", "injected")
+            ]
+        );
+        assert_eq!(specs[2].run, specs[0].run);
+    }
+
+    #[test]
+    fn all_leaves_the_injected_servers_out_and_names_still_reach_them() {
+        let dir = temp_dir("select-injected");
+        let specs = ServerSpec::load(&write_manifest(&dir, "axum", AXUM)).unwrap();
+        let names = |wanted: &[&str]| -> Vec<String> {
+            let wanted: Vec<String> = wanted.iter().map(|w| (*w).to_owned()).collect();
+            select(specs.clone(), &wanted)
+                .unwrap()
+                .into_iter()
+                .map(|s| s.name)
+                .collect()
+        };
+        assert_eq!(names(&["all"]), ["axum", "axum-nodelay"]);
+        assert_eq!(names(&["axum-same"]), ["axum-same"]);
+        assert_eq!(names(&[INJECTED_GROUP]), ["axum-same"]);
+    }
 
     #[test]
     fn loads_a_manifest_with_a_variant() {
         let dir = temp_dir("variant");
         let specs = ServerSpec::load(&write_manifest(&dir, "axum", AXUM)).unwrap();
-        assert_eq!(specs.len(), 2);
+        assert_eq!(specs.len(), 3);
         assert_eq!(specs[0].name, "axum");
         assert_eq!(specs[0].cargo_package(), Some("server-axum"));
         assert_eq!(specs[0].version, VersionSource::CargoLock("axum".into()));
@@ -640,7 +692,7 @@ run = ["{python}", "{dir}/app.py", "--port", "{port}", "--workers", "{workers}"]
             .into_iter()
             .map(|s| s.name)
             .collect();
-        assert_eq!(names, ["axum", "axum-nodelay", "b"]);
+        assert_eq!(names, ["axum", "axum-nodelay", "axum-same", "b"]);
 
         write_manifest(
             &dir,

@@ -3,7 +3,9 @@
 use axum::serve::ListenerExt;
 use axum::{Json, Router, extract::Path, routing::get};
 use serde::Serialize;
-use server_contract::{Args, JSON_MESSAGE, SHUTDOWN_GRACE, announce, exit_with_error, greeting};
+use server_contract::{
+    Args, Inject, JSON_MESSAGE, SHUTDOWN_GRACE, announce, exit_with_error, greeting,
+};
 
 const NAME: &str = "server-axum";
 
@@ -12,11 +14,21 @@ struct Message {
     message: &'static str,
 }
 
+/// The regression injected for the verdicts' own measurement; none unless
+/// `--inject-*` was given.
+static INJECT: std::sync::OnceLock<Inject> = std::sync::OnceLock::new();
+
+fn inject() -> Inject {
+    INJECT.get().copied().unwrap_or_default()
+}
+
 async fn hello(Path(name): Path<String>) -> String {
+    inject().spin();
     greeting(&name)
 }
 
 async fn json() -> Json<Message> {
+    inject().spin();
     Json(Message {
         message: JSON_MESSAGE,
     })
@@ -24,6 +36,7 @@ async fn json() -> Json<Message> {
 
 fn main() {
     let args = Args::from_env_or_exit(NAME);
+    let _ = INJECT.set(args.inject);
     let mut runtime = tokio::runtime::Builder::new_multi_thread();
     if let Some(workers) = args.workers {
         runtime.worker_threads(workers.get());
@@ -47,6 +60,7 @@ async fn serve(args: Args) {
         .unwrap_or_else(|err| exit_with_error(NAME, &err, 1));
     let nodelay = args.nodelay;
     let listener = listener.tap_io(move |stream| {
+        inject().keep_for_connection();
         if nodelay {
             // Failing to set it only costs latency; the request still works.
             let _ = stream.set_nodelay(true);

@@ -35,6 +35,42 @@ pub struct Args {
     /// The listen(2) backlog; `None` keeps the framework's default. Linux
     /// caps it at `net.core.somaxconn`.
     pub backlog: Option<NonZeroU32>,
+    /// A known regression to inject, for measuring what the suite's
+    /// verdicts catch. Off unless asked for.
+    pub inject: Inject,
+}
+
+/// A regression a server injects into itself without any change to its
+/// framework: `--inject-spin-us N` busy-waits N µs before each response,
+/// `--inject-keep-bytes N` keeps N bytes (written, so resident) for every
+/// accepted connection, for as long as the process lives.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Inject {
+    pub spin: std::time::Duration,
+    pub keep_bytes_per_connection: usize,
+}
+
+impl Inject {
+    /// Busy-waits the injected time (nothing when none is set).
+    pub fn spin(&self) {
+        if self.spin.is_zero() {
+            return;
+        }
+        let until = std::time::Instant::now() + self.spin;
+        while std::time::Instant::now() < until {
+            std::hint::spin_loop();
+        }
+    }
+
+    /// Keeps the injected bytes for one accepted connection.
+    pub fn keep_for_connection(&self) {
+        if self.keep_bytes_per_connection == 0 {
+            return;
+        }
+        let kept = vec![0x5a_u8; self.keep_bytes_per_connection];
+        // Leaked on purpose: the regression is memory the server keeps.
+        std::mem::forget(std::hint::black_box(kept));
+    }
 }
 
 /// A command line that breaks the contract.
@@ -69,6 +105,7 @@ impl Args {
         let mut workers = None;
         let mut nodelay = false;
         let mut backlog = None;
+        let mut inject = Inject::default();
         let mut args = args.into_iter().map(Into::into);
         while let Some(arg) = args.next() {
             match arg.as_str() {
@@ -76,6 +113,13 @@ impl Args {
                 "--workers" => workers = Some(parse_value(&arg, args.next())?),
                 "--nodelay" => nodelay = true,
                 "--backlog" => backlog = Some(parse_value(&arg, args.next())?),
+                "--inject-spin-us" => {
+                    let us: u64 = parse_value(&arg, args.next())?;
+                    inject.spin = std::time::Duration::from_micros(us);
+                }
+                "--inject-keep-bytes" => {
+                    inject.keep_bytes_per_connection = parse_value(&arg, args.next())?;
+                }
                 other => return Err(ArgsError(format!("unknown argument `{other}`"))),
             }
         }
@@ -85,6 +129,7 @@ impl Args {
             workers,
             nodelay,
             backlog,
+            inject,
         })
     }
 
@@ -132,6 +177,27 @@ pub fn exit_with_error(server: &str, message: &dyn fmt::Display, code: i32) -> !
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn injected_regressions_are_off_unless_asked_for() {
+        let plain = parse(&["--port", "0"]).unwrap();
+        assert_eq!(plain.inject, Inject::default());
+        let injected = parse(&[
+            "--port",
+            "0",
+            "--inject-spin-us",
+            "8",
+            "--inject-keep-bytes",
+            "6144",
+        ])
+        .unwrap();
+        assert_eq!(injected.inject.spin, std::time::Duration::from_micros(8));
+        assert_eq!(injected.inject.keep_bytes_per_connection, 6144);
+        let started = std::time::Instant::now();
+        injected.inject.spin();
+        assert!(started.elapsed() >= std::time::Duration::from_micros(8));
+        assert!(parse(&["--port", "0", "--inject-spin-us", "x"]).is_err());
+    }
 
     fn parse(args: &[&str]) -> Result<Args, ArgsError> {
         Args::parse(args.iter().copied())
