@@ -15,7 +15,7 @@ pub const DEFAULT_GROUP: &str = "rust";
 pub const ENV_PREFIX: &str = "FRAMEWORK_BENCH_";
 
 /// Every knob: (suffix, what it means, default shown to users).
-pub const KNOBS: [(&str, &str, &str); 17] = [
+pub const KNOBS: [(&str, &str, &str); 19] = [
     ("REQUESTS", "requests in the burst (the seed's N)", "2000"),
     (
         "TIMEOUT",
@@ -68,6 +68,16 @@ pub const KNOBS: [(&str, &str, &str); 17] = [
         "the first half of the CPUs",
     ),
     ("PIN", "`off`: pin nothing", "on"),
+    (
+        "ASLR",
+        "`off`: start servers with address-space randomisation off (`setarch -R`)",
+        "on",
+    ),
+    (
+        "BURST",
+        "the burst's shape: `held` opens every connection, waits until the server holds them all, then sends every request; `as-is` is the seed's, each request connecting as it goes",
+        "held",
+    ),
     (
         "SWEEP",
         "the throughput sweep's connection counts (`1,16,64,256`), `on` for those, `off` for none; test mode always runs it",
@@ -125,6 +135,12 @@ pub struct BenchConfig {
     /// checked against the manifests when the run starts.
     #[serde(default = "default_servers")]
     pub servers: Vec<String>,
+    /// Address-space randomisation for the servers (off: `setarch -R`).
+    #[serde(default = "yes")]
+    pub aslr: bool,
+    /// The burst's shape.
+    #[serde(default)]
+    pub burst: BurstShape,
     /// An interleaved A/B run of two servers: `servers` is then the two.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ab: Option<AbPair>,
@@ -132,6 +148,25 @@ pub struct BenchConfig {
     /// maximum ([`RATE_PERCENTS`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub rates: Vec<u32>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// How the burst's connections meet the server.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BurstShape {
+    /// Every connection opened first, the server seen holding them all
+    /// (its open files), then every request sent: the same peak load in
+    /// every run.
+    #[default]
+    Held,
+    /// The seed's: each request connects as it goes, so how many the
+    /// server holds at once depends on timing. Absent in older run files:
+    /// they had this shape.
+    AsIs,
 }
 
 /// The two servers of an interleaved A/B run: B is judged against A.
@@ -195,6 +230,8 @@ impl Default for BenchConfig {
             rates: Vec::new(),
             servers: default_servers(),
             ab: None,
+            aslr: true,
+            burst: BurstShape::Held,
         }
     }
 }
@@ -239,6 +276,8 @@ impl BenchConfig {
         };
         Ok(BenchConfig {
             ab,
+            aslr: on_off(var("ASLR"))?.unwrap_or(defaults.aslr),
+            burst: burst_shape(var("BURST"))?.unwrap_or(defaults.burst),
             backlog: backlog(var("BACKLOG"))?.unwrap_or(defaults.backlog),
             placement,
             workers,
@@ -426,6 +465,38 @@ fn servers(var: Option<(String, String)>) -> Result<Option<Vec<String>>> {
             value,
             allowed: "server names or groups (`rust`, `python`, `all`) separated by commas".into(),
         })
+    }
+}
+
+/// `on` or `off`.
+fn on_off(var: Option<(String, String)>) -> Result<Option<bool>> {
+    let Some((name, value)) = var else {
+        return Ok(None);
+    };
+    match value.trim() {
+        "on" => Ok(Some(true)),
+        "off" => Ok(Some(false)),
+        _ => Err(Error::InvalidSetting {
+            name,
+            value,
+            allowed: "`on` or `off`".into(),
+        }),
+    }
+}
+
+/// `held` or `as-is`.
+fn burst_shape(var: Option<(String, String)>) -> Result<Option<BurstShape>> {
+    let Some((name, value)) = var else {
+        return Ok(None);
+    };
+    match value.trim() {
+        "held" => Ok(Some(BurstShape::Held)),
+        "as-is" => Ok(Some(BurstShape::AsIs)),
+        _ => Err(Error::InvalidSetting {
+            name,
+            value,
+            allowed: "`held` or `as-is`".into(),
+        }),
     }
 }
 

@@ -66,6 +66,7 @@ pub fn burst() -> BurstRecord {
         server_cpu_time: Some(Duration::from_millis(200)),
         client_busy: Some(0.5),
         client_bound: false,
+        held_connections: None,
     }
 }
 
@@ -226,6 +227,10 @@ pub fn full_run() -> RunRecord {
             (Route::Json, probe(82, Some(Duration::from_millis(62)))),
         ]);
         round.control = Some(probe(70, None));
+        if let Some(burst) = &mut round.burst {
+            burst.connections = crate::load::hammer::Connections::Held;
+            burst.held_connections = Some(2000);
+        }
     }
     axum.throughput = BTreeMap::from([(16, sweep_step(true))]);
     axum.constant_rate = vec![RateRecord {

@@ -237,6 +237,11 @@ pub struct BurstRecord {
     /// the client, not the server.
     #[serde(default)]
     pub client_bound: bool,
+    /// With every connection opened first ([`Connections::Held`]): how
+    /// many of them the server held (its open files above those it had
+    /// before) when the requests were sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub held_connections: Option<usize>,
 }
 
 /// One open-loop run at a fixed rate: latency from when each request was
@@ -434,11 +439,20 @@ impl From<&HammerReport> for BurstRecord {
             server_cpu_time: None,
             client_busy: None,
             client_bound: false,
+            held_connections: None,
         }
     }
 }
 
 impl BurstRecord {
+    /// The burst's peak over the idle memory before it, per connection the
+    /// server held: what one more connection costs it.
+    pub fn peak_bytes_per_held_connection(&self, before_rss_bytes: u64) -> Option<f64> {
+        let held = self.held_connections.filter(|&n| n > 0)?;
+        let peak = self.peak_rss_bytes?;
+        Some(peak.saturating_sub(before_rss_bytes) as f64 / held as f64)
+    }
+
     /// The server's CPU time per request of the burst, in nanoseconds.
     pub fn server_cpu_per_request_ns(&self) -> Option<f64> {
         per_request_ns(self.server_cpu_time?, self.n_requests as u64)

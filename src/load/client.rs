@@ -86,6 +86,19 @@ impl LoadClient {
     /// opening keep-alive connections takes at most one timeout each, and
     /// sending stops within [`LoadPlan::time_bound`] of the call.
     pub fn run(&self, addr: SocketAddr, plan: &LoadPlan) -> Result<HammerReport> {
+        self.run_gated(addr, plan, &mut || {})
+    }
+
+    /// As [`LoadClient::run`], with `gate` called once every thread is set
+    /// up (its runtime built and, for keep-alive and held connections, its
+    /// connections open) and before the first request is sent: the clock
+    /// starts after it.
+    pub fn run_gated(
+        &self,
+        addr: SocketAddr,
+        plan: &LoadPlan,
+        gate: &mut dyn FnMut(),
+    ) -> Result<HammerReport> {
         check_loopback(addr)?;
         let target = Arc::new(Target::new(addr, plan));
         let threads = self.threads.clamp(1, plan.concurrency.max(1));
@@ -107,7 +120,9 @@ impl LoadClient {
                 .collect();
             // A thread that could not be spawned never arrives; its share
             // of the requests counts as unfinished.
-            let started = start.open_when_ready(handles.iter().filter(|h| h.is_ok()).count());
+            start.wait_until_ready(handles.iter().filter(|h| h.is_ok()).count());
+            gate();
+            let started = start.open();
             let finished: Vec<(Collector, Instant)> = handles
                 .into_iter()
                 .filter_map(|h| h.ok()?.join().ok())
@@ -187,17 +202,29 @@ impl StartLine {
     /// Waits until `threads` have arrived or left, then lets them all go;
     /// returns the moment it opened.
     pub(crate) fn open_when_ready(&self, threads: usize) -> Instant {
+        self.wait_until_ready(threads);
+        self.open()
+    }
+
+    /// Waits until `threads` have arrived or left.
+    pub(crate) fn wait_until_ready(&self, threads: usize) {
         let Ok(mut state) = self.state.lock() else {
-            return Instant::now();
+            return;
         };
         while state.arrived + state.left < threads {
             match self.changed.wait(state) {
                 Ok(next) => state = next,
-                Err(_) => return Instant::now(),
+                Err(_) => return,
             }
         }
+    }
+
+    /// Lets every thread at the line go; returns the moment it opened.
+    pub(crate) fn open(&self) -> Instant {
         let opened = Instant::now();
-        state.opened = Some(opened);
+        if let Ok(mut state) = self.state.lock() {
+            state.opened = Some(opened);
+        }
         self.changed.notify_all();
         opened
     }
@@ -321,6 +348,11 @@ fn client_thread(
             connections,
             target.plan.timeout,
         )),
+        (Ok(runtime), Connections::Held) => runtime.block_on(open_connections_at_once(
+            target.addr,
+            connections,
+            target.plan.timeout,
+        )),
         _ => (0..connections).map(|_| None).collect(),
     };
     let opened = ticket.arrive();
@@ -390,7 +422,7 @@ pub(crate) async fn connection(
         if server_closed && outcome.is_success() {
             collector.borrow_mut().closed_by_server();
         }
-        if !outcome.is_success() || target.plan.connections == Connections::PerRequest {
+        if !outcome.is_success() || target.plan.connections != Connections::KeepAlive {
             stream = None;
         }
         target.keep(collector, RequestResult { latency, outcome });
@@ -459,6 +491,32 @@ pub(crate) async fn open_connections(
             let _ = stream.set_nodelay(true);
         }
         streams.push(stream);
+    }
+    streams
+}
+
+/// `n` connections to `addr`, all connecting at once, within one
+/// `timeout` in all; one that fails is `None`, and its request connects
+/// again and counts the failure.
+pub(crate) async fn open_connections_at_once(
+    addr: SocketAddr,
+    n: usize,
+    timeout: Duration,
+) -> Vec<Option<tokio::net::TcpStream>> {
+    let mut connecting = tokio::task::JoinSet::new();
+    for i in 0..n {
+        connecting.spawn(async move {
+            let connect = tokio::net::TcpStream::connect(addr);
+            let stream = tokio::time::timeout(timeout, connect).await.ok()?.ok()?;
+            let _ = stream.set_nodelay(true);
+            Some((i, stream))
+        });
+    }
+    let mut streams: Vec<Option<tokio::net::TcpStream>> = (0..n).map(|_| None).collect();
+    while let Some(joined) = connecting.join_next().await {
+        if let Ok(Some((i, stream))) = joined {
+            streams[i] = Some(stream);
+        }
     }
     streams
 }

@@ -21,6 +21,10 @@ pub enum Connections {
     PerRequest,
     /// Requests reuse keep-alive connections, `concurrency` of them.
     KeepAlive,
+    /// Every request has its own connection, as with `PerRequest`, but all
+    /// are opened before the first request is sent: the server holds every
+    /// one of them when the requests arrive.
+    Held,
 }
 
 /// An open loop that achieved less than this share of its rate did not run
@@ -72,6 +76,15 @@ impl LoadPlan {
             expected_body: "Hello, World!".to_owned(),
             stop_on_failure: false,
             pacing: Pacing::Closed,
+        }
+    }
+
+    /// The burst with every connection opened first: see
+    /// [`Connections::Held`].
+    pub fn held_burst(n_requests: usize, timeout: Duration) -> LoadPlan {
+        LoadPlan {
+            connections: Connections::Held,
+            ..LoadPlan::burst(n_requests, timeout)
         }
     }
 

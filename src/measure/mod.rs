@@ -9,6 +9,7 @@ pub mod bytes;
 pub mod cpu;
 pub mod environment;
 pub mod estimate;
+pub mod fds;
 pub mod memory;
 pub mod netstat;
 pub mod settle;

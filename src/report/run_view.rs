@@ -136,8 +136,13 @@ fn sections(run: &RunRecord) -> Vec<Section> {
         section(
             SectionKind::Burst,
             format!(
-                "Burst: {} requests at once, each on its own connection, {} timeout",
+                "Burst: {} requests at once, each on its own connection{}, {} timeout",
                 c.n_requests,
+                match c.burst {
+                    crate::config::BurstShape::Held =>
+                        ", all opened and held by the server before the first is sent",
+                    crate::config::BurstShape::AsIs => " as it goes (the seed's shape)",
+                },
                 format::seconds(c.timeout)
             ),
             burst_table(run),
@@ -318,7 +323,7 @@ fn after_table(run: &RunRecord) -> Table {
 
 /// p50 and p99 are of the answered requests: failures (counted in the
 /// counter) have no latency to give.
-const BURST_HEADERS: [&str; 9] = [
+const BURST_HEADERS: [&str; 11] = [
     "server",
     "total",
     "s/call",
@@ -326,6 +331,8 @@ const BURST_HEADERS: [&str; 9] = [
     "p50 answered",
     "p99 answered",
     "peak rss",
+    "held",
+    "peak/conn",
     "cpu/req",
     "counter",
 ];
@@ -334,8 +341,10 @@ fn burst_table(run: &RunRecord) -> Table {
     let mut table = Table::new(&BURST_HEADERS).aligned(BURST_HEADERS.len() - 1, Align::Left);
     for s in &run.servers {
         let mut row = vec![s.name.clone()];
-        match s.first_round().and_then(|r| r.burst.as_ref()) {
-            Some(b) => row.extend(burst_cells(b)),
+        let round = s.first_round();
+        let before = round.and_then(|r| Some(r.before.as_ref()?.rss_bytes));
+        match round.and_then(|r| r.burst.as_ref()) {
+            Some(b) => row.extend(burst_cells(b, before)),
             None => row.extend(not_run(s)),
         }
         table.push(row);
@@ -343,23 +352,27 @@ fn burst_table(run: &RunRecord) -> Table {
     table
 }
 
-fn not_run(server: &ServerRecord) -> [String; 8] {
+fn not_run(server: &ServerRecord) -> [String; 10] {
     let why = if server.error.is_some() {
         "(not run: failed)"
     } else {
         "(not run)"
     };
-    let mut cells = ["-"; 8].map(String::from);
-    cells[7] = why.into();
+    let mut cells = ["-"; 10].map(String::from);
+    cells[9] = why.into();
     cells
 }
 
 /// A burst's cells; a figure the kernel did not give is `n/a`, and a burst
 /// whose client was the bottleneck says so.
-fn burst_cells(b: &BurstRecord) -> [String; 8] {
+fn burst_cells(b: &BurstRecord, before_rss_bytes: Option<u64>) -> [String; 10] {
     let peak = b
         .peak_rss_bytes
         .map_or("n/a".into(), |p| format::mib_number(p as f64));
+    let held = b.held_connections.map_or("-".into(), |n| n.to_string());
+    let per_connection = before_rss_bytes
+        .and_then(|before| b.peak_bytes_per_held_connection(before))
+        .map_or("-".into(), |bytes| format!("{:.1} KiB", bytes / 1024.0));
     let cpu = b
         .server_cpu_per_request_ns()
         .map_or("n/a".into(), format::duration_ns);
@@ -381,6 +394,8 @@ fn burst_cells(b: &BurstRecord) -> [String; 8] {
         percentile(b.latency.p50_ns),
         percentile(b.latency.p99_ns),
         peak,
+        held,
+        per_connection,
         cpu,
         outcomes,
     ]

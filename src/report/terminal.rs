@@ -147,10 +147,10 @@ axum            0.8.9     42   4.1 ms   3.00  130.00  1.25  1.50  0.25        3
 tide            0.8.9     42   4.1 ms   3.00  130.00  1.25  1.50  0.25        3
 main (harness)  0.1.0      7           10.00  130.00  1.25  1.50  0.25        3
 
-Burst: 2000 requests at once, each on its own connection, 1.0 s timeout
-server    total   s/call  success  p50 answered  p99 answered  peak rss   cpu/req  counter
-axum    0.412 s  0.00021    99.4%          2 ns          4 ns     20.00  100.0 µs  200: 1987, timeout: 13 (13 SYNs dropped: listen queue full)
-tide          -        -        -             -             -         -         -  (not run: failed)
+Burst: 2000 requests at once, each on its own connection, all opened and held by the server before the first is sent, 1.0 s timeout
+server    total   s/call  success  p50 answered  p99 answered  peak rss  held  peak/conn   cpu/req  counter
+axum    0.412 s  0.00021    99.4%          2 ns          4 ns     20.00     -          -  100.0 µs  200: 1987, timeout: 13 (13 SYNs dropped: listen queue full)
+tide          -        -        -             -             -         -     -          -         -  (not run: failed)
 
 Memory after the burst (MiB, change from before)
 server                     rss             vms           uss           pss          anon  threads

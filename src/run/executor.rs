@@ -592,6 +592,7 @@ fn launch_options(
     options.backlog = conditions.backlog;
     let placement = &config.placement;
     options.cpus = placement.pinned.then(|| placement.server_cpus.clone());
+    options.no_aslr = !config.aslr;
     options
 }
 

@@ -49,6 +49,18 @@ pub trait Load {
     /// Runs `plan` against `addr` on the client's threads.
     fn run(&self, addr: SocketAddr, plan: &LoadPlan) -> Result<HammerReport>;
 
+    /// As [`Load::run`], calling `gate` once the client is set up (its
+    /// connections open) and before it sends anything.
+    fn run_gated(
+        &self,
+        addr: SocketAddr,
+        plan: &LoadPlan,
+        gate: &mut dyn FnMut(),
+    ) -> Result<HammerReport> {
+        gate();
+        self.run(addr, plan)
+    }
+
     /// Opens the sequential latency client's keep-alive connection.
     fn connect(&self, addr: SocketAddr, plan: &LoadPlan) -> Result<Box<dyn Sequential>>;
 
@@ -207,6 +219,15 @@ impl ClientLoad {
 impl Load for ClientLoad {
     fn run(&self, addr: SocketAddr, plan: &LoadPlan) -> Result<HammerReport> {
         self.load.run(addr, plan)
+    }
+
+    fn run_gated(
+        &self,
+        addr: SocketAddr,
+        plan: &LoadPlan,
+        gate: &mut dyn FnMut(),
+    ) -> Result<HammerReport> {
+        self.load.run_gated(addr, plan, gate)
     }
 
     fn connect(&self, addr: SocketAddr, plan: &LoadPlan) -> Result<Box<dyn Sequential>> {

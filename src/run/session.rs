@@ -7,11 +7,12 @@ use std::collections::BTreeMap;
 use std::num::NonZeroU32;
 use std::time::Duration;
 
-use crate::config::{BenchConfig, RATE_PERCENTS};
+use crate::config::{BenchConfig, BurstShape, RATE_PERCENTS};
 use crate::error::{Error, Result};
 use crate::load::Route;
 use crate::load::hammer::{LoadPlan, Pacing};
 use crate::measure::cpu::{PhaseMeter, peak_rss_bytes, reset_peak_rss};
+use crate::measure::fds::{open_files, wait_until_held};
 use crate::measure::memory::{MemoryFigure, MemorySnapshot, Sampler};
 use crate::measure::netstat::TcpCounters;
 use crate::measure::settle::{Settle, settle};
@@ -507,13 +508,26 @@ fn settle_and_read(
 /// The seed's burst against `server`; a crash during it is the error.
 fn run_burst(name: &str, tools: &mut Tools, server: &mut dyn Server) -> Result<BurstRecord> {
     let config = &tools.config;
-    let plan = LoadPlan::burst(config.n_requests, config.timeout);
+    let held_shape = config.burst == BurstShape::Held;
+    let plan = match config.burst {
+        BurstShape::Held => LoadPlan::held_burst(config.n_requests, config.timeout),
+        BurstShape::AsIs => LoadPlan::burst(config.n_requests, config.timeout),
+    };
     let pid = server.pid();
     // The peak is the burst's own only if the reset worked.
     let peak_reset = reset_peak_rss(pid).is_ok();
+    let files_before = open_files(pid);
+    let mut held = None;
+    // With the held shape, the requests go once the server holds every
+    // connection, or after one timeout: it may never accept them all.
+    let mut gate = || {
+        if let (true, Some(before)) = (held_shape, files_before) {
+            held = Some(wait_until_held(pid, before, plan.n_requests, plan.timeout));
+        }
+    };
     let counters = TcpCounters::read();
     let meter = PhaseMeter::start(pid);
-    let report = tools.load.run(server.addr(), &plan)?;
+    let report = tools.load.run_gated(server.addr(), &plan, &mut gate)?;
     let cost = meter.stop();
     let network = counters.zip(TcpCounters::read()).map(|(b, a)| a.since(&b));
     server.check_alive("during the burst")?;
@@ -522,6 +536,7 @@ fn run_burst(name: &str, tools: &mut Tools, server: &mut dyn Server) -> Result<B
         peak_rss_bytes: peak_reset.then(|| peak_rss_bytes(pid)).flatten(),
         server_cpu_time: cost.server_cpu,
         client_busy: cost.client_busy(tools.load.threads().min(plan.concurrency)),
+        held_connections: held,
         ..BurstRecord::from(&report)
     };
     let burst = BurstRecord {

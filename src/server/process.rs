@@ -62,6 +62,10 @@ pub struct LaunchOptions {
     /// The CPUs the server, and everything it starts, may run on; `None`
     /// leaves it unpinned.
     pub cpus: Option<CpuList>,
+    /// Start the server with address-space randomisation off (what
+    /// `setarch -R` does), so that every launch lays out its heap and
+    /// stacks the same way.
+    pub no_aslr: bool,
 }
 
 impl LaunchOptions {
@@ -74,6 +78,7 @@ impl LaunchOptions {
             stop_timeout: Duration::from_secs(3),
             backlog: None,
             cpus: None,
+            no_aslr: false,
         }
     }
 }
@@ -140,6 +145,9 @@ impl ServerProcess {
         die_with_parent(&mut command);
         if let Some(cpus) = &options.cpus {
             pin_child(&mut command, cpus);
+        }
+        if options.no_aslr {
+            no_address_randomisation(&mut command);
         }
         kill_servers_on_termination_signals();
 
@@ -485,6 +493,29 @@ fn pin_child(command: &mut Command, cpus: &CpuList) {
     }
     #[cfg(not(target_os = "linux"))]
     let _ = (command, cpus);
+}
+
+/// Turns address-space randomisation off for the child and what it
+/// starts (`personality(ADDR_NO_RANDOMIZE)`, kept across exec).
+fn no_address_randomisation(command: &mut Command) {
+    #[cfg(target_os = "linux")]
+    // SAFETY: personality is a plain system call with no pointer argument.
+    unsafe {
+        command.pre_exec(|| {
+            // 0xffffffff reads the current persona without changing it.
+            let current = libc::personality(0xffff_ffff);
+            if current == -1
+                || libc::personality(
+                    (current as libc::c_ulong) | libc::ADDR_NO_RANDOMIZE as libc::c_ulong,
+                ) == -1
+            {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = command;
 }
 
 fn create_log(path: &Path) -> Result<File> {
