@@ -4,14 +4,17 @@
 //! fresh process), are what a verdict tests, because two runs differ by
 //! more than one run's own interval says (see `compare::stats`).
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::time::{Duration, Instant};
 
 use crate::config::BenchConfig;
 use crate::error::{Error, Result};
 use crate::load::Route;
+use crate::load::hammer::{LoadPlan, counter_text, latency_histogram, summarize};
 use crate::measure::cpu::PhaseMeter;
 use crate::record::ProbeRecord;
-use crate::run::seams::Load;
+use crate::run::seams::{Load, Sequential};
 use crate::run::timed::latency_plan;
 
 /// Who is probed: a server process (its CPU is metered) or the responder.
@@ -21,9 +24,19 @@ pub struct Target<'a> {
     pub pid: Option<u32>,
 }
 
-/// `config.probe_requests` requests of `route` one at a time on one
-/// keep-alive connection, after a tenth as many on it to warm up. Every
-/// request must succeed.
+/// How long a route's measured requests may take in one round, and a
+/// tenth of it for the warm-up: a server that answers slowly (tide as
+/// shipped waits about 40 ms per answer for a delayed ACK) gives fewer
+/// requests, not a longer run.
+pub const PROBE_TIME: Duration = Duration::from_millis(500);
+
+/// Requests sent between two looks at the clock.
+const BATCH: usize = 100;
+
+/// Up to `config.probe_requests` requests of `route` one at a time on one
+/// keep-alive connection, within [`PROBE_TIME`], after up to a tenth as
+/// many (and a tenth of the time) on it to warm up. Every request must
+/// succeed.
 pub fn probe(
     load: &dyn Load,
     target: &Target<'_>,
@@ -31,29 +44,149 @@ pub fn probe(
     config: &BenchConfig,
 ) -> Result<ProbeRecord> {
     let n_requests = config.probe_requests.max(1);
-    let warm_up = latency_plan(route, (n_requests as u64 / 10).max(1), config);
-    let measured = latency_plan(route, n_requests as u64, config);
-    let mut client = load.connect(target.addr, &measured)?;
-    let warmed = client.run(&warm_up);
+    let plan = latency_plan(route, n_requests as u64, config);
+    let mut client = load.connect(target.addr, &plan)?;
+    let during = format!("during its round's {route} latency reading");
+    let warm_up = (n_requests / 10).max(1);
+    send_for(client.as_mut(), &plan, warm_up, PROBE_TIME / 10)
+        .map_err(|sent| sent.error(target.name, &plan, &during))?;
     let meter = target.pid.map(PhaseMeter::start);
-    let report = client.run(&measured);
+    let sent = send_for(client.as_mut(), &plan, n_requests, PROBE_TIME)
+        .map_err(|sent| sent.error(target.name, &plan, &during))?;
     let cost = meter.map(PhaseMeter::stop);
-    for (plan, report) in [(&warm_up, &warmed), (&measured, &report)] {
-        if report.successes != plan.n_requests {
-            return Err(Error::RequestsFailed {
-                server: target.name.to_owned(),
-                failed: plan.n_requests - report.successes,
-                sent: plan.n_requests,
-                path: plan.path.clone(),
-                during: format!("during its round's {route} latency reading"),
-                outcomes: report.counter_text(),
-            });
-        }
-    }
     Ok(ProbeRecord {
-        n_requests,
-        wall_time: report.wall_time,
-        requests: report.latency_summary(),
+        n_requests: sent.requests,
+        wall_time: sent.wall_time,
+        requests: summarize(&sent.latency),
         server_cpu_time: cost.and_then(|c| c.server_cpu),
     })
+}
+
+/// What a probe sent: every request answered, unless it failed.
+struct Sent {
+    requests: usize,
+    successes: usize,
+    wall_time: Duration,
+    latency: hdrhistogram::Histogram<u64>,
+    counts: BTreeMap<String, usize>,
+}
+
+impl Sent {
+    fn error(&self, server: &str, plan: &LoadPlan, during: &str) -> Error {
+        Error::RequestsFailed {
+            server: server.to_owned(),
+            failed: self.requests - self.successes,
+            sent: self.requests,
+            path: plan.path.clone(),
+            during: during.to_owned(),
+            outcomes: counter_text(&self.counts),
+        }
+    }
+}
+
+/// Batches of `plan`'s request until `n_requests` are sent or `budget` is
+/// spent; `Err` at the first batch with a failure.
+fn send_for(
+    client: &mut dyn Sequential,
+    plan: &LoadPlan,
+    n_requests: usize,
+    budget: Duration,
+) -> std::result::Result<Sent, Sent> {
+    let started = Instant::now();
+    let mut sent = Sent {
+        requests: 0,
+        successes: 0,
+        wall_time: Duration::ZERO,
+        latency: latency_histogram(),
+        counts: BTreeMap::new(),
+    };
+    while sent.requests < n_requests && (sent.requests == 0 || started.elapsed() < budget) {
+        let batch = LoadPlan {
+            n_requests: BATCH.min(n_requests - sent.requests),
+            ..plan.clone()
+        };
+        let report = client.run(&batch);
+        sent.requests += batch.n_requests;
+        sent.successes += report.successes;
+        sent.wall_time += report.wall_time;
+        // Same bounds on both sides, so adding cannot fail.
+        let _ = sent.latency.add(&report.latency);
+        for (outcome, count) in report.counts {
+            *sent.counts.entry(outcome).or_default() += count;
+        }
+        if sent.successes != sent.requests {
+            return Err(sent);
+        }
+    }
+    Ok(sent)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::load::hammer::{Collector, HammerReport, Outcome, RequestResult};
+    use crate::run::seams::Pooled;
+
+    /// A server that answers every request after `each`.
+    struct Slow {
+        each: Duration,
+    }
+
+    impl Sequential for Slow {
+        fn run(&mut self, plan: &LoadPlan) -> HammerReport {
+            let mut collector = Collector::new(plan);
+            for _ in 0..plan.n_requests {
+                std::thread::sleep(self.each);
+                collector.record(RequestResult {
+                    latency: self.each,
+                    outcome: Outcome::Status {
+                        code: 200,
+                        body_ok: true,
+                    },
+                });
+            }
+            collector.finish(self.each * plan.n_requests as u32)
+        }
+    }
+
+    impl Load for Slow {
+        fn run(&self, _: SocketAddr, _: &LoadPlan) -> Result<HammerReport> {
+            unreachable!("a probe connects")
+        }
+        fn connect(&self, _: SocketAddr, _: &LoadPlan) -> Result<Box<dyn Sequential>> {
+            Ok(Box::new(Slow { each: self.each }))
+        }
+        fn pool(&self, _: SocketAddr, _: &LoadPlan) -> Result<Box<dyn Pooled>> {
+            unreachable!("a probe connects")
+        }
+        fn threads(&self) -> usize {
+            1
+        }
+    }
+
+    #[test]
+    fn a_slow_server_gives_fewer_requests_not_a_longer_probe() {
+        // 5 ms an answer: 2000 requests would take 10 s.
+        let load = Slow {
+            each: Duration::from_millis(5),
+        };
+        let target = Target {
+            name: "slow",
+            addr: "127.0.0.1:9".parse().unwrap(),
+            pid: None,
+        };
+        let started = Instant::now();
+        let reading = probe(&load, &target, Route::Hello, &BenchConfig::default()).unwrap();
+        let took = started.elapsed();
+        // One batch past the budget at most, warm-up included.
+        let bound = PROBE_TIME + PROBE_TIME / 10 + 2 * Duration::from_millis(5 * BATCH as u64);
+        assert!(took < bound, "{took:?}");
+        assert!(
+            reading.n_requests >= BATCH && reading.n_requests < 2000,
+            "{reading:?}"
+        );
+        assert_eq!(reading.requests.count, reading.n_requests as u64);
+        let per_request = reading.per_request_ns().unwrap();
+        assert!((per_request - 5e6).abs() < 1e3, "{per_request}");
+    }
 }

@@ -50,7 +50,47 @@ pub struct Inject {
     pub keep_bytes_per_connection: usize,
 }
 
+/// The environment variables that inject a regression into a server the
+/// harness starts under its usual name (a saved baseline's comparison),
+/// where no flag can be added: as `--inject-spin-us` and
+/// `--inject-keep-bytes`.
+pub const INJECT_SPIN_US_VAR: &str = "SERVER_CONTRACT_INJECT_SPIN_US";
+pub const INJECT_KEEP_BYTES_VAR: &str = "SERVER_CONTRACT_INJECT_KEEP_BYTES";
+
 impl Inject {
+    /// What the environment injects; an unreadable value is an error.
+    pub fn from_env() -> Result<Inject, ArgsError> {
+        Inject::from_vars(|name| std::env::var(name).ok())
+    }
+
+    fn from_vars(get: impl Fn(&str) -> Option<String>) -> Result<Inject, ArgsError> {
+        let mut inject = Inject::default();
+        if let Some(us) = get(INJECT_SPIN_US_VAR) {
+            let us: u64 = parse_value(INJECT_SPIN_US_VAR, Some(us))?;
+            inject.spin = std::time::Duration::from_micros(us);
+        }
+        if let Some(bytes) = get(INJECT_KEEP_BYTES_VAR) {
+            inject.keep_bytes_per_connection = parse_value(INJECT_KEEP_BYTES_VAR, Some(bytes))?;
+        }
+        Ok(inject)
+    }
+
+    /// `self` where it injects anything, else `other`'s.
+    pub fn or(self, other: Inject) -> Inject {
+        Inject {
+            spin: if self.spin.is_zero() {
+                other.spin
+            } else {
+                self.spin
+            },
+            keep_bytes_per_connection: if self.keep_bytes_per_connection == 0 {
+                other.keep_bytes_per_connection
+            } else {
+                self.keep_bytes_per_connection
+            },
+        }
+    }
+
     /// Busy-waits the injected time (nothing when none is set).
     pub fn spin(&self) {
         if self.spin.is_zero() {
@@ -89,8 +129,12 @@ impl Args {
     /// Parses `std::env::args`, or prints a one-line error naming `server` and
     /// exits with status 2.
     pub fn from_env_or_exit(server: &str) -> Args {
+        let injected = Inject::from_env().unwrap_or_else(|err| exit_with_error(server, &err, 2));
         match Args::parse(std::env::args().skip(1)) {
-            Ok(args) => args,
+            Ok(mut args) => {
+                args.inject = args.inject.or(injected);
+                args
+            }
             Err(err) => exit_with_error(server, &err, 2),
         }
     }
@@ -197,6 +241,12 @@ mod tests {
         injected.inject.spin();
         assert!(started.elapsed() >= std::time::Duration::from_micros(8));
         assert!(parse(&["--port", "0", "--inject-spin-us", "x"]).is_err());
+        let from_env =
+            Inject::from_vars(|name| (name == INJECT_SPIN_US_VAR).then(|| "5".to_owned())).unwrap();
+        assert_eq!(from_env.spin, std::time::Duration::from_micros(5));
+        assert_eq!(injected.inject.or(from_env), injected.inject);
+        assert_eq!(Inject::default().or(from_env), from_env);
+        assert!(Inject::from_vars(|_| Some("many".into())).is_err());
     }
 
     fn parse(args: &[&str]) -> Result<Args, ArgsError> {
