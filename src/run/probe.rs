@@ -48,12 +48,16 @@ pub fn probe(
     let mut client = load.connect(target.addr, &plan)?;
     let during = format!("during its round's {route} latency reading");
     let warm_up = (n_requests / 10).max(1);
-    send_for(client.as_mut(), &plan, warm_up, PROBE_TIME / 10)
-        .map_err(|sent| sent.error(target.name, &plan, &during))?;
+    let warmed = send_for(client.as_mut(), &plan, warm_up, PROBE_TIME / 10);
+    if warmed.failed() {
+        return Err(warmed.error(target.name, &plan, &during));
+    }
     let meter = target.pid.map(PhaseMeter::start);
-    let sent = send_for(client.as_mut(), &plan, n_requests, PROBE_TIME)
-        .map_err(|sent| sent.error(target.name, &plan, &during))?;
+    let sent = send_for(client.as_mut(), &plan, n_requests, PROBE_TIME);
     let cost = meter.map(PhaseMeter::stop);
+    if sent.failed() {
+        return Err(sent.error(target.name, &plan, &during));
+    }
     Ok(ProbeRecord {
         n_requests: sent.requests,
         wall_time: sent.wall_time,
@@ -72,6 +76,10 @@ struct Sent {
 }
 
 impl Sent {
+    fn failed(&self) -> bool {
+        self.successes != self.requests
+    }
+
     fn error(&self, server: &str, plan: &LoadPlan, during: &str) -> Error {
         Error::RequestsFailed {
             server: server.to_owned(),
@@ -85,13 +93,13 @@ impl Sent {
 }
 
 /// Batches of `plan`'s request until `n_requests` are sent or `budget` is
-/// spent; `Err` at the first batch with a failure.
+/// spent, or a batch has a failure.
 fn send_for(
     client: &mut dyn Sequential,
     plan: &LoadPlan,
     n_requests: usize,
     budget: Duration,
-) -> std::result::Result<Sent, Sent> {
+) -> Sent {
     let started = Instant::now();
     let mut sent = Sent {
         requests: 0,
@@ -114,11 +122,11 @@ fn send_for(
         for (outcome, count) in report.counts {
             *sent.counts.entry(outcome).or_default() += count;
         }
-        if sent.successes != sent.requests {
-            return Err(sent);
+        if sent.failed() {
+            break;
         }
     }
-    Ok(sent)
+    sent
 }
 
 #[cfg(test)]
