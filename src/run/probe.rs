@@ -30,7 +30,9 @@ pub struct Target<'a> {
 /// requests, not a longer run.
 pub const PROBE_TIME: Duration = Duration::from_millis(500);
 
-/// Requests sent between two looks at the clock.
+/// The most requests sent between two looks at the clock; batches start at
+/// one request and double up to it, so a slow server overshoots the
+/// budget by about as long as it has already taken at most.
 const BATCH: usize = 100;
 
 /// Up to `config.probe_requests` requests of `route` one at a time on one
@@ -108,11 +110,13 @@ fn send_for(
         latency: latency_histogram(),
         counts: BTreeMap::new(),
     };
+    let mut size = 1;
     while sent.requests < n_requests && (sent.requests == 0 || started.elapsed() < budget) {
         let batch = LoadPlan {
-            n_requests: BATCH.min(n_requests - sent.requests),
+            n_requests: size.min(n_requests - sent.requests),
             ..plan.clone()
         };
+        size = (size * 2).min(BATCH);
         let report = client.run(&batch);
         sent.requests += batch.n_requests;
         sent.successes += report.successes;
