@@ -179,6 +179,7 @@ pub fn run() -> RunRecord {
         servers: vec![server()],
         client_ceiling: BTreeMap::new(),
         client_floor: None,
+        time_by_step_ns: BTreeMap::new(),
     }
 }
 
@@ -206,6 +207,10 @@ pub fn full_run() -> RunRecord {
     };
     run.client_ceiling = BTreeMap::from([(16, sweep_step(false))]);
     run.client_floor = Some(hello.clone());
+    run.time_by_step_ns = BTreeMap::from([
+        ("burst".to_owned(), 400_000_000),
+        ("probe".to_owned(), 1_800_000_000),
+    ]);
     let axum = &mut run.servers[0];
     for round in &mut axum.rounds {
         round.settle_before = Some(Settle {

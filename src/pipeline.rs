@@ -402,11 +402,29 @@ fn finish(run: Run, workspace: &Workspace, flags: &BaselineFlags, judgement: &Ju
     if let Ok(path) = &written {
         println!("framework-bench: this run's figures: {}", path.display());
     }
-    println!(
-        "framework-bench: the run took {:.1} s",
-        record.wall_time.as_secs_f64()
-    );
+    println!("framework-bench: {}", time_line(&record));
     outcome.report()
+}
+
+/// `the run took 61.2 s: start 3.1 s, settle 4.0 s, ..., Criterion's
+/// benchmarks and the rest 30.2 s`.
+fn time_line(record: &RunRecord) -> String {
+    let total = record.wall_time.as_secs_f64();
+    let steps: Vec<(String, f64)> = record
+        .time_by_step_ns
+        .iter()
+        .map(|(kind, ns)| (kind.clone(), *ns as f64 / 1e9))
+        .collect();
+    let counted: f64 = steps.iter().map(|(_, s)| s).sum();
+    let parts: Vec<String> = steps
+        .iter()
+        .map(|(kind, s)| format!("{kind} {s:.1} s"))
+        .chain([format!(
+            "Criterion's benchmarks and the rest {:.1} s",
+            (total - counted).max(0.0)
+        )])
+        .collect();
+    format!("the run took {total:.1} s: {}", parts.join(", "))
 }
 
 /// What decides a run's exit code, kept apart from the run so it can be
@@ -507,7 +525,10 @@ fn write_outputs(
 ) -> crate::Result<PathBuf> {
     let run_file = record.save(dir)?;
     summary.save(&dir.join("latest-summary.json"))?;
-    if let (Some(name), RunMode::Benchmark) = (&flags.save, record.mode) {
+    // An A/B run's figures are of two builds side by side, not a run to
+    // compare later ones with.
+    let saves = record.mode == RunMode::Benchmark && record.config.ab.is_none();
+    if let (Some(name), true) = (&flags.save, saves) {
         save_baseline(dir, name, summary)?;
     }
     let (comparison, compared) = (outputs.comparison, outputs.base);

@@ -105,6 +105,11 @@ pub struct RunRecord {
     /// figure near it measured the client and the kernel, not the server.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_floor: Option<LatencyRecord>,
+    /// Where the run's time went, by kind of step (`start`, `settle`,
+    /// `burst`, `probe`, `stop`, ...; builds are in `start`); the rest of
+    /// `wall_time` is Criterion's benchmarks and their analysis.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub time_by_step_ns: BTreeMap<String, u64>,
 }
 
 /// The harness's own memory, as the seed's `main` row.

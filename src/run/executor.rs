@@ -70,6 +70,8 @@ pub struct Run {
     announced: BTreeSet<Bench>,
     controls: Controls,
     any_started: bool,
+    /// Time spent in each kind of step.
+    time_by_step: BTreeMap<&'static str, Duration>,
 }
 
 /// The client's own yardsticks: the responder in the harness they are
@@ -139,6 +141,7 @@ impl Run {
             announced: BTreeSet::new(),
             controls: Controls::default(),
             any_started: false,
+            time_by_step: BTreeMap::new(),
         })
     }
 
@@ -192,8 +195,14 @@ impl Run {
         })
     }
 
-    /// Runs one step that is not a benchmark.
+    /// Runs one step that is not a benchmark, and counts its time.
     pub fn execute(&mut self, step: &Step) {
+        let started = Instant::now();
+        self.execute_step(step);
+        *self.time_by_step.entry(step.kind()).or_default() += started.elapsed();
+    }
+
+    fn execute_step(&mut self, step: &Step) {
         match *step {
             Step::Start { server, round } => self.start(server, round),
             Step::Settle { server, phase } => {
@@ -552,6 +561,14 @@ impl Run {
             servers,
             client_ceiling,
             client_floor,
+            time_by_step_ns: self
+                .time_by_step
+                .into_iter()
+                .map(|(kind, time)| {
+                    let ns = u64::try_from(time.as_nanos()).unwrap_or(u64::MAX);
+                    (kind.to_owned(), ns)
+                })
+                .collect(),
         }
     }
 }

@@ -69,6 +69,22 @@ pub enum Step {
     StopResponder,
 }
 
+impl Step {
+    /// The kind of step, as the run's time is told by.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Step::Start { .. } => "start",
+            Step::Settle { .. } => "settle",
+            Step::Burst { .. } => "burst",
+            Step::Probe { .. } => "probe",
+            Step::Bench(_) => "benchmark",
+            Step::RateRuns { .. } => "rate runs",
+            Step::Stop { .. } => "stop",
+            Step::StartResponder | Step::StopResponder => "responder",
+        }
+    }
+}
+
 /// A Criterion benchmark of the run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Bench {
