@@ -44,8 +44,8 @@ pub const KNOBS: [(&str, &str, &str); 19] = [
     ),
     (
         "PROBE_REQUESTS",
-        "requests of each round's latency reading per route, after a tenth as many to warm up",
-        "2000",
+        "requests of each round's latency reading per route (at most 0.5 s of them), after a tenth as many to warm up",
+        "4000",
     ),
     (
         "READY_TIMEOUT",
@@ -193,7 +193,7 @@ pub const RATE_PERCENTS: [u8; 2] = [50, 90];
 pub const COMPARED_RATE_PERCENT: u8 = 50;
 
 fn default_probe_requests() -> usize {
-    2000
+    4000
 }
 
 fn default_servers() -> Vec<String> {

@@ -1070,11 +1070,11 @@ mod tests {
         let timeout = Duration::from_millis(200);
         let mut one = KeepAlive::new(addr, "/hello/World", "Hello, World!", timeout).unwrap();
         let (cut, _) = one.send();
+        // A timeout, not the whole answer 400 ms later; how soon after the
+        // deadline it fired depends on the machine's load, so only the
+        // deadline itself is checked.
         assert_eq!(cut.outcome, Outcome::Failed(ErrorKind::Timeout));
-        assert!(
-            cut.latency >= timeout && cut.latency < timeout * 2,
-            "{cut:?}"
-        );
+        assert!(cut.latency >= timeout, "{cut:?}");
         for _ in 0..3 {
             let (whole, server_closed) = one.send();
             assert!(whole.outcome.is_success() && !server_closed, "{whole:?}");
