@@ -48,7 +48,10 @@ fn an_unchanged_run_is_within_noise_and_exits_0() {
         stdout.starts_with("Compared with baseline `reference-2core`"),
         "{stdout}"
     );
-    assert!(stdout.contains(" 0 regressed, 0 improved"), "{stdout}");
+    assert!(
+        stdout.contains(" 0 regressed, 0 missing, 0 improved"),
+        "{stdout}"
+    );
 }
 
 #[test]

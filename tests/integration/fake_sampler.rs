@@ -144,7 +144,10 @@ fn a_run_records_what_the_sampler_read_and_estimates_latency_from_its_samples() 
     // Figures: medians over the rounds, latency from the estimate.
     let summary = Summary::of_run(&run, figures::collect(&run));
     let value = |figure: Figure| {
-        let metric = summary.metrics.iter().find(|m| m.figure == figure);
+        let metric = summary
+            .metrics
+            .iter()
+            .find(|m| m.figure == figure && m.server == server.name);
         metric.map(|m| (m.value, m.readings.clone()))
     };
     let rss_before = Figure::Memory(Phase::Before, MemoryFigure::Rss);
