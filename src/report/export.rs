@@ -34,6 +34,11 @@ pub const GITHUB_ACTION_BENCHMARK_FILE: &str = "github-action-benchmark.json";
 /// The markdown file [`write_all`] writes.
 pub const SUMMARY_FILE: &str = "summary.md";
 
+/// The comparison of the run (with a baseline, or B against A), every row
+/// with its change, interval, rounds, p-value and verdict; absent when the
+/// run compared nothing.
+pub const COMPARISON_FILE: &str = "comparison.json";
+
 // ---------------------------------------------------------------------------
 // Intervals
 
@@ -436,7 +441,15 @@ pub fn write_all(
     crate::fs::write_json(&github, &github_action_benchmark(metrics))?;
     let markdown = markdown_summary(run, metrics, comparison);
     crate::fs::write_atomically(&summary, markdown.as_bytes())?;
-    Ok(vec![bencher, github, summary])
+    let compared = dir.join(COMPARISON_FILE);
+    match comparison {
+        Some(comparison) => crate::fs::write_json(&compared, comparison)?,
+        // A file from an earlier run would pass for this run's.
+        None => {
+            let _ = std::fs::remove_file(&compared);
+        }
+    }
+    Ok(vec![bencher, github, summary, compared])
 }
 
 #[cfg(test)]
@@ -1064,7 +1077,12 @@ Warnings:
             .collect();
         assert_eq!(
             names,
-            [BENCHER_FILE, GITHUB_ACTION_BENCHMARK_FILE, SUMMARY_FILE]
+            [
+                BENCHER_FILE,
+                GITHUB_ACTION_BENCHMARK_FILE,
+                SUMMARY_FILE,
+                COMPARISON_FILE
+            ]
         );
         assert!(paths.iter().all(|p| p.starts_with(&dir)));
 
@@ -1078,9 +1096,14 @@ Warnings:
             markdown_summary(&run(), &fixture(), Some(&comparison()))
         );
 
-        // A second write replaces the files.
+        let compared: Comparison = serde_json::from_str(&read(&paths[3])).unwrap();
+        assert_eq!(compared, comparison());
+
+        // A second write replaces the files; a run that compared nothing
+        // leaves no comparison behind.
         write_all(&dir, &run(), &[], None).unwrap();
         assert_eq!(read(&paths[0]).trim(), "{}");
+        assert!(!paths[3].exists());
     }
 
     #[test]
