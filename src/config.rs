@@ -177,10 +177,12 @@ pub struct AbPair {
 }
 
 /// Rounds a side of an A/B run has unless `FRAMEWORK_BENCH_ROUNDS` says
-/// otherwise: eight pairs let a paired test on about 35 figures reach the
-/// table's false-alarm rate with room to spare (with five, a single
-/// change needs t > 7 at 4 degrees of freedom).
-pub const AB_ROUNDS: usize = 8;
+/// otherwise. Measured on the project's 2-core machine (2026-12-02): a
+/// round's latency reading scatters by about 8 % between fresh processes,
+/// so 8 pairs caught +10 % latency in 8 to 12 of 20 A/B runs; 16 pairs
+/// keep the run within a minute. (With five pairs, a single change needs
+/// t > 7 at 4 degrees of freedom.)
+pub const AB_ROUNDS: usize = 16;
 
 /// The constant-rate runs by default: these shares, in percent, of the
 /// server's closed-loop maximum from the sweep.

@@ -188,8 +188,23 @@ fn prepare(
     }
     let mut run = Run::new(workspace, config, args.mode, specs)?;
     run.set_estimate_settings(estimate_settings(&args));
+    if let Some(base) = baseline_to_compare(workspace, &args) {
+        run.set_baseline_rates(base.rates());
+    }
     let plan = run.default_plan(&filter);
     Ok((args, run, plan))
+}
+
+/// The baseline this run will be compared with, if it exists and reads:
+/// its constant-rate runs set the rates of this run's. Any problem with it
+/// is reported where the comparison is made.
+fn baseline_to_compare(workspace: &Workspace, args: &CriterionArgs) -> Option<Summary> {
+    let name = args.baselines.compare.as_deref()?;
+    if args.mode != RunMode::Benchmark {
+        return None;
+    }
+    let dir = criterion_home(workspace).join("framework-bench");
+    baseline::load_named(&criterion_baseline_path(&dir, name), name).ok()
 }
 
 /// Both sides of an A/B run must be servers, not groups.

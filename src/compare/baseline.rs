@@ -202,6 +202,23 @@ impl Summary {
         }
     }
 
+    /// The rate each constant-rate figure was taken at, by server, route
+    /// and share of the maximum: what a run compared with this baseline
+    /// runs at, so that both carry the same load.
+    pub fn rates(&self) -> BTreeMap<(String, crate::load::Route, u8), u32> {
+        self.metrics
+            .iter()
+            .filter_map(|m| {
+                let crate::compare::figures::Figure::RatePercentile(route, percent, _) = m.figure
+                else {
+                    return None;
+                };
+                let rate = m.setup.as_ref()?.rate_per_second?;
+                Some(((m.server.clone(), route, percent), rate))
+            })
+            .collect()
+    }
+
     /// (server, stage) of every figure this run measured, and of every
     /// rate run it attempted.
     fn attempted_stages(&self) -> BTreeSet<(String, Stage)> {
@@ -640,6 +657,27 @@ mod tests {
         let comparison = base.compare(&failed, &Judgement::default());
         let verdicts: Vec<_> = comparison.rows.iter().map(|r| r.verdict).collect();
         assert_eq!(verdicts, [crate::compare::verdict::Verdict::Missing]);
+    }
+
+    #[test]
+    fn a_baseline_gives_the_rates_its_rate_figures_were_taken_at() {
+        let mut p50 = metric("axum", "rate-hello-50pct-p50", 40e3);
+        p50.setup = Some(crate::compare::figures::Setup {
+            n_requests: 2000,
+            timeout_ns: 1,
+            workers: 1,
+            concurrency: 1,
+            backlog: None,
+            server_cpus: "1".into(),
+            client_cpus: "0".into(),
+            probe_requests: 4000,
+            rate_per_second: Some(21_000),
+        });
+        let base = summary(vec![p50, rounds("axum", "rss-before", 3e6)]);
+        assert_eq!(
+            base.rates(),
+            BTreeMap::from([(("axum".to_owned(), crate::load::Route::Hello, 50), 21_000)])
+        );
     }
 
     #[test]

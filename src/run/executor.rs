@@ -128,6 +128,7 @@ impl Run {
                 sleep: seams.sleep,
                 launch,
                 short_rate_runs: mode == RunMode::Test,
+                baseline_rates: BTreeMap::new(),
                 config,
             },
             mode,
@@ -154,6 +155,12 @@ impl Run {
     /// How latency estimates are made; Criterion's defaults unless set.
     pub fn set_estimate_settings(&mut self, settings: EstimateSettings) {
         self.estimates = settings;
+    }
+
+    /// The rates a baseline's constant-rate figures were taken at: the
+    /// run's rate runs use them (see [`crate::run::session::BaselineRates`]).
+    pub fn set_baseline_rates(&mut self, rates: crate::run::session::BaselineRates) {
+        self.tools.baseline_rates = rates;
     }
 
     pub fn config(&self) -> &BenchConfig {
@@ -211,7 +218,11 @@ impl Run {
             Step::Burst { server } => self.act(server, |session, tools| session.burst(tools)),
             Step::Probe { server } => {
                 self.act(server, |session, tools| session.probe(tools));
-                self.probe_control(server);
+                // An A/B run's pairs cancel the machine's drift themselves;
+                // its time goes to more rounds instead.
+                if self.tools.config.ab.is_none() {
+                    self.probe_control(server);
+                }
             }
             Step::RateRuns { server } => {
                 self.act(server, |session, tools| session.rate_runs(tools));

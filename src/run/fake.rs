@@ -333,6 +333,37 @@ mod tests {
     }
 
     #[test]
+    fn rate_runs_take_the_baselines_rate_where_it_has_one() {
+        let world = world(&[]);
+        let mut run = run(&world, &["axum"], RunMode::Test);
+        run.set_baseline_rates(BTreeMap::from([(
+            ("axum".to_owned(), crate::load::Route::Hello, 50),
+            1234,
+        )]));
+        let plan = run.default_plan(&Filter::matching("throughput").unwrap());
+        run.execute_plan(&plan, 5);
+        let record = run.finish();
+        let rates: Vec<(crate::load::Route, Option<u8>, u32)> = server(&record, "axum")
+            .constant_rate
+            .iter()
+            .map(|r| (r.route, r.percent_of_max, r.target_per_second))
+            .collect();
+        assert!(
+            rates.contains(&(crate::load::Route::Hello, Some(50), 1234)),
+            "{rates:?}"
+        );
+        // Where the baseline has none, the run's own maximum sets it.
+        assert!(
+            rates
+                .iter()
+                .any(|&(route, percent, rate)| route == crate::load::Route::Json
+                    && percent == Some(50)
+                    && rate != 1234),
+            "{rates:?}"
+        );
+    }
+
+    #[test]
     fn a_default_plan_fills_every_round_and_benchmark_of_the_record() {
         let world = world(&[]);
         let record = execute(&world, &["axum", "warp"], ".");

@@ -42,7 +42,14 @@ pub struct Tools {
     pub launch: LaunchOptions,
     /// Constant-rate runs last a tenth of [`RATE_RUN`] when set.
     pub short_rate_runs: bool,
+    /// The rates the baseline's constant-rate figures were taken at, by
+    /// server, route and share of the maximum: a comparison's runs use
+    /// them, so that both sides carry the same load.
+    pub baseline_rates: BaselineRates,
 }
+
+/// (server, route, percent of its maximum) -> requests per second.
+pub type BaselineRates = BTreeMap<(String, Route, u8), u32>;
 
 /// A server's state.
 enum State {
@@ -319,13 +326,27 @@ impl Session {
             tools.config.rates.iter().map(|&r| (None, r)).collect()
         };
         for route in Route::ALL {
-            for &(percent, rate) in &rates {
+            for &(percent, own) in &rates {
+                let rate = self.baseline_rate(tools, route, percent).unwrap_or(own);
                 self.progress(&format!("{route} at {rate} requests/s"));
                 let record = self.rate_run(tools, route, connections, percent, rate)?;
                 self.record.constant_rate.push(record);
             }
         }
         Ok(())
+    }
+
+    /// The rate the baseline ran `route` at, at this share of its maximum:
+    /// a regression of the maximum must not lower the load it is judged
+    /// under.
+    fn baseline_rate(&self, tools: &Tools, route: Route, percent: Option<u8>) -> Option<u32> {
+        let key = (self.spec.name.clone(), route, percent?);
+        let rate = *tools.baseline_rates.get(&key)?;
+        self.progress(&format!(
+            "{route} at {percent}% of the maximum: the baseline's {rate} requests/s",
+            percent = key.2
+        ));
+        Some(rate)
     }
 
     /// The sweep's best connection count and its requests per second.
