@@ -375,7 +375,7 @@ fn withhold_if_the_machine_moved(rows: &mut [Row]) -> Vec<String> {
     for row in rows.iter_mut() {
         let judged = matches!(
             row.verdict,
-            Verdict::Regressed | Verdict::Improved | Verdict::WithinNoise
+            Verdict::Regressed | Verdict::Improved | Verdict::WithinNoise | Verdict::Inconclusive
         );
         if judged && !row.is_control() && row.figure.is_time() {
             row.verdict = Verdict::Withheld;
@@ -858,7 +858,7 @@ mod tests {
             comparison
                 .rows
                 .iter()
-                .all(|r| matches!(r.verdict, Verdict::WithinNoise | Verdict::NotJudged)),
+                .all(|r| r.verdict.is_quiet() || r.verdict == Verdict::NotJudged),
             "{:?}",
             comparison.rows
         );

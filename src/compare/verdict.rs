@@ -8,6 +8,11 @@
 //! - the change is worth reporting: larger than
 //!   [`Judgement::min_effect`], as Criterion's noise threshold.
 //!
+//! A figure not shown to change is "within noise" only when its 95 %
+//! interval lies within the minimum effect; otherwise it is
+//! "inconclusive": the rounds could not tell, and the row says how large a
+//! change the interval still allows.
+//!
 //! No floor is tuned to a machine: how much a figure wobbles is read from
 //! its own rounds in both runs. The one constant, the minimum effect, says
 //! what is worth a maintainer's attention, not how noisy a machine was.
@@ -30,9 +35,13 @@ use crate::compare::stats::{self, Design, Scale};
 pub enum Verdict {
     Improved,
     Regressed,
-    /// Not shown to differ by the rounds, or by less than the minimum
-    /// effect.
+    /// No change worth reporting: either shown to differ by less than the
+    /// minimum effect, or not shown to differ with the whole 95 % interval
+    /// within the minimum effect.
     WithinNoise,
+    /// Not shown to differ, but the interval reaches beyond the minimum
+    /// effect: the rounds cannot tell a change of that size from noise.
+    Inconclusive,
     /// Measured now, not in the baseline.
     New,
     /// In the baseline, and now attempted but not measured: a failure.
@@ -45,12 +54,21 @@ pub enum Verdict {
     NotJudged,
 }
 
+impl Verdict {
+    /// Not shown to change: within noise, or inconclusive. Outputs fold
+    /// these rows.
+    pub fn is_quiet(self) -> bool {
+        matches!(self, Verdict::WithinNoise | Verdict::Inconclusive)
+    }
+}
+
 impl fmt::Display for Verdict {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             Verdict::Improved => "improved",
             Verdict::Regressed => "REGRESSED",
             Verdict::WithinNoise => "within noise",
+            Verdict::Inconclusive => "inconclusive",
             Verdict::New => "new",
             Verdict::Missing => "MISSING",
             Verdict::Withheld => "withheld",
@@ -324,10 +342,14 @@ fn judged(rows: Vec<(Row, Option<stats::TestResult>)>, judgement: &Judgement) ->
             let Some(_) = test else { return row };
             let discovered = discoveries.next().unwrap_or(false);
             let change = row.change.unwrap_or(0.0);
-            let verdict = match (discovered, change.abs() > judgement.min_effect) {
-                (true, true) if change > 0.0 => Verdict::Regressed,
-                (true, true) => Verdict::Improved,
-                _ => Verdict::WithinNoise,
+            let (low, high) = row.interval.unwrap_or((change, change));
+            let within = |x: f64| x.abs() <= judgement.min_effect;
+            let verdict = match (discovered, within(change)) {
+                (true, false) if change > 0.0 => Verdict::Regressed,
+                (true, false) => Verdict::Improved,
+                (true, true) => Verdict::WithinNoise,
+                (false, _) if within(low) && within(high) => Verdict::WithinNoise,
+                (false, _) => Verdict::Inconclusive,
             };
             Row { verdict, ..row }
         })
@@ -388,14 +410,18 @@ mod tests {
     }
 
     #[test]
-    fn readings_that_overlap_are_noise_however_far_their_medians() {
-        // axum's RSS after the burst wandered 21.8 to 29.5 MiB.
+    fn readings_that_overlap_widely_are_inconclusive_not_unchanged() {
+        // axum's RSS after the burst wandered 21.8 to 29.5 MiB: the rounds
+        // cannot tell a change of 10 % either way, and say so.
         let base = [21.8, 27.1, 24.0, 29.5, 22.9].map(|v| v * MIB);
         let now = [26.0, 22.4, 28.8, 25.1, 27.9].map(|v| v * MIB);
-        assert_eq!(
-            verdict_of("rss-after", &base, &now).verdict,
-            Verdict::WithinNoise
-        );
+        let row = verdict_of("rss-after", &base, &now);
+        assert_eq!(row.verdict, Verdict::Inconclusive);
+        let (low, high) = row.interval.unwrap();
+        assert!(low < -0.05 && high > 0.05, "{row:?}");
+        // Tight rounds that agree are within noise.
+        let row = verdict_of("rss-after", &rounds(25.0 * MIB), &rounds(25.2 * MIB));
+        assert_eq!(row.verdict, Verdict::WithinNoise, "{row:?}");
     }
 
     #[test]
@@ -510,7 +536,7 @@ mod tests {
             };
             let (base, now) = (side(), side());
             let rows = compare(&base, &now, &Judgement::default());
-            if rows.iter().any(|r| r.verdict != Verdict::WithinNoise) {
+            if rows.iter().any(|r| !r.verdict.is_quiet()) {
                 tables_with_a_verdict += 1;
             }
         }

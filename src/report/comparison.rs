@@ -10,7 +10,7 @@ use crate::report::format;
 use crate::report::table::{Align, Table};
 
 /// The order verdicts are listed in: what needs attention first.
-pub const VERDICT_ORDER: [Verdict; 8] = [
+pub const VERDICT_ORDER: [Verdict; 9] = [
     Verdict::Regressed,
     Verdict::Missing,
     Verdict::Improved,
@@ -18,6 +18,7 @@ pub const VERDICT_ORDER: [Verdict; 8] = [
     Verdict::NotComparable,
     Verdict::New,
     Verdict::NotJudged,
+    Verdict::Inconclusive,
     Verdict::WithinNoise,
 ];
 
@@ -36,15 +37,18 @@ pub struct ComparisonView {
     pub changed: Table,
     /// The verdict of each row of `changed`.
     pub changed_verdicts: Vec<Verdict>,
-    /// The rows within noise.
+    /// The rows not shown to change: within noise or inconclusive.
     pub within_noise: Table,
+    /// What those rows are: `within noise`, or `within noise or
+    /// inconclusive` when some are.
+    pub quiet_label: String,
 }
 
 impl ComparisonView {
     pub fn of(comparison: &Comparison) -> ComparisonView {
         let (changed, within_noise): (Vec<&Row>, Vec<&Row>) = rows_in_order(comparison)
             .into_iter()
-            .partition(|row| row.verdict != Verdict::WithinNoise);
+            .partition(|row| !row.verdict.is_quiet());
         ComparisonView {
             title: title(comparison),
             counts: count_line(&comparison.rows),
@@ -52,6 +56,14 @@ impl ComparisonView {
             failures: comparison.failed(),
             changed_verdicts: changed.iter().map(|row| row.verdict).collect(),
             changed: table(&changed),
+            quiet_label: if within_noise
+                .iter()
+                .any(|r| r.verdict == Verdict::Inconclusive)
+            {
+                "within noise or inconclusive".to_owned()
+            } else {
+                "within noise".to_owned()
+            },
             within_noise: table(&within_noise),
         }
     }
@@ -223,7 +235,7 @@ pub(crate) mod tests {
         assert_eq!(quiet, [("axum", "VMS before"), ("warp", "RSS before")]);
         assert_eq!(
             view.counts,
-            "6 figures: 1 regressed, 1 missing, 1 improved, 0 withheld, 0 not comparable, 1 new, 0 not judged, 2 within noise."
+            "6 figures: 1 regressed, 1 missing, 1 improved, 0 withheld, 0 not comparable, 1 new, 0 not judged, 0 inconclusive, 2 within noise."
         );
     }
 }

@@ -397,13 +397,14 @@ fn comparison_section(comparison: &Comparison) -> String {
     if !view.within_noise.rows.is_empty() {
         let _ = write!(
             out,
-            "{}<details><summary>{} within noise</summary>\n\n{}\n</details>\n",
+            "{}<details><summary>{} {}</summary>\n\n{}\n</details>\n",
             if view.changed.rows.is_empty() {
                 ""
             } else {
                 "\n"
             },
             view.within_noise.rows.len(),
+            view.quiet_label,
             view.within_noise.to_markdown()
         );
     }
@@ -789,7 +790,7 @@ Conditions: servers on CPUs 1, client on CPUs 0; listen backlog 2000.
 
 ### Compared with baseline `main`
 
-6 figures: 2 regressed, 1 missing, 1 improved, 0 withheld, 0 not comparable, 1 new, 0 not judged, 1 within noise.
+6 figures: 2 regressed, 1 missing, 1 improved, 0 withheld, 0 not comparable, 1 new, 0 not judged, 0 inconclusive, 1 within noise.
 
 | server | figure | baseline | now | change | 95 % interval | rounds | verdict | why |
 | :--- | :--- | ---: | ---: | ---: | ---: | ---: | :--- | :--- |

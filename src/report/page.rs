@@ -207,8 +207,9 @@ fn comparison_section(comparison: &Comparison) -> String {
     if !view.within_noise.rows.is_empty() {
         let _ = write!(
             html,
-            "<details><summary>{} within noise</summary>\n{}</details>\n",
+            "<details><summary>{} {}</summary>\n{}</details>\n",
             view.within_noise.rows.len(),
+            escape(&view.quiet_label),
             view.within_noise.to_html("wide comparison")
         );
     }

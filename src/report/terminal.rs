@@ -22,7 +22,11 @@ pub fn comparison(comparison: &Comparison) -> String {
         out.push_str(&view.changed.to_terminal());
     }
     if !view.within_noise.rows.is_empty() {
-        let _ = writeln!(out, "\nWithin noise:");
+        let mut label = view.quiet_label.clone();
+        if let Some(first) = label.get_mut(..1) {
+            first.make_ascii_uppercase();
+        }
+        let _ = writeln!(out, "\n{label}:");
         out.push_str(&view.within_noise.to_terminal());
     }
     let _ = writeln!(out, "{}", view.counts);
