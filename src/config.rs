@@ -44,8 +44,8 @@ pub const KNOBS: [(&str, &str, &str); 19] = [
     ),
     (
         "PROBE_REQUESTS",
-        "requests of each round's latency reading per route (at most 0.5 s of them), after a tenth as many to warm up",
-        "4000",
+        "requests of each round's latency reading per route (at most 0.5 s of them), after a tenth as many to warm up; half as many for the control",
+        "3000",
     ),
     (
         "READY_TIMEOUT",
@@ -195,7 +195,7 @@ pub const RATE_PERCENTS: [u8; 2] = [50, 90];
 pub const COMPARED_RATE_PERCENT: u8 = 50;
 
 fn default_probe_requests() -> usize {
-    4000
+    3000
 }
 
 fn default_servers() -> Vec<String> {

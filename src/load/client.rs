@@ -1058,8 +1058,13 @@ mod tests {
             let (mut first, _) = listener.accept().unwrap();
             let _ = first.read(&mut buf);
             let _ = first.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 13\r\n\r\n");
-            std::thread::sleep(Duration::from_millis(400));
-            let _ = first.write_all(b"Hello, World!");
+            // The body trickles in on its own thread, so that the client's
+            // next connection is answered at once however loaded the
+            // machine is.
+            std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_millis(400));
+                let _ = first.write_all(b"Hello, World!");
+            });
             let (mut second, _) = listener.accept().unwrap();
             while let Ok(n) = second.read(&mut buf) {
                 if n == 0 || second.write_all(HELLO).is_err() {
