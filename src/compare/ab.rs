@@ -6,8 +6,7 @@
 use crate::compare::figures::{self, Metric};
 use crate::compare::verdict::{Comparison, Judgement, compare};
 use crate::config::AbPair;
-use crate::load::Route;
-use crate::record::{CLIENT_FLOOR, RunRecord};
+use crate::record::RunRecord;
 
 /// B against A, with the control read beside each side's rounds; `None`
 /// when the run was not an A/B run.
@@ -39,19 +38,7 @@ pub fn interleaved(run: &RunRecord, judgement: &Judgement) -> Option<Comparison>
 /// The responder's readings beside one server's rounds.
 fn control(run: &RunRecord, name: &str) -> Option<Metric> {
     let server = run.servers.iter().find(|s| s.name == name)?;
-    let readings: Vec<f64> = server
-        .rounds
-        .iter()
-        .filter_map(|r| r.control.as_ref()?.per_request_ns())
-        .collect();
-    (!readings.is_empty()).then(|| Metric {
-        readings: readings.clone(),
-        ..Metric::point(
-            CLIENT_FLOOR,
-            figures::Figure::Latency(Route::Hello),
-            figures::median(&readings),
-        )
-    })
+    figures::control_metric(server.rounds.iter())
 }
 
 /// What differs between the two servers besides their code.
@@ -93,6 +80,7 @@ fn failures(run: &RunRecord) -> Vec<String> {
 mod tests {
     use super::*;
     use crate::fixtures;
+    use crate::load::Route;
 
     /// An A/B run of axum against a copy whose rounds all read 10 % more
     /// latency and the same memory, with a drift both share.

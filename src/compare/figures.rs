@@ -551,7 +551,8 @@ pub fn collect(run: &RunRecord) -> Vec<Metric> {
             }
         }
     }
-    if let Some(control) = control_metric(run) {
+    let rounds = run.servers.iter().flat_map(|s| &s.rounds);
+    if let Some(control) = control_metric(rounds) {
         metrics.insert((control.server.clone(), control.figure), control);
     }
     metrics
@@ -567,13 +568,12 @@ pub fn collect(run: &RunRecord) -> Vec<Metric> {
         .collect()
 }
 
-/// The control: the responder's latency read beside every round of the
-/// run, in the order they ran.
-fn control_metric(run: &RunRecord) -> Option<Metric> {
-    let readings: Vec<f64> = run
-        .servers
-        .iter()
-        .flat_map(|s| &s.rounds)
+/// The control: the responder's latency read beside each of `rounds`, in
+/// the order they ran.
+pub fn control_metric<'a>(
+    rounds: impl Iterator<Item = &'a crate::record::RoundRecord>,
+) -> Option<Metric> {
+    let readings: Vec<f64> = rounds
         .filter_map(|r| r.control.as_ref()?.per_request_ns())
         .collect();
     (!readings.is_empty()).then(|| Metric {
@@ -728,17 +728,7 @@ fn probe_readings(
     latency.into_iter().chain(cpu).chain(percentiles)
 }
 
-/// The median of a non-empty slice (mean of the middle two when even).
-pub fn median(values: &[f64]) -> f64 {
-    let mut sorted = values.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    let n = sorted.len();
-    match n {
-        0 => f64::NAN,
-        _ if n % 2 == 1 => sorted[n / 2],
-        _ => (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0,
-    }
-}
+pub use crate::compare::stats::median;
 
 #[cfg(test)]
 mod tests {

@@ -199,7 +199,9 @@ fn without_odd_one(values: &[f64]) -> (Vec<f64>, usize) {
     (kept, 1)
 }
 
-fn median(values: &[f64]) -> f64 {
+/// The median of a non-empty slice (mean of the middle two when even);
+/// NaN for an empty one.
+pub fn median(values: &[f64]) -> f64 {
     median_of(values.to_vec())
 }
 
