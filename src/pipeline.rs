@@ -142,10 +142,11 @@ const MEMORY_MEASUREMENT: Duration = Duration::from_millis(50);
 /// Warm-up and sampling of a latency benchmark: at 50-100 µs a request, 1 s
 /// is 10,000 to 20,000 keep-alive requests over Criterion's 100 samples,
 /// and 0.3 s of warm-up (3,000 to 6,000 requests) reaches the server's
-/// steady state (connection open, caches warm). The estimate is what Criterion prints; the verdicts come
-/// from the rounds' own readings, so the second the estimate had before
-/// (2 s) went to them instead. Criterion's defaults (3 s and 5 s) gave no
-/// narrower spread between runs on this machine (see the README).
+/// steady state (connection open, caches warm). The estimate is what
+/// Criterion prints; the verdicts come from the rounds' own readings, so
+/// the second the estimate had before (2 s) went to them instead.
+/// Criterion's defaults (3 s and 5 s) gave no narrower spread between runs
+/// on this machine (see the README).
 const LATENCY_WARM_UP: Duration = Duration::from_millis(300);
 const LATENCY_MEASUREMENT: Duration = Duration::from_secs(1);
 /// Bootstrap resamples of a latency benchmark's interval. Criterion's
