@@ -592,6 +592,59 @@ mod tests {
     }
 
     #[test]
+    fn an_ab_run_alternates_whole_rounds_with_readings_and_no_criterion_benchmark() {
+        let world = world(&[]);
+        let config = BenchConfig {
+            n_requests: 20,
+            rounds: 4,
+            settle: Duration::from_millis(60),
+            ab: Some(crate::config::AbPair {
+                a: "b".into(),
+                b: "a".into(),
+            }),
+            ..BenchConfig::default()
+        };
+        let seams = Seams {
+            launcher: Box::new(FakeLauncher(Rc::clone(&world))),
+            sampler: Box::new(FakeSampler(Rc::clone(&world))),
+            load: Box::new(FakeLoad(Rc::clone(&world))),
+            sleep: |_| {},
+        };
+        let workspace = Workspace::at(std::env::temp_dir().join("framework-bench-fake"));
+        let specs = vec![spec("a"), spec("b")];
+        let mut run =
+            Run::with_seams(&workspace, config, RunMode::Benchmark, specs, seams).unwrap();
+        // Criterion's filter does not apply to an A/B run.
+        let plan = run.default_plan(&Filter::matching("nothing-matches").unwrap());
+        assert_eq!(plan.benches().count(), 0);
+        run.execute_plan(&plan, 1);
+        let record = run.finish();
+        for server in &record.servers {
+            assert_eq!(server.error, None);
+            assert_eq!(server.rounds.len(), 4, "{}", server.name);
+            assert!(server.rounds.iter().all(|r| r.probes.len() == 2));
+            // The pairs cancel the drift: no control is read in an A/B run.
+            assert!(server.rounds.iter().all(|r| r.control.is_none()));
+            assert!(server.latency.is_empty(), "no Criterion benchmark");
+        }
+        let order: Vec<String> = world
+            .borrow()
+            .events
+            .iter()
+            .filter(|e| e.starts_with("start"))
+            .cloned()
+            .collect();
+        // A is `b` here: the pair's order, not the manifests'.
+        assert_eq!(
+            order,
+            [
+                "start b", "start a", "start a", "start b", "start b", "start a", "start a",
+                "start b"
+            ]
+        );
+    }
+
+    #[test]
     fn a_panic_while_measuring_fails_that_server_only() {
         let world = world(&[]);
         let mut run = run(&world, &["axum", "warp"], RunMode::Benchmark);
