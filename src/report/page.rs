@@ -278,7 +278,7 @@ fn note(run: &RunRecord, kind: SectionKind) -> Option<String> {
             let rounds = match max_rounds {
                 Some(n) if n > 1 => format!(
                     " Figures are from round 1 of {n} (each round a fresh process); \
-                     the comparison uses the median over rounds."
+                     a comparison tests all the rounds."
                 ),
                 _ => String::new(),
             };
