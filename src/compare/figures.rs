@@ -382,54 +382,69 @@ impl Setup {
         }
     }
 
-    /// What differs, as `workers 4 -> 1`; empty when nothing does.
-    pub fn differences(&self, now: &Setup) -> Vec<String> {
-        let mut out = Vec::new();
-        let mut check = |name: &str, was: String, is: String| {
-            if was != is {
-                out.push(format!("{name} {was} -> {is}"));
-            }
-        };
-        check(
-            "requests",
-            self.n_requests.to_string(),
-            now.n_requests.to_string(),
-        );
-        check(
-            "timeout ns",
-            self.timeout_ns.to_string(),
-            now.timeout_ns.to_string(),
-        );
-        check("workers", self.workers.to_string(), now.workers.to_string());
-        check(
-            "connections",
-            self.concurrency.to_string(),
-            now.concurrency.to_string(),
-        );
+    /// What differs of what a figure of `stage` depends on, as `workers 4
+    /// -> 1`; empty when nothing does. The burst's size and timeout matter
+    /// to the burst's figures only, the latency readings' length and
+    /// connections to latency only: another round reading length does not
+    /// make memory figures incomparable.
+    pub fn differences(&self, now: &Setup, stage: Stage) -> Vec<String> {
+        let burst = stage == Stage::Burst;
+        let latency = matches!(stage, Stage::Latency(_));
+        let load = matches!(stage, Stage::Burst | Stage::Sweep(_) | Stage::Rate(..));
+        let show = |n: usize| n.to_string();
         let backlog = |b: Option<u32>| b.map_or("framework's own".to_owned(), |b| b.to_string());
-        check("backlog", backlog(self.backlog), backlog(now.backlog));
-        check(
-            "server CPUs",
-            self.server_cpus.clone(),
-            now.server_cpus.clone(),
-        );
-        check(
-            "client CPUs",
-            self.client_cpus.clone(),
-            now.client_cpus.clone(),
-        );
-        check(
-            "probe requests",
-            self.probe_requests.to_string(),
-            now.probe_requests.to_string(),
-        );
         let rate = |r: Option<u32>| r.map_or("-".to_owned(), |r| format!("{r}/s"));
-        check(
-            "rate",
-            rate(self.rate_per_second),
-            rate(now.rate_per_second),
-        );
-        out
+        let checks = [
+            (
+                burst,
+                "requests",
+                show(self.n_requests),
+                show(now.n_requests),
+            ),
+            (
+                burst,
+                "timeout ns",
+                self.timeout_ns.to_string(),
+                now.timeout_ns.to_string(),
+            ),
+            (true, "workers", show(self.workers), show(now.workers)),
+            (
+                latency,
+                "connections",
+                show(self.concurrency),
+                show(now.concurrency),
+            ),
+            (load, "backlog", backlog(self.backlog), backlog(now.backlog)),
+            (
+                true,
+                "server CPUs",
+                self.server_cpus.clone(),
+                now.server_cpus.clone(),
+            ),
+            (
+                true,
+                "client CPUs",
+                self.client_cpus.clone(),
+                now.client_cpus.clone(),
+            ),
+            (
+                latency,
+                "probe requests",
+                show(self.probe_requests),
+                show(now.probe_requests),
+            ),
+            (
+                true,
+                "rate",
+                rate(self.rate_per_second),
+                rate(now.rate_per_second),
+            ),
+        ];
+        checks
+            .into_iter()
+            .filter(|(relevant, _, was, is)| *relevant && was != is)
+            .map(|(_, name, was, is)| format!("{name} {was} -> {is}"))
+            .collect()
     }
 }
 

@@ -324,7 +324,7 @@ fn incomparable(base: &Metric, now: &Metric) -> Option<String> {
     let (Some(was), Some(is)) = (&base.setup, &now.setup) else {
         return None;
     };
-    let differences = was.differences(is);
+    let differences = was.differences(is, base.figure.stage());
     (!differences.is_empty()).then(|| format!("measured under {}", differences.join(", ")))
 }
 
@@ -472,6 +472,32 @@ mod tests {
         assert_eq!(
             rows[0].reason.as_deref(),
             Some("measured under workers 4 -> 1")
+        );
+        // Longer latency readings do not make a memory figure incomparable;
+        // they do make a latency figure so.
+        let reading = |probe_requests, name: &str, centre| Metric {
+            setup: Some(Setup {
+                probe_requests,
+                ..setup(1)
+            }),
+            ..metric(name, &rounds(centre))
+        };
+        let rows = compare(
+            &[
+                reading(3000, "rss-after", 10.0),
+                reading(3000, "latency-hello", 80.0),
+            ],
+            &[
+                reading(4000, "rss-after", 10.0),
+                reading(4000, "latency-hello", 80.0),
+            ],
+            &Judgement::default(),
+        );
+        let verdicts: Vec<Verdict> = rows.iter().map(|r| r.verdict).collect();
+        assert_eq!(verdicts, [Verdict::NotComparable, Verdict::WithinNoise]);
+        assert_eq!(
+            rows[0].reason.as_deref(),
+            Some("measured under probe requests 3000 -> 4000")
         );
     }
 
