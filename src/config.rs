@@ -15,7 +15,7 @@ pub const DEFAULT_GROUP: &str = "rust";
 pub const ENV_PREFIX: &str = "FRAMEWORK_BENCH_";
 
 /// Every knob: (suffix, what it means, default shown to users).
-pub const KNOBS: [(&str, &str, &str); 19] = [
+pub const KNOBS: [(&str, &str, &str); 22] = [
     ("REQUESTS", "requests in the burst (the seed's N)", "2000"),
     (
         "TIMEOUT",
@@ -77,6 +77,21 @@ pub const KNOBS: [(&str, &str, &str); 19] = [
         "BURST",
         "the burst's shape: `held` opens every connection, waits until the server holds them all, then sends every request; `as-is` is the seed's, each request connecting as it goes",
         "held",
+    ),
+    (
+        "HEAP",
+        "`off`: do not count the servers' heap (a preload library counts every malloc and free: allocations per request, live heap; Python servers run with `PYTHONMALLOC=malloc` for it)",
+        "counted",
+    ),
+    (
+        "LEAK_BURSTS",
+        "bursts in a row on one more process of each server, for the leak verdict (at least 4); `off` for none",
+        "off",
+    ),
+    (
+        "INSTRUCTIONS",
+        "`on`: instructions per request of every route, counted by valgrind's callgrind on one more process of each server (skipped, with a message, where valgrind is missing)",
+        "off",
     ),
     (
         "SWEEP",
@@ -148,7 +163,23 @@ pub struct BenchConfig {
     /// maximum ([`RATE_PERCENTS`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub rates: Vec<u32>,
+    /// Count the servers' heap with the preload library (false in runs
+    /// before it).
+    #[serde(default)]
+    pub count_heap: bool,
+    /// Bursts in a row on one more process of each server, for the leak
+    /// verdict; 0: none.
+    #[serde(default)]
+    pub leak_bursts: usize,
+    /// Count instructions per request with callgrind.
+    #[serde(default)]
+    pub instructions: bool,
 }
+
+/// The fewest bursts of a leak check: the first fills what a server keeps
+/// for good and is left out, and a slope needs three more points to say
+/// how far they scatter around it.
+pub const MIN_LEAK_BURSTS: usize = 4;
 
 fn yes() -> bool {
     true
@@ -234,6 +265,9 @@ impl Default for BenchConfig {
             ab: None,
             aslr: true,
             burst: BurstShape::Held,
+            count_heap: true,
+            leak_bursts: 0,
+            instructions: false,
         }
     }
 }
@@ -280,6 +314,9 @@ impl BenchConfig {
             ab,
             aslr: on_off(var("ASLR"))?.unwrap_or(defaults.aslr),
             burst: burst_shape(var("BURST"))?.unwrap_or(defaults.burst),
+            count_heap: heap(var("HEAP"))?.unwrap_or(defaults.count_heap),
+            leak_bursts: leak_bursts(var("LEAK_BURSTS"))?.unwrap_or(defaults.leak_bursts),
+            instructions: on_off(var("INSTRUCTIONS"))?.unwrap_or(defaults.instructions),
             backlog: backlog(var("BACKLOG"))?.unwrap_or(defaults.backlog),
             placement,
             workers,
@@ -483,6 +520,40 @@ fn on_off(var: Option<(String, String)>) -> Result<Option<bool>> {
             value,
             allowed: "`on` or `off`".into(),
         }),
+    }
+}
+
+/// `counted` or `off`.
+fn heap(var: Option<(String, String)>) -> Result<Option<bool>> {
+    let Some((name, value)) = var else {
+        return Ok(None);
+    };
+    match value.trim() {
+        "counted" | "on" => Ok(Some(true)),
+        "off" => Ok(Some(false)),
+        _ => Err(Error::InvalidSetting {
+            name,
+            value,
+            allowed: "`counted` or `off`".into(),
+        }),
+    }
+}
+
+/// `off`, or a number of bursts of at least [`MIN_LEAK_BURSTS`].
+fn leak_bursts(var: Option<(String, String)>) -> Result<Option<usize>> {
+    let Some((name, value)) = var else {
+        return Ok(None);
+    };
+    match value.trim() {
+        "off" | "0" => Ok(Some(0)),
+        text => match text.parse::<usize>() {
+            Ok(n) if (MIN_LEAK_BURSTS..=100).contains(&n) => Ok(Some(n)),
+            _ => Err(Error::InvalidSetting {
+                name,
+                value,
+                allowed: format!("`off`, or {MIN_LEAK_BURSTS} to 100 bursts"),
+            }),
+        },
     }
 }
 

@@ -77,6 +77,9 @@ pub enum Error {
     #[error("{server}: program `{program}` not found (was it built?)")]
     ProgramMissing { server: String, program: PathBuf },
 
+    #[error("{server}: instructions not counted: {message}")]
+    Callgrind { server: String, message: String },
+
     #[error("{server}: cannot start `{program}`: {source}")]
     Spawn {
         server: String,

@@ -9,12 +9,15 @@ use crate::load::Route;
 use crate::load::hammer::{Connections, LatencySummary};
 use crate::measure::environment::Environment;
 use crate::measure::estimate::{Estimate, Statistic};
+use crate::measure::heap::{HeapActivity, HeapSnapshot};
 use crate::measure::memory::MemorySnapshot;
+use crate::measure::timeline::{Sample, Timeline};
 use crate::record::RunMode;
 use crate::record::{
     BurstRecord, HarnessRecord, LatencyRecord, ProbeRecord, RUN_SCHEMA, RoundRecord, RunRecord,
     ServerRecord, StopRecord,
 };
+use crate::record::{InstructionsRecord, LeakPoint, LeakRecord};
 
 pub const MIB: f64 = crate::units::BYTES_PER_MIB;
 /// The estimate of axum's `latency-hello` in [`run`].
@@ -67,6 +70,7 @@ pub fn burst() -> BurstRecord {
         client_busy: Some(0.5),
         client_bound: false,
         held_connections: None,
+        heap: None,
     }
 }
 
@@ -226,6 +230,12 @@ pub fn full_run() -> RunRecord {
             wall_time: Duration::from_micros(us * 2000),
             requests: latency(2000),
             server_cpu_time: cpu,
+            heap: cpu.map(|_| HeapActivity {
+                allocations: 2000 * 14,
+                frees: 2000 * 14,
+                bytes_allocated: 2000 * 5_120,
+                peak_live_bytes: 2 * MIB as u64,
+            }),
         };
         round.probes = BTreeMap::from([
             (Route::Hello, probe(80, Some(Duration::from_millis(60)))),
@@ -235,8 +245,55 @@ pub fn full_run() -> RunRecord {
         if let Some(burst) = &mut round.burst {
             burst.connections = crate::load::hammer::Connections::Held;
             burst.held_connections = Some(2000);
+            burst.heap = Some(HeapActivity {
+                allocations: 2000 * 40,
+                frees: 2000 * 38,
+                bytes_allocated: 2000 * 80_000,
+                peak_live_bytes: 30 * MIB as u64,
+            });
         }
+        let heap = |live: u64| HeapSnapshot {
+            allocations: 1_000,
+            frees: 800,
+            reallocations: 20,
+            bytes_allocated: live + MIB as u64,
+            bytes_freed: MIB as u64,
+            peak_live_bytes: live,
+            processes: 1,
+        };
+        round.heap_before = Some(heap(MIB as u64));
+        round.heap_after = Some(heap(6 * MIB as u64));
+        round.timeline = Some(Timeline {
+            burst_end_us: 200_000,
+            samples_taken: 4,
+            sampler_cpu_ns: 40_000,
+            samples: [(0, 3), (100_000, 20), (200_000, 18), (400_000, 16)]
+                .map(|(at_us, mib)| Sample {
+                    at_us,
+                    rss_bytes: mib * MIB as u64,
+                    live_heap_bytes: Some(mib * MIB as u64 / 2),
+                })
+                .to_vec(),
+        });
     }
+    axum.instructions = BTreeMap::from([(
+        Route::Hello,
+        InstructionsRecord {
+            requests_per_batch: 1000,
+            batches: vec![16_700_000, 16_720_000, 16_690_000],
+        },
+    )]);
+    axum.leak = Some(LeakRecord {
+        pid: 110,
+        requests_per_burst: 2000,
+        bursts: (0..4)
+            .map(|i| LeakPoint {
+                success_rate: 1.0,
+                rss_bytes: (16 + i) * MIB as u64,
+                live_heap_bytes: Some(6 * MIB as u64 + i * 1000),
+            })
+            .collect(),
+    });
     axum.throughput = BTreeMap::from([(16, sweep_step(true))]);
     axum.constant_rate = vec![RateRecord {
         route: Route::Hello,

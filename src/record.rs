@@ -18,15 +18,17 @@ use crate::load::hammer::{Connections, HammerReport, LatencySummary};
 use crate::measure::cpu::{CLIENT_BOUND_BUSY, per_request_ns};
 use crate::measure::environment::Environment;
 use crate::measure::estimate::Estimate;
+use crate::measure::heap::{HeapActivity, HeapSnapshot};
 use crate::measure::memory::MemorySnapshot;
 use crate::measure::netstat::TcpCounters;
 use crate::measure::settle::Settle;
+use crate::measure::timeline::Timeline;
 use crate::units::{duration_ns, option_duration_ns};
 
 /// The schema name written into every run file. Version 3 records how late
 /// an open loop's client sent its requests; version 2 keeps rounds as a
 /// list (version 1 stored round 1 as flat fields of the server).
-pub const RUN_SCHEMA: &str = "framework-bench/run/v4";
+pub const RUN_SCHEMA: &str = "framework-bench/run/v5";
 
 /// Before or after the seed's burst.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -154,6 +156,55 @@ pub struct ServerRecord {
     /// Every process of this server that was stopped, in order.
     pub stops: Vec<StopRecord>,
     pub error: Option<String>,
+    /// Why its heap was not counted although the run counts heaps (a
+    /// statically linked binary, a custom allocator): its heap figures are
+    /// absent, never 0.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub heap_not_counted: Option<String>,
+    /// Bursts in a row on one more process, for the leak verdict.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub leak: Option<LeakRecord>,
+    /// Instructions per request of each route, counted by callgrind.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub instructions: BTreeMap<Route, InstructionsRecord>,
+    /// Why the instructions were not counted, when the run asked for them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instructions_not_counted: Option<String>,
+}
+
+/// Bursts in a row on one process, each followed by a settle: whether its
+/// memory keeps rising from burst to burst.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LeakRecord {
+    pub pid: u32,
+    pub requests_per_burst: usize,
+    /// After each burst, in order.
+    pub bursts: Vec<LeakPoint>,
+}
+
+/// The memory after one burst of [`LeakRecord`], settled.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct LeakPoint {
+    pub success_rate: f64,
+    pub rss_bytes: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub live_heap_bytes: Option<u64>,
+}
+
+/// Instructions of a route's requests, counted by callgrind in batches
+/// on one keep-alive connection after a warm-up: each batch is a reading.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InstructionsRecord {
+    pub requests_per_batch: usize,
+    /// Instructions the server executed over each batch.
+    pub batches: Vec<u64>,
+}
+
+impl InstructionsRecord {
+    pub fn per_request(&self) -> Vec<f64> {
+        let n = self.requests_per_batch.max(1) as f64;
+        self.batches.iter().map(|&i| i as f64 / n).collect()
+    }
 }
 
 /// One independent pass of the memory phase on a fresh process. A round cut
@@ -178,6 +229,15 @@ pub struct RoundRecord {
     /// the control that says whether the machine moved between runs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub control: Option<ProbeRecord>,
+    /// The heap counters when `before` was read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub heap_before: Option<HeapSnapshot>,
+    /// The heap counters when `after` was read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub heap_after: Option<HeapSnapshot>,
+    /// The server's memory through the burst and the settle after it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeline: Option<Timeline>,
 }
 
 /// One round's latency of a route: a closed loop of `n_requests` on one
@@ -197,6 +257,9 @@ pub struct ProbeRecord {
         rename = "server_cpu_time_ns"
     )]
     pub server_cpu_time: Option<Duration>,
+    /// The server's heap calls over the measured requests, when counted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub heap: Option<HeapActivity>,
 }
 
 impl ProbeRecord {
@@ -247,6 +310,9 @@ pub struct BurstRecord {
     /// before) when the requests were sent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub held_connections: Option<usize>,
+    /// The server's heap calls over the burst, and its live heap's peak.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub heap: Option<HeapActivity>,
 }
 
 /// One open-loop run at a fixed rate: latency from when each request was
@@ -445,6 +511,7 @@ impl From<&HammerReport> for BurstRecord {
             client_busy: None,
             client_bound: false,
             held_connections: None,
+            heap: None,
         }
     }
 }
@@ -528,6 +595,10 @@ impl ServerRecord {
             constant_rate: Vec::new(),
             stops: Vec::new(),
             error: None,
+            heap_not_counted: None,
+            leak: None,
+            instructions: BTreeMap::new(),
+            instructions_not_counted: None,
         }
     }
 
@@ -550,6 +621,9 @@ impl RoundRecord {
             settle_after: None,
             probes: BTreeMap::new(),
             control: None,
+            heap_before: None,
+            heap_after: None,
+            timeline: None,
         }
     }
 

@@ -99,6 +99,7 @@ mod tests {
                     wall_time: std::time::Duration::from_secs_f64(us * 1e-6 * 2000.0),
                     requests: a.latency[&Route::Hello].requests.clone(),
                     server_cpu_time: None,
+                    heap: None,
                 };
                 round.probes.insert(Route::Hello, probe(80.0 * d));
                 round.control = Some(probe(70.0 * d));

@@ -26,6 +26,8 @@ pub enum Unit {
     Bytes,
     /// A fraction in 0..=1.
     Ratio,
+    /// A count per request: instructions, allocations.
+    Count,
 }
 
 impl Unit {
@@ -34,6 +36,7 @@ impl Unit {
             Unit::Nanoseconds => "ns",
             Unit::Bytes => "bytes",
             Unit::Ratio => "ratio",
+            Unit::Count => "count",
         }
     }
 }
@@ -93,6 +96,8 @@ pub enum Stage {
     Latency(Route),
     Sweep(usize),
     Rate(Route, u8),
+    /// The callgrind pass.
+    Instructions,
 }
 
 impl Stage {
@@ -103,10 +108,21 @@ impl Stage {
             Stage::Burst => Some("burst".to_owned()),
             Stage::Latency(route) => Some(format!("latency-{route}")),
             Stage::Sweep(connections) => Some(format!("sweep-c{connections}")),
-            Stage::Before | Stage::Rate(..) => None,
+            Stage::Before | Stage::Rate(..) | Stage::Instructions => None,
         }
     }
 }
+
+/// The smallest change in instructions per request a comparison reports.
+/// callgrind counts the same requests of an unchanged server within 0.23 %
+/// in two launches (axum, 2026-12-02); 1 % is above that and below any
+/// change of code a maintainer would look for.
+pub const INSTRUCTIONS_FLOOR: f64 = 0.01;
+
+/// The smallest change in allocations, bytes allocated or live heap a
+/// comparison reports. See the README's "Verdicts" for how unchanged code
+/// moved them over runs.
+pub const HEAP_FLOOR: f64 = 0.02;
 
 /// The name of a sweep figure on disk, before its connection count.
 const SWEEP_PREFIX: &str = "time-per-request-c";
@@ -115,6 +131,26 @@ const SWEEP_PREFIX: &str = "time-per-request-c";
 /// figures in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Figure {
+    /// Instructions the server executes per request of a route (callgrind):
+    /// first, as the clearest signal of a change in the code.
+    Instructions(Route),
+    /// Heap allocations (and reallocations) per request of a route's
+    /// latency readings.
+    LatencyAllocations(Route),
+    /// Bytes those allocations asked for (usable sizes), per request.
+    LatencyAllocatedBytes(Route),
+    /// Heap allocations per request of the burst, connections included.
+    BurstAllocations,
+    BurstAllocatedBytes,
+    /// The bytes the server holds on its heap (allocated minus freed),
+    /// before or after the burst.
+    LiveHeap(Phase),
+    /// The most the server held on its heap during the burst.
+    BurstPeakLiveHeap,
+    /// RSS minus the live heap: what the allocator (and everything not on
+    /// the heap) keeps resident. Shown, not judged: the allocator decides
+    /// it, by timing.
+    AllocatorOverhead(Phase),
     /// Time per request of a route's latency benchmark.
     Latency(Route),
     /// The server's CPU time per request of a route's latency benchmark.
@@ -152,14 +188,56 @@ impl Figure {
             | Figure::BurstCpuPerRequest
             | Figure::SweepTimePerRequest(_)
             | Figure::RatePercentile(..) => Unit::Nanoseconds,
-            Figure::Memory(..) | Figure::BurstPeakRss => Unit::Bytes,
+            Figure::Memory(..)
+            | Figure::BurstPeakRss
+            | Figure::LatencyAllocatedBytes(_)
+            | Figure::BurstAllocatedBytes
+            | Figure::LiveHeap(_)
+            | Figure::BurstPeakLiveHeap
+            | Figure::AllocatorOverhead(_) => Unit::Bytes,
             Figure::BurstFailureRate => Unit::Ratio,
+            Figure::Instructions(_) | Figure::LatencyAllocations(_) | Figure::BurstAllocations => {
+                Unit::Count
+            }
         }
+    }
+
+    /// The smallest change a comparison reports for a count, which does
+    /// not depend on the machine's speed; `None` for the figures judged
+    /// against the run's minimum effect. See [`INSTRUCTIONS_FLOOR`].
+    pub fn floor(self) -> Option<f64> {
+        match self {
+            Figure::Instructions(_) => Some(INSTRUCTIONS_FLOOR),
+            Figure::LatencyAllocations(_)
+            | Figure::LatencyAllocatedBytes(_)
+            | Figure::BurstAllocations
+            | Figure::BurstAllocatedBytes
+            | Figure::LiveHeap(_)
+            | Figure::BurstPeakLiveHeap => Some(HEAP_FLOOR),
+            _ => None,
+        }
+    }
+
+    /// False for a figure shown but never judged.
+    pub fn is_judged(self) -> bool {
+        !matches!(self, Figure::AllocatorOverhead(_))
     }
 
     /// The name on disk: `latency-hello`, `rss-before`, `startup-time`, ...
     pub fn name(self) -> String {
         match self {
+            Figure::Instructions(route) => format!("instructions-per-request-{}", route.name()),
+            Figure::LatencyAllocations(route) => {
+                format!("allocations-per-request-{}", route.name())
+            }
+            Figure::LatencyAllocatedBytes(route) => {
+                format!("allocated-bytes-per-request-{}", route.name())
+            }
+            Figure::BurstAllocations => "burst-allocations-per-request".to_owned(),
+            Figure::BurstAllocatedBytes => "burst-allocated-bytes-per-request".to_owned(),
+            Figure::LiveHeap(phase) => format!("live-heap-{}", phase.name()),
+            Figure::BurstPeakLiveHeap => "burst-peak-live-heap".to_owned(),
+            Figure::AllocatorOverhead(phase) => format!("allocator-overhead-{}", phase.name()),
             Figure::Latency(route) => format!("latency-{}", route.name()),
             Figure::LatencyCpuPerRequest(route) => format!("cpu-per-request-{}", route.name()),
             Figure::LatencyPercentile(route, p) => format!("latency-{}-{}", route.name(), p.name()),
@@ -179,6 +257,16 @@ impl Figure {
     /// The name shown to people: `latency hello`, `RSS before`, ...
     pub fn label(self) -> String {
         match self {
+            Figure::Instructions(route) => format!("instructions/request {}", route.name()),
+            Figure::LatencyAllocations(route) => format!("allocations/request {}", route.name()),
+            Figure::LatencyAllocatedBytes(route) => {
+                format!("bytes allocated/request {}", route.name())
+            }
+            Figure::BurstAllocations => "burst allocations/request".to_owned(),
+            Figure::BurstAllocatedBytes => "burst bytes allocated/request".to_owned(),
+            Figure::LiveHeap(phase) => format!("live heap {}", phase.name()),
+            Figure::BurstPeakLiveHeap => "burst peak live heap".to_owned(),
+            Figure::AllocatorOverhead(phase) => format!("allocator overhead {}", phase.name()),
             Figure::Latency(route) => format!("latency {}", route.name()),
             Figure::LatencyCpuPerRequest(route) => format!("CPU/request {}", route.name()),
             Figure::LatencyPercentile(route, p) => format!("latency {} {}", route.name(), p.name()),
@@ -201,13 +289,24 @@ impl Figure {
     /// stages a run measured.
     pub fn stage(self) -> Stage {
         match self {
+            Figure::Instructions(_) => Stage::Instructions,
             Figure::Latency(route)
             | Figure::LatencyCpuPerRequest(route)
+            | Figure::LatencyAllocations(route)
+            | Figure::LatencyAllocatedBytes(route)
             | Figure::LatencyPercentile(route, _) => Stage::Latency(route),
             Figure::SweepTimePerRequest(c) => Stage::Sweep(c),
             Figure::RatePercentile(route, percent, _) => Stage::Rate(route, percent),
-            Figure::StartupTime | Figure::Memory(Phase::Before, _) => Stage::Before,
+            Figure::StartupTime
+            | Figure::Memory(Phase::Before, _)
+            | Figure::LiveHeap(Phase::Before)
+            | Figure::AllocatorOverhead(Phase::Before) => Stage::Before,
             Figure::Memory(Phase::After, _)
+            | Figure::LiveHeap(Phase::After)
+            | Figure::AllocatorOverhead(Phase::After)
+            | Figure::BurstAllocations
+            | Figure::BurstAllocatedBytes
+            | Figure::BurstPeakLiveHeap
             | Figure::BurstTimePerCall
             | Figure::BurstFailureRate
             | Figure::BurstPeakRss
@@ -228,6 +327,16 @@ impl Figure {
 
     /// Every figure a run can report, in report order.
     pub fn all() -> Vec<Figure> {
+        let counts = Route::ALL.into_iter().flat_map(|r| {
+            [
+                Figure::Instructions(r),
+                Figure::LatencyAllocations(r),
+                Figure::LatencyAllocatedBytes(r),
+            ]
+        });
+        let heap = Phase::ALL
+            .into_iter()
+            .flat_map(|p| [Figure::LiveHeap(p), Figure::AllocatorOverhead(p)]);
         let latency = Route::ALL.map(Figure::Latency);
         let latency_cpu = Route::ALL.map(Figure::LatencyCpuPerRequest);
         let percentiles = Route::ALL
@@ -240,8 +349,14 @@ impl Figure {
         let memory = Phase::ALL
             .into_iter()
             .flat_map(|p| MemoryFigure::ALL.map(|m| Figure::Memory(p, m)));
-        latency
-            .into_iter()
+        counts
+            .chain([
+                Figure::BurstAllocations,
+                Figure::BurstAllocatedBytes,
+                Figure::BurstPeakLiveHeap,
+            ])
+            .chain(heap)
+            .chain(latency)
             .chain(latency_cpu)
             .chain(percentiles)
             .chain(rate)
@@ -543,7 +658,12 @@ impl TryFrom<MetricFile> for Metric {
 pub fn collect(run: &RunRecord) -> Vec<Metric> {
     let setup = Setup::of(run);
     let mut metrics: BTreeMap<(String, Figure), Metric> = BTreeMap::new();
-    for metric in run.servers.iter().flat_map(round_metrics) {
+    let rounds_and_counts = run.servers.iter().flat_map(|server| {
+        round_metrics(server)
+            .into_iter()
+            .chain(instruction_metrics(server))
+    });
+    for metric in rounds_and_counts {
         metrics.insert((metric.server.clone(), metric.figure), metric);
     }
     let criterion = run.servers.iter().flat_map(|server| {
@@ -722,6 +842,40 @@ fn round_readings(round: &crate::record::RoundRecord) -> Vec<(Figure, f64)> {
     for (&route, probe) in &round.probes {
         out.extend(probe_readings(route, probe));
     }
+    out.extend(heap_readings(round));
+    out
+}
+
+/// A round's heap figures, where its heap was counted.
+fn heap_readings(round: &crate::record::RoundRecord) -> Vec<(Figure, f64)> {
+    let mut out = Vec::new();
+    let phases = [
+        (Phase::Before, &round.heap_before, &round.before),
+        (Phase::After, &round.heap_after, &round.after),
+    ];
+    for (phase, heap, memory) in phases {
+        let Some(heap) = heap else { continue };
+        let live = heap.live_bytes() as f64;
+        out.push((Figure::LiveHeap(phase), live));
+        if let Some(memory) = memory {
+            let overhead = memory.rss_bytes as f64 - live;
+            out.push((Figure::AllocatorOverhead(phase), overhead));
+        }
+    }
+    if let Some(burst) = &round.burst
+        && let Some(heap) = &burst.heap
+    {
+        let n = burst.n_requests;
+        out.extend(
+            [
+                (Figure::BurstAllocations, heap.allocations_per_request(n)),
+                (Figure::BurstAllocatedBytes, heap.bytes_per_request(n)),
+                (Figure::BurstPeakLiveHeap, Some(heap.peak_live_bytes as f64)),
+            ]
+            .into_iter()
+            .filter_map(|(figure, value)| Some((figure, value?))),
+        );
+    }
     out
 }
 
@@ -740,7 +894,37 @@ fn probe_readings(
         let ns = p.of(&probe.requests)?;
         Some((Figure::LatencyPercentile(route, p), ns as f64))
     });
-    latency.into_iter().chain(cpu).chain(percentiles)
+    let heap = probe.heap.iter().flat_map(move |heap| {
+        let n = probe.n_requests;
+        [
+            (
+                Figure::LatencyAllocations(route),
+                heap.allocations_per_request(n),
+            ),
+            (
+                Figure::LatencyAllocatedBytes(route),
+                heap.bytes_per_request(n),
+            ),
+        ]
+        .into_iter()
+        .filter_map(|(figure, value)| Some((figure, value?)))
+    });
+    latency
+        .into_iter()
+        .chain(cpu)
+        .chain(percentiles)
+        .chain(heap)
+}
+
+/// Instructions per request of each route: one reading per batch.
+fn instruction_metrics(server: &ServerRecord) -> impl Iterator<Item = Metric> + '_ {
+    server.instructions.iter().filter_map(|(&route, record)| {
+        let readings = record.per_request();
+        (!readings.is_empty()).then(|| Metric {
+            readings: readings.clone(),
+            ..Metric::point(&server.name, Figure::Instructions(route), median(&readings))
+        })
+    })
 }
 
 pub use crate::compare::stats::median;

@@ -7,5 +7,6 @@
 pub mod ab;
 pub mod baseline;
 pub mod figures;
+pub mod leak;
 pub mod stats;
 pub mod verdict;

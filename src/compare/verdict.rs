@@ -254,7 +254,7 @@ fn one_sided(metric: &Metric, verdict: Verdict) -> Row {
 fn scale(figure: Figure) -> Scale {
     match figure.unit() {
         Unit::Ratio => Scale::Difference,
-        Unit::Nanoseconds | Unit::Bytes => Scale::Ratio,
+        Unit::Nanoseconds | Unit::Bytes | Unit::Count => Scale::Ratio,
     }
 }
 
@@ -272,6 +272,16 @@ fn tested(base: &Metric, now: &Metric, judgement: &Judgement) -> (Row, Option<st
         verdict: Verdict::NotJudged,
         reason: None,
     };
+    if !base.figure.is_judged() {
+        let reason = "shown, not judged: the allocator decides it, by timing".to_owned();
+        return (
+            Row {
+                reason: Some(reason),
+                ..row
+            },
+            None,
+        );
+    }
     if let Some(reason) = incomparable(base, now) {
         return (
             Row {
@@ -343,7 +353,8 @@ fn judged(rows: Vec<(Row, Option<stats::TestResult>)>, judgement: &Judgement) ->
             let discovered = discoveries.next().unwrap_or(false);
             let change = row.change.unwrap_or(0.0);
             let (low, high) = row.interval.unwrap_or((change, change));
-            let within = |x: f64| x.abs() <= judgement.min_effect;
+            let floor = row.figure.floor().unwrap_or(judgement.min_effect);
+            let within = |x: f64| x.abs() <= floor;
             let verdict = match (discovered, within(change)) {
                 (true, false) if change > 0.0 => Verdict::Regressed,
                 (true, false) => Verdict::Improved,

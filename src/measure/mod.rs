@@ -10,6 +10,8 @@ pub mod cpu;
 pub mod environment;
 pub mod estimate;
 pub mod fds;
+pub mod heap;
 pub mod memory;
 pub mod netstat;
 pub mod settle;
+pub mod timeline;

@@ -169,6 +169,28 @@ fn bencher_place(metric: &Metric) -> (String, String) {
         Figure::BurstCpuPerRequest => (format!("{server}/burst"), "cpu-per-request".to_owned()),
         Figure::BurstTimePerCall => (format!("{server}/burst"), "time-per-call".to_owned()),
         Figure::BurstFailureRate => (format!("{server}/burst"), "failure-rate".to_owned()),
+        Figure::Instructions(route) => (
+            format!("{server}/{route}"),
+            "instructions-per-request".to_owned(),
+        ),
+        Figure::LatencyAllocations(route) => (
+            format!("{server}/{route}"),
+            "allocations-per-request".to_owned(),
+        ),
+        Figure::LatencyAllocatedBytes(route) => (
+            format!("{server}/{route}"),
+            "allocated-bytes-per-request".to_owned(),
+        ),
+        Figure::BurstAllocations => (
+            format!("{server}/burst"),
+            "allocations-per-request".to_owned(),
+        ),
+        Figure::BurstAllocatedBytes => (
+            format!("{server}/burst"),
+            "allocated-bytes-per-request".to_owned(),
+        ),
+        Figure::BurstPeakLiveHeap => (format!("{server}/burst"), "peak-live-heap".to_owned()),
+        Figure::LiveHeap(_) | Figure::AllocatorOverhead(_) => (format!("{server}/memory"), name),
         Figure::StartupTime => (format!("{server}/startup"), name),
         Figure::Memory(..) => (format!("{server}/memory"), name),
         Figure::SweepTimePerRequest(c) => (

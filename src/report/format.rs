@@ -14,7 +14,19 @@ pub fn value(unit: Unit, value: Option<f64>) -> String {
             Unit::Nanoseconds => duration_ns(v),
             Unit::Bytes => mib(v),
             Unit::Ratio => percent(v),
+            Unit::Count => count(v),
         },
+    }
+}
+
+/// A count per request: `16.7 k`, `12.0`, `0.50`.
+pub fn count(v: f64) -> String {
+    match v.abs() {
+        a if a >= 1e6 => format!("{:.2} M", v / 1e6),
+        a if a >= 1e4 => format!("{:.1} k", v / 1e3),
+        a if a >= 100.0 => format!("{v:.0}"),
+        a if a >= 10.0 => format!("{v:.1}"),
+        _ => format!("{v:.2}"),
     }
 }
 
@@ -108,6 +120,9 @@ mod tests {
         assert_eq!(value(Unit::Nanoseconds, Some(2.5e9)), "2.50 s");
         assert_eq!(value(Unit::Bytes, Some(12.2 * BYTES_PER_MIB)), "12.20 MiB");
         assert_eq!(value(Unit::Ratio, Some(0.125)), "12.5%");
+        assert_eq!(value(Unit::Count, Some(16_743.0)), "16.7 k");
+        assert_eq!(value(Unit::Count, Some(12.0)), "12.0");
+        assert_eq!(value(Unit::Count, Some(1.5)), "1.50");
         assert_eq!(value(Unit::Ratio, None), "-");
         assert_eq!(value(Unit::Ratio, Some(f64::NAN)), "n/a");
         assert_eq!(change(Some(2.0)), "+200.0%");

@@ -129,6 +129,7 @@ impl Run {
                 launch,
                 short_rate_runs: mode == RunMode::Test,
                 baseline_rates: BTreeMap::new(),
+                callgrind: std::cell::OnceCell::new(),
                 config,
             },
             mode,
@@ -191,7 +192,7 @@ impl Run {
             let id = |name: &str| names.iter().position(|n| n == name).map(ServerId);
             if let (Some(a), Some(b), true) = (id(&pair.a), id(&pair.b), self.mode.runs_routines())
             {
-                return Plan::interleaved(a, b, self.tools.config.rounds);
+                return Plan::interleaved(a, b, &self.tools.config);
             }
         }
         Plan::default_run(&Selection {
@@ -230,6 +231,14 @@ impl Run {
             Step::Stop { server } => {
                 if let Some(session) = self.sessions.get_mut(server.0) {
                     session.stop(&mut self.tools);
+                }
+            }
+            Step::LeakBurst { server } => {
+                self.act(server, |session, tools| session.leak_burst(tools));
+            }
+            Step::Instructions { server } => {
+                if let Some(session) = self.sessions.get_mut(server.0) {
+                    session.instructions(&mut self.tools);
                 }
             }
             Step::StartResponder => self.start_responder(),
@@ -454,6 +463,7 @@ impl Run {
                 name: CLIENT_FLOOR,
                 addr: responder.addr(),
                 pid: None,
+                heap: None,
             };
             let route = crate::load::Route::Hello;
             // Half a server's reading: the control is read beside every
@@ -627,6 +637,7 @@ fn launch_options(
     let placement = &config.placement;
     options.cpus = placement.pinned.then(|| placement.server_cpus.clone());
     options.no_aslr = !config.aslr;
+    options.count_heap = config.count_heap;
     options
 }
 

@@ -5,6 +5,7 @@
 //! benchmarks measured.
 
 pub mod args;
+pub mod callgrind;
 pub mod executor;
 #[cfg(test)]
 pub(crate) mod fake;

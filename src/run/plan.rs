@@ -63,6 +63,16 @@ pub enum Step {
     Stop {
         server: ServerId,
     },
+    /// One more burst on the running process, then a settle and a reading:
+    /// a point of the server's leak check.
+    LeakBurst {
+        server: ServerId,
+    },
+    /// Instructions per request of every route, counted by callgrind on a
+    /// process of its own.
+    Instructions {
+        server: ServerId,
+    },
     /// Starts and stops the harness's own responder, which the client's
     /// floor and ceiling are measured on.
     StartResponder,
@@ -79,6 +89,8 @@ impl Step {
             Step::Probe { .. } => "probe",
             Step::Bench(_) => "benchmark",
             Step::RateRuns { .. } => "rate runs",
+            Step::LeakBurst { .. } => "leak check",
+            Step::Instructions { .. } => "instructions",
             Step::Stop { .. } => "stop",
             Step::StartResponder | Step::StopResponder => "responder",
         }
@@ -258,6 +270,7 @@ impl Plan {
             }
         }
         builder.sweep();
+        builder.instructions();
         builder.plan
     }
 
@@ -266,9 +279,11 @@ impl Plan {
     /// other and the machine's drift over the run falls on both. Each
     /// round is the seed's phases and the round's latency readings; no
     /// Criterion benchmark runs, since the verdict is the rounds'.
-    pub fn interleaved(a: ServerId, b: ServerId, rounds: usize) -> Plan {
+    /// The leak check and the instructions follow, for each side, when the
+    /// run asks for them.
+    pub fn interleaved(a: ServerId, b: ServerId, config: &BenchConfig) -> Plan {
         let mut plan = Plan::default();
-        for i in 0..rounds {
+        for i in 0..config.rounds {
             let pair = if i % 2 == 0 { [a, b] } else { [b, a] };
             let round = u32::try_from(i + 1).unwrap_or(u32::MAX);
             for server in pair {
@@ -290,6 +305,13 @@ impl Plan {
                     Step::Stop { server },
                 ]);
             }
+        }
+        for server in [a, b] {
+            plan.steps.extend(leak_check(server, config.leak_bursts));
+        }
+        if config.instructions {
+            plan.steps
+                .extend([a, b].map(|server| Step::Instructions { server }));
         }
         plan
     }
@@ -343,6 +365,20 @@ impl Plan {
         }
         segments
     }
+}
+
+/// `bursts` bursts in a row on a process of their own; nothing for 0.
+fn leak_check(server: ServerId, bursts: usize) -> Vec<Step> {
+    if bursts == 0 {
+        return Vec::new();
+    }
+    let mut steps = vec![Step::Start {
+        server,
+        round: None,
+    }];
+    steps.extend((0..bursts).map(|_| Step::LeakBurst { server }));
+    steps.push(Step::Stop { server });
+    steps
 }
 
 /// A part of the plan as Criterion sees it.
@@ -454,6 +490,19 @@ impl<'a> Builder<'a> {
             self.push(Step::Probe { server });
             self.push(Step::Stop { server });
         }
+        let bursts = self.selection.config.leak_bursts;
+        self.plan.steps.extend(leak_check(server, bursts));
+    }
+
+    /// The callgrind pass of every server the plan starts, when asked for.
+    fn instructions(&mut self) {
+        if !self.selection.config.instructions {
+            return;
+        }
+        let started: Vec<ServerId> = self.started.iter().copied().collect();
+        for server in started {
+            self.push(Step::Instructions { server });
+        }
     }
 
     fn burst_and_read(&mut self, server: ServerId) {
@@ -527,7 +576,11 @@ mod tests {
     #[test]
     fn an_interleaved_plan_alternates_a_b_b_a_with_whole_rounds() {
         let (a, b) = (ServerId(0), ServerId(1));
-        let plan = Plan::interleaved(a, b, 4);
+        let config = BenchConfig {
+            rounds: 4,
+            ..BenchConfig::default()
+        };
+        let plan = Plan::interleaved(a, b, &config);
         let starts: Vec<(ServerId, Option<u32>)> = plan
             .steps
             .iter()

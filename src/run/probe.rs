@@ -13,6 +13,7 @@ use crate::error::{Error, Result};
 use crate::load::Route;
 use crate::load::hammer::{LoadPlan, counter_text, latency_histogram, summarize};
 use crate::measure::cpu::PhaseMeter;
+use crate::measure::heap::HeapCounters;
 use crate::record::ProbeRecord;
 use crate::run::seams::{Load, Sequential};
 use crate::run::timed::latency_plan;
@@ -22,6 +23,8 @@ pub struct Target<'a> {
     pub name: &'a str,
     pub addr: SocketAddr,
     pub pid: Option<u32>,
+    /// Its heap counters, when they are counted.
+    pub heap: Option<&'a HeapCounters>,
 }
 
 /// How long a route's measured requests may take in one round, and a
@@ -54,9 +57,11 @@ pub fn probe(
     if warmed.failed() {
         return Err(warmed.error(target.name, &plan, &during));
     }
+    let heap_before = target.heap.and_then(HeapCounters::read);
     let meter = target.pid.map(PhaseMeter::start);
     let sent = send_for(client.as_mut(), &plan, n_requests, PROBE_TIME);
     let cost = meter.map(PhaseMeter::stop);
+    let heap_after = target.heap.and_then(HeapCounters::read);
     if sent.failed() {
         return Err(sent.error(target.name, &plan, &during));
     }
@@ -65,6 +70,9 @@ pub fn probe(
         wall_time: sent.wall_time,
         requests: summarize(&sent.latency),
         server_cpu_time: cost.and_then(|c| c.server_cpu),
+        heap: heap_before
+            .zip(heap_after)
+            .map(|(before, after)| after.since(&before)),
     })
 }
 
@@ -186,6 +194,7 @@ mod tests {
             name: "slow",
             addr: "127.0.0.1:9".parse().unwrap(),
             pid: None,
+            heap: None,
         };
         let started = Instant::now();
         let reading = probe(&load, &target, Route::Hello, &BenchConfig::default()).unwrap();

@@ -6,6 +6,8 @@
 //! scripted fakes of the same traits, without a process.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::conditions::{CpuList, Placement, allowed_cpus, pin_current_thread};
@@ -14,8 +16,9 @@ use crate::load::Route;
 use crate::load::client::{KeepAlive, LoadClient};
 use crate::load::hammer::{HammerReport, LoadPlan};
 use crate::load::pool::Pool;
+use crate::measure::heap::HeapCounters;
 use crate::run::timed::Timed;
-use crate::server::build::Builder;
+use crate::server::build::{Builder, build_heap_library};
 use crate::server::built::BuiltServer;
 use crate::server::manifest::ServerSpec;
 use crate::server::process::{LaunchOptions, ServerProcess, Stopped};
@@ -42,6 +45,10 @@ pub trait Server {
     fn check_alive(&mut self, during: &str) -> Result<()>;
     /// SIGTERM, a deadline, then SIGKILL; how the process ended.
     fn shutdown(self: Box<Self>) -> Result<Stopped>;
+    /// The page its heap is counted into; `None` when it is not counted.
+    fn heap(&self) -> Option<Arc<HeapCounters>> {
+        None
+    }
 }
 
 /// Sends load to a server.
@@ -148,13 +155,31 @@ impl BenchClient {
 /// The real launcher: cargo or venv builds, and guarded child processes.
 pub struct ProcessLauncher {
     builder: Builder,
+    workspace: Workspace,
+    /// The heap counter's build, once tried: its path, or why it failed.
+    heap_library: Option<std::result::Result<PathBuf, String>>,
 }
 
 impl ProcessLauncher {
     pub fn new(workspace: &Workspace) -> ProcessLauncher {
         ProcessLauncher {
             builder: Builder::new(workspace),
+            workspace: workspace.clone(),
+            heap_library: None,
         }
+    }
+
+    /// The heap counter, built on first use. A failed build is told once;
+    /// the servers then run uncounted, and say so.
+    fn heap_library(&mut self) -> Option<PathBuf> {
+        let workspace = &self.workspace;
+        let built = self.heap_library.get_or_insert_with(|| {
+            build_heap_library(workspace).map_err(|err| {
+                eprintln!("framework-bench: the heap will not be counted: {err}");
+                err.to_string()
+            })
+        });
+        built.as_ref().ok().cloned()
     }
 }
 
@@ -164,7 +189,11 @@ impl Launcher for ProcessLauncher {
     }
 
     fn start(&mut self, built: &BuiltServer, options: &LaunchOptions) -> Result<Box<dyn Server>> {
-        Ok(Box::new(ServerProcess::start(built, options)?))
+        let mut options = options.clone();
+        if options.count_heap && options.heap_library.is_none() {
+            options.heap_library = self.heap_library();
+        }
+        Ok(Box::new(ServerProcess::start(built, &options)?))
     }
 }
 
@@ -187,6 +216,10 @@ impl Server for ServerProcess {
 
     fn shutdown(self: Box<Self>) -> Result<Stopped> {
         ServerProcess::shutdown(*self)
+    }
+
+    fn heap(&self) -> Option<Arc<HeapCounters>> {
+        ServerProcess::heap(self)
     }
 }
 

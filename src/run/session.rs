@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::num::NonZeroU32;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::config::{BenchConfig, BurstShape, RATE_PERCENTS};
@@ -13,13 +14,16 @@ use crate::load::Route;
 use crate::load::hammer::{LoadPlan, Pacing};
 use crate::measure::cpu::{PhaseMeter, peak_rss_bytes, reset_peak_rss};
 use crate::measure::fds::{open_files, wait_until_held};
+use crate::measure::heap::HeapCounters;
 use crate::measure::memory::{MemoryFigure, MemorySnapshot, Sampler};
 use crate::measure::netstat::TcpCounters;
 use crate::measure::settle::{Settle, settle};
+use crate::measure::timeline;
 use crate::record::{
-    BurstRecord, Phase, ProbeRecord, RateRecord, RoundRecord, ServerRecord, StopRecord,
-    is_client_bound,
+    BurstRecord, LeakPoint, LeakRecord, Phase, ProbeRecord, RateRecord, RoundRecord, ServerRecord,
+    StopRecord, is_client_bound,
 };
+use crate::run::callgrind;
 use crate::run::probe;
 use crate::run::seams::{BenchClient, Launcher, Load, Server};
 use crate::run::timed::{EstimateSettings, Timed, TimedSamples, latency_plan, per_request};
@@ -46,6 +50,23 @@ pub struct Tools {
     /// server, route and share of the maximum: a comparison's runs use
     /// them, so that both sides carry the same load.
     pub baseline_rates: BaselineRates,
+    /// Whether callgrind can run here, looked up once: why not, if not.
+    pub callgrind: std::cell::OnceCell<Option<String>>,
+}
+
+impl Tools {
+    /// Why the callgrind pass cannot run, if it cannot; said once a run.
+    pub fn callgrind_unavailable(&self) -> Option<String> {
+        self.callgrind
+            .get_or_init(|| {
+                let reason = callgrind::unavailable();
+                if let Some(reason) = &reason {
+                    eprintln!("framework-bench: instructions per request skipped: {reason}");
+                }
+                reason
+            })
+            .clone()
+    }
 }
 
 /// (server, route, percent of its maximum) -> requests per second.
@@ -66,6 +87,10 @@ struct Running {
     round: Option<usize>,
     /// The client side of the benchmark that runs now.
     client: BenchClient,
+    /// Its heap counters, when its heap is counted.
+    heap: Option<Arc<HeapCounters>>,
+    /// The round's memory over time, from its burst to the settle after.
+    timeline: Option<timeline::Sampler>,
 }
 
 /// One server over the run.
@@ -164,6 +189,7 @@ impl Session {
             self.record.version = Some(built.version.clone());
             self.record.command = self.spec.command_line(&run_values(&built, &tools.launch));
         }
+        let heap = self.counted_heap(tools, server.as_ref());
         let round = round.map(|_| {
             let started = RoundRecord::started(server.pid(), server.startup_time());
             self.record.rounds.push(started);
@@ -173,8 +199,50 @@ impl Session {
             server,
             round,
             client: BenchClient::default(),
+            heap,
+            timeline: None,
         });
         Ok(())
+    }
+
+    /// The process's heap counters when its heap is counted; otherwise
+    /// `None`, with the reason kept (once) when the run counts heaps.
+    fn counted_heap(&mut self, tools: &Tools, server: &dyn Server) -> Option<Arc<HeapCounters>> {
+        if !tools.config.count_heap || self.record.heap_not_counted.is_some() {
+            return None;
+        }
+        let reason = match server.heap() {
+            Some(counters) if counters.read().is_some() => return Some(counters),
+            Some(_) => {
+                "its process never called malloc through the dynamic linker (statically linked, or another C library)"
+            }
+            None => "the heap counter is not available (see the message above)",
+        };
+        self.not_counted(reason);
+        None
+    }
+
+    /// The server's heap is not counted: said once, and no figure of it
+    /// is kept, so that it can never read as 0.
+    fn not_counted(&mut self, reason: &str) {
+        eprintln!(
+            "framework-bench: {}: heap not counted: {reason}",
+            self.spec.name
+        );
+        self.record.heap_not_counted = Some(reason.to_owned());
+        for round in &mut self.record.rounds {
+            round.heap_before = None;
+            round.heap_after = None;
+            for probe in round.probes.values_mut() {
+                probe.heap = None;
+            }
+            if let Some(burst) = &mut round.burst {
+                burst.heap = None;
+            }
+        }
+        if let State::Running(running) = &mut self.state {
+            running.heap = None;
+        }
     }
 
     fn build(&mut self, tools: &mut Tools) -> Result<BuiltServer> {
@@ -195,9 +263,17 @@ impl Session {
         };
         let (running, round) = self.running_round()?;
         let reading = settle_and_read(tools, running.server.as_mut(), cap, during)?;
+        let heap = running.heap.as_deref().and_then(HeapCounters::read);
         match phase {
-            Phase::Before => round.read_before(reading),
-            Phase::After => round.read_after(reading),
+            Phase::Before => {
+                round.read_before(reading);
+                round.heap_before = heap;
+            }
+            Phase::After => {
+                round.read_after(reading);
+                round.heap_after = heap;
+                round.timeline = running.timeline.take().and_then(timeline::Sampler::stop);
+            }
         }
         Ok(())
     }
@@ -206,7 +282,14 @@ impl Session {
     pub fn burst(&mut self, tools: &mut Tools) -> Result<()> {
         let name = self.spec.name.clone();
         let (running, round) = self.running_round()?;
-        round.burst = Some(run_burst(&name, tools, running.server.as_mut())?);
+        let burst = run_burst(&name, tools, running)?;
+        let no_allocation = burst.heap.is_some_and(|heap| heap.allocations == 0);
+        round.burst = Some(burst);
+        if no_allocation {
+            self.not_counted(
+                "not one allocation through malloc in its burst: a custom global allocator, most likely",
+            );
+        }
         Ok(())
     }
 
@@ -218,6 +301,7 @@ impl Session {
             name: &name,
             addr: running.server.addr(),
             pid: Some(running.server.pid()),
+            heap: running.heap.as_deref(),
         };
         for route in Route::ALL {
             let during = format!("during its round's {route} latency reading");
@@ -225,6 +309,97 @@ impl Session {
                 .map_err(|err| crash_or(running.server.as_mut(), err, &during))?;
             round.probes.insert(route, reading);
         }
+        Ok(())
+    }
+
+    /// One burst of the leak check on the running process, then a settle
+    /// and a reading of its memory (and live heap, when counted).
+    pub fn leak_burst(&mut self, tools: &mut Tools) -> Result<()> {
+        let name = self.spec.name.clone();
+        let cap = tools.config.settle;
+        let running = self.running()?;
+        let burst = run_burst(&name, tools, running)?;
+        running.timeline = None;
+        let during = "after a burst of its leak check";
+        let (snapshot, _) = settle_and_read(tools, running.server.as_mut(), cap, during)?;
+        let point = LeakPoint {
+            success_rate: burst.success_rate,
+            rss_bytes: snapshot.rss_bytes,
+            live_heap_bytes: running
+                .heap
+                .as_deref()
+                .and_then(HeapCounters::read)
+                .map(|heap| heap.live_bytes()),
+        };
+        let pid = running.server.pid();
+        let leak = self.record.leak.get_or_insert_with(|| LeakRecord {
+            pid,
+            requests_per_burst: burst.n_requests,
+            bursts: Vec::new(),
+        });
+        leak.bursts.push(point);
+        Ok(())
+    }
+
+    /// Instructions per request of every route, on a process of its own
+    /// under callgrind. A failure here is the pass's, not the server's:
+    /// it is kept in the record, and the rest of the run goes on.
+    pub fn instructions(&mut self, tools: &mut Tools) {
+        if !self.usable() {
+            return;
+        }
+        if let Some(reason) = tools.callgrind_unavailable() {
+            self.record.instructions_not_counted = Some(reason);
+            return;
+        }
+        self.stop(tools);
+        self.progress("instructions per request (callgrind)");
+        if let Err(err) = self.count_instructions(tools) {
+            eprintln!("framework-bench: {err}");
+            self.record.instructions_not_counted = Some(err.to_string());
+        }
+    }
+
+    fn count_instructions(&mut self, tools: &mut Tools) -> Result<()> {
+        let built = self.build(tools)?;
+        let dir = tools
+            .launch
+            .log_dir
+            .join(format!("{}.callgrind", self.spec.name));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).map_err(|source| Error::WriteFile {
+            path: dir.clone(),
+            source,
+        })?;
+        let options = LaunchOptions {
+            callgrind_dir: Some(dir.clone()),
+            count_heap: false,
+            heap_library: None,
+            ready_timeout: tools.launch.ready_timeout * callgrind::SLOWER,
+            ..tools.launch.clone()
+        };
+        let mut server = tools.launcher.start(&built, &options)?;
+        let target = callgrind::Target {
+            name: &self.spec.name,
+            addr: server.addr(),
+            pid: server.pid(),
+            dir: &dir,
+        };
+        let mut counted = BTreeMap::new();
+        for route in Route::ALL {
+            match callgrind::count(tools.load.as_ref(), &target, route) {
+                Ok(record) => {
+                    counted.insert(route, record);
+                }
+                Err(err) => {
+                    let err = crash_or(server.as_mut(), err, "under callgrind");
+                    let _ = shut_down(server);
+                    return Err(err);
+                }
+            }
+        }
+        self.record.stops.push(shut_down(server));
+        self.record.instructions = counted;
         Ok(())
     }
 
@@ -527,7 +702,9 @@ fn settle_and_read(
 }
 
 /// The seed's burst against `server`; a crash during it is the error.
-fn run_burst(name: &str, tools: &mut Tools, server: &mut dyn Server) -> Result<BurstRecord> {
+fn run_burst(name: &str, tools: &mut Tools, running: &mut Running) -> Result<BurstRecord> {
+    let server = running.server.as_mut();
+    let heap = running.heap.as_deref();
     let config = &tools.config;
     let held_shape = config.burst == BurstShape::Held;
     let plan = match config.burst {
@@ -546,10 +723,22 @@ fn run_burst(name: &str, tools: &mut Tools, server: &mut dyn Server) -> Result<B
             held = Some(wait_until_held(pid, before, plan.n_requests, plan.timeout));
         }
     };
+    if let Some(heap) = heap {
+        heap.reset_peak();
+    }
+    let heap_before = heap.and_then(HeapCounters::read);
+    let placement = &config.placement;
+    let client_cpus = placement.pinned.then(|| placement.client_cpus.clone());
+    let mut sampler = timeline::Sampler::start(pid, running.heap.clone(), client_cpus);
     let counters = TcpCounters::read();
     let meter = PhaseMeter::start(pid);
     let report = tools.load.run_gated(server.addr(), &plan, &mut gate)?;
     let cost = meter.stop();
+    if let Some(sampler) = &mut sampler {
+        sampler.mark_burst_end();
+    }
+    running.timeline = sampler;
+    let heap_after = heap.and_then(HeapCounters::read);
     let network = counters.zip(TcpCounters::read()).map(|(b, a)| a.since(&b));
     server.check_alive("during the burst")?;
     let burst = BurstRecord {
@@ -558,6 +747,9 @@ fn run_burst(name: &str, tools: &mut Tools, server: &mut dyn Server) -> Result<B
         server_cpu_time: cost.server_cpu,
         client_busy: cost.client_busy(tools.load.threads().min(plan.concurrency)),
         held_connections: held,
+        heap: heap_before
+            .zip(heap_after)
+            .map(|(before, after)| after.since(&before)),
         ..BurstRecord::from(&report)
     };
     let burst = BurstRecord {

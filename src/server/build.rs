@@ -125,6 +125,31 @@ fn build_cargo_package(workspace: &Workspace, server: &str, package: &str) -> Re
     }
 }
 
+/// The package of the preload library that counts a server's heap.
+pub const HEAP_LIBRARY_PACKAGE: &str = "alloc-count";
+
+/// Builds the library that counts a server's heap (`tools/alloc-count`),
+/// beside the servers; its path.
+pub fn build_heap_library(workspace: &Workspace) -> Result<PathBuf> {
+    let target_dir = workspace.server_target_dir();
+    let package = HEAP_LIBRARY_PACKAGE;
+    let mut command = cargo();
+    command
+        .current_dir(&workspace.root)
+        .args(["build", "--release", "-p", package, "--target-dir"])
+        .arg(&target_dir);
+    eprintln!("framework-bench: building the heap counter (cargo build --release -p {package})");
+    run_teeing_output(package, command)?;
+    let library = target_dir.join("release").join("liballoc_count.so");
+    match library.is_file() {
+        true => Ok(library),
+        false => Err(Error::ProgramMissing {
+            server: package.to_owned(),
+            program: library,
+        }),
+    }
+}
+
 fn run_build_command(spec: &ServerSpec, argv: &[String]) -> Result<()> {
     let mut command = Command::new(&argv[0]);
     command.args(&argv[1..]).current_dir(&spec.dir);

@@ -21,7 +21,7 @@ use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
-use std::sync::{Mutex, Once, PoisonError};
+use std::sync::{Arc, Mutex, Once, PoisonError};
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::{Signal, killpg};
@@ -29,6 +29,7 @@ use nix::unistd::Pid;
 
 use crate::conditions::CpuList;
 use crate::error::{Error, Result, describe_status};
+use crate::measure::heap::{COUNTERS_ENV, HeapCounters};
 use crate::server::built::BuiltServer;
 use crate::server::child::die_with_parent;
 use crate::server::manifest::RunValues;
@@ -66,6 +67,16 @@ pub struct LaunchOptions {
     /// `setarch -R` does), so that every launch lays out its heap and
     /// stacks the same way.
     pub no_aslr: bool,
+    /// Count the server's heap: the launcher then builds the counting
+    /// library (once) and sets `heap_library`.
+    pub count_heap: bool,
+    /// The preload library that counts the server's heap
+    /// (`tools/alloc-count`); `None` counts nothing. A Python server then
+    /// runs with `PYTHONMALLOC=malloc`, so that its objects go through it.
+    pub heap_library: Option<PathBuf>,
+    /// Run the server under valgrind's callgrind, its dumps in this folder
+    /// (see `run::callgrind`).
+    pub callgrind_dir: Option<PathBuf>,
 }
 
 impl LaunchOptions {
@@ -79,6 +90,9 @@ impl LaunchOptions {
             backlog: None,
             cpus: None,
             no_aslr: false,
+            count_heap: false,
+            heap_library: None,
+            callgrind_dir: None,
         }
     }
 }
@@ -109,6 +123,8 @@ pub struct ServerProcess {
     startup_time: Duration,
     stop_timeout: Duration,
     stdout_events: Receiver<StdoutEvent>,
+    /// The page its heap is counted into, when it is.
+    heap: Option<Arc<HeapCounters>>,
 }
 
 impl ServerProcess {
@@ -123,6 +139,10 @@ impl ServerProcess {
             workers: options.workers,
             backlog: options.backlog,
         });
+        let argv = match &options.callgrind_dir {
+            Some(dir) => callgrind_argv(&argv, dir),
+            None => argv,
+        };
         let program = PathBuf::from(&argv[0]);
         if program.components().count() > 1 && !program.is_file() {
             return Err(Error::ProgramMissing {
@@ -149,6 +169,15 @@ impl ServerProcess {
         if options.no_aslr {
             no_address_randomisation(&mut command);
         }
+        let heap = match &options.heap_library {
+            Some(library) => {
+                let page = options.log_dir.join(format!("{name}.heap"));
+                let counters = HeapCounters::create(&page)?;
+                count_heap(&mut command, library, &counters);
+                Some(Arc::new(counters))
+            }
+            None => None,
+        };
         kill_servers_on_termination_signals();
 
         let spawned_at = Instant::now();
@@ -174,6 +203,7 @@ impl ServerProcess {
             startup_time: Duration::ZERO,
             stop_timeout: options.stop_timeout,
             stdout_events: spawn_stdout_reader(stdout, log),
+            heap,
         };
         let addr = process.wait_for_ready_line(options.ready_timeout)?;
         process.addr = addr;
@@ -208,6 +238,11 @@ impl ServerProcess {
 
     pub fn log_path(&self) -> &Path {
         &self.log_path
+    }
+
+    /// The page its heap is counted into, when it is.
+    pub fn heap(&self) -> Option<Arc<HeapCounters>> {
+        self.heap.clone()
     }
 
     /// Errors with [`Error::Crashed`] if the server has exited; `during`
@@ -391,6 +426,35 @@ impl ServerProcess {
             }
         }
     }
+}
+
+/// The command line that runs `argv` under callgrind, with instrumentation
+/// off until the harness turns it on, its dumps in `dir`.
+pub fn callgrind_argv(argv: &[String], dir: &Path) -> Vec<String> {
+    let out = dir.join("callgrind.%p");
+    let mut wrapped = vec![
+        "valgrind".to_owned(),
+        "--tool=callgrind".to_owned(),
+        "--instr-atstart=no".to_owned(),
+        format!("--callgrind-out-file={}", out.display()),
+    ];
+    wrapped.extend(argv.iter().cloned());
+    wrapped
+}
+
+/// Loads the counting library into the server (ahead of any preload it
+/// already has) and names its page; Python allocates through `malloc` then,
+/// not its own pools, so that its objects are counted too.
+fn count_heap(command: &mut Command, library: &Path, counters: &HeapCounters) {
+    let mut preload = library.as_os_str().to_owned();
+    if let Some(existing) = std::env::var_os("LD_PRELOAD").filter(|p| !p.is_empty()) {
+        preload.push(" ");
+        preload.push(existing);
+    }
+    command
+        .env("LD_PRELOAD", preload)
+        .env(COUNTERS_ENV, counters.path())
+        .env("PYTHONMALLOC", "malloc");
 }
 
 impl Drop for ServerProcess {
@@ -606,6 +670,20 @@ pub fn ensure_open_files(needed: u64) -> Result<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn callgrind_wraps_the_command_line_with_instrumentation_off_at_start() {
+        let argv = vec![
+            "/bin/server".to_owned(),
+            "--port".to_owned(),
+            "0".to_owned(),
+        ];
+        let wrapped = callgrind_argv(&argv, Path::new("/tmp/x"));
+        assert_eq!(wrapped[0], "valgrind");
+        assert!(wrapped.contains(&"--instr-atstart=no".to_owned()));
+        assert!(wrapped.contains(&"--callgrind-out-file=/tmp/x/callgrind.%p".to_owned()));
+        assert_eq!(&wrapped[4..], &argv[..]);
+    }
 
     #[test]
     fn log_tail_keeps_the_last_lines() {
