@@ -40,6 +40,19 @@ pub mod option_duration_ns {
     }
 }
 
+/// Bytes in the largest binary unit that keeps them above 1: `512 B`,
+/// `1.02 KiB`, `2.00 MiB`.
+pub fn bytes_text(bytes: f64) -> String {
+    let abs = bytes.abs();
+    if abs >= BYTES_PER_MIB {
+        format!("{:.2} MiB", bytes / BYTES_PER_MIB)
+    } else if abs >= 1024.0 {
+        format!("{:.2} KiB", bytes / 1024.0)
+    } else {
+        format!("{bytes:.0} B")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
@@ -61,18 +74,5 @@ mod tests {
         let json = serde_json::to_string(&t).unwrap();
         assert_eq!(json, r#"{"a_ns":1500000,"b_ns":null}"#);
         assert_eq!(serde_json::from_str::<T>(&json).unwrap(), t);
-    }
-}
-
-/// Bytes in the largest binary unit that keeps them above 1: `512 B`,
-/// `1.02 KiB`, `2.00 MiB`.
-pub fn bytes_text(bytes: f64) -> String {
-    let abs = bytes.abs();
-    if abs >= BYTES_PER_MIB {
-        format!("{:.2} MiB", bytes / BYTES_PER_MIB)
-    } else if abs >= 1024.0 {
-        format!("{:.2} KiB", bytes / 1024.0)
-    } else {
-        format!("{bytes:.0} B")
     }
 }

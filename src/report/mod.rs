@@ -9,6 +9,7 @@ pub mod comparison;
 pub mod criterion_pages;
 pub mod export;
 pub mod format;
+pub mod heap;
 pub mod latency;
 pub mod memory_chart;
 pub mod page;
@@ -18,6 +19,7 @@ pub mod servers;
 pub mod table;
 pub mod terminal;
 pub mod throughput;
+pub mod timeline_chart;
 
 #[cfg(test)]
 mod tests {

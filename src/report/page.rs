@@ -254,6 +254,9 @@ fn table_section(run: &RunRecord, section: &Section) -> String {
     if section.kind == SectionKind::Latency {
         html.push_str(&percentile_charts(run));
     }
+    if section.kind == SectionKind::Heap {
+        html.push_str(&timeline_charts(run));
+    }
     html.push_str("</section>\n");
     html
 }
@@ -266,6 +269,9 @@ fn table_class(kind: SectionKind) -> &'static str {
         SectionKind::Latency => "wide latency",
         SectionKind::Throughput => "wide throughput",
         SectionKind::ConstantRate => "wide rate",
+        SectionKind::Heap => "wide heap",
+        SectionKind::Instructions => "instructions",
+        SectionKind::LeakCheck => "wide leak",
     }
 }
 
@@ -285,6 +291,26 @@ fn note(run: &RunRecord, kind: SectionKind) -> Option<String> {
             format!("Threads: a count; anon: anonymous memory (heap, stacks).{rounds}")
         }
         SectionKind::Burst => "Latency of every request that got a status.".into(),
+        SectionKind::Heap => "Counted by a preload library built from the workspace \
+             (<code>tools/alloc-count</code>) that every server is started with: each \
+             <code>malloc</code>, <code>free</code> and the rest, with their usable sizes. \
+             Allocations per request come from each round's latency readings (keep-alive) and \
+             its burst (connections included); live heap is allocated minus freed, which does \
+             not depend on when the allocator gives memory back; <em>allocator</em> is RSS minus \
+             live heap, the part the allocator (and code, stacks) keeps, shown and never judged. \
+             Python servers run with <code>PYTHONMALLOC=malloc</code> for it. A server whose \
+             allocations cannot be seen is <em>not counted</em>, never 0."
+            .into(),
+        SectionKind::Instructions => "Instructions the server executed per request, counted by \
+             valgrind's callgrind on a process of its own (with instrumentation on only for the \
+             measured requests, after a warm-up): a count that does not depend on the machine's \
+             speed."
+            .into(),
+        SectionKind::LeakCheck => "One process, several bursts in a row, its memory read after \
+             each once it settled. A leak is a rise from burst to burst (from the second on) \
+             shown by a t-test of the fitted slope and larger than 2 % of the level over the \
+             bursts; memory that rises once and stays is a pool, not a leak."
+            .into(),
         SectionKind::Latency => "Criterion's estimate per request, the server's CPU time per \
              request, and how busy the client's thread was. <code>client-floor</code> is the \
              same client against a do-nothing responder in the harness: a figure within 80 % \
@@ -306,6 +332,40 @@ fn note(run: &RunRecord, kind: SectionKind) -> Option<String> {
             crate::report::format::percent(crate::load::hammer::VALID_RATE_SHARE),
         ),
     })
+}
+
+/// Each server's memory through its rounds' bursts.
+fn timeline_charts(run: &RunRecord) -> String {
+    let mut html = String::new();
+    for server in &run.servers {
+        let rounds = crate::report::timeline_chart::timelines(server);
+        if rounds.is_empty() {
+            continue;
+        }
+        let title = format!(
+            "{}: memory through the burst and the settle after it",
+            server.name
+        );
+        let _ = writeln!(html, "<div class=\"chart\">\n<h3>{}</h3>", escape(&title));
+        match crate::report::timeline_chart::svg(&title, &rounds) {
+            Ok(svg) => html.push_str(&svg),
+            Err(err) => {
+                let _ = writeln!(html, "<p class=\"note\">{}</p>", escape(&err.to_string()));
+            }
+        }
+        let cost: Vec<String> = rounds
+            .iter()
+            .map(|(_, t)| format!("{:.1} %", t.sampler_share() * 100.0))
+            .collect();
+        let _ = writeln!(
+            html,
+            "<p class=\"note\">Sampled every {} ms on the client's CPUs; the sampler's own CPU time, as a share of the time it ran: {}.</p>",
+            crate::measure::timeline::SAMPLE_INTERVAL.as_millis(),
+            cost.join(", ")
+        );
+        html.push_str("</div>\n");
+    }
+    html
 }
 
 fn percentile_charts(run: &RunRecord) -> String {

@@ -8,6 +8,7 @@
 use crate::measure::memory::{MemoryFigure, MemorySnapshot};
 use crate::record::{BurstRecord, RunMode, RunRecord, ServerRecord};
 use crate::report::format;
+use crate::report::heap;
 use crate::report::latency::{CLIENT_BOUND, latency_table};
 use crate::report::table::{Align, Table};
 
@@ -42,6 +43,9 @@ pub enum SectionKind {
     MemoryBefore,
     Burst,
     MemoryAfter,
+    Heap,
+    Instructions,
+    LeakCheck,
     Latency,
     Throughput,
     ConstantRate,
@@ -153,7 +157,39 @@ fn sections(run: &RunRecord) -> Vec<Section> {
             after_table(run),
         ),
     ];
+    sections.extend(count_sections(run));
     sections.extend(timed_sections(run));
+    sections
+}
+
+/// The heap, the instructions and the leak check, where the run has them.
+fn count_sections(run: &RunRecord) -> Vec<Section> {
+    let mut sections = Vec::new();
+    if heap::has_heap(run) {
+        sections.push(section(
+            SectionKind::Heap,
+            "Heap: every malloc and free counted (a preload library); the median of the rounds ±half their range. Live heap = allocated minus freed; allocator = RSS minus live heap".into(),
+            heap::heap_table(run),
+        ));
+    }
+    if heap::has_instructions(run) {
+        sections.push(section(
+            SectionKind::Instructions,
+            format!(
+                "Instructions per request (valgrind's callgrind): the median of {} batches of {} keep-alive requests ±half their range",
+                crate::run::callgrind::BATCHES,
+                crate::run::callgrind::BATCH_REQUESTS
+            ),
+            heap::instructions_table(run),
+        ));
+    }
+    if heap::has_leak_checks(run) {
+        sections.push(section(
+            SectionKind::LeakCheck,
+            "Leak check: bursts in a row on one process; the memory after each, settled, fitted from the second burst on".into(),
+            heap::leak_table(run),
+        ));
+    }
     sections
 }
 
@@ -416,6 +452,9 @@ mod tests {
                 SectionKind::MemoryBefore,
                 SectionKind::Burst,
                 SectionKind::MemoryAfter,
+                SectionKind::Heap,
+                SectionKind::Instructions,
+                SectionKind::LeakCheck,
                 SectionKind::Latency,
                 SectionKind::Throughput,
                 SectionKind::ConstantRate,

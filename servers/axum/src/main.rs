@@ -23,12 +23,12 @@ fn inject() -> Inject {
 }
 
 async fn hello(Path(name): Path<String>) -> String {
-    inject().spin();
+    inject().per_request();
     greeting(&name)
 }
 
 async fn json() -> Json<Message> {
-    inject().spin();
+    inject().per_request();
     Json(Message {
         message: JSON_MESSAGE,
     })

@@ -43,11 +43,16 @@ pub struct Args {
 /// A regression a server injects into itself without any change to its
 /// framework: `--inject-spin-us N` busy-waits N µs before each response,
 /// `--inject-keep-bytes N` keeps N bytes (written, so resident) for every
-/// accepted connection, for as long as the process lives.
+/// accepted connection, for as long as the process lives,
+/// `--inject-leak-bytes N` leaks N bytes for every request, and
+/// `--inject-allocations N` makes N more short-lived allocations (of 64
+/// bytes, freed at once) for every request.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Inject {
     pub spin: std::time::Duration,
     pub keep_bytes_per_connection: usize,
+    pub leak_bytes_per_request: usize,
+    pub allocations_per_request: usize,
 }
 
 /// The environment variables that inject a regression into a server the
@@ -88,6 +93,31 @@ impl Inject {
             } else {
                 self.keep_bytes_per_connection
             },
+            leak_bytes_per_request: if self.leak_bytes_per_request == 0 {
+                other.leak_bytes_per_request
+            } else {
+                self.leak_bytes_per_request
+            },
+            allocations_per_request: if self.allocations_per_request == 0 {
+                other.allocations_per_request
+            } else {
+                self.allocations_per_request
+            },
+        }
+    }
+
+    /// Everything injected into one request: the busy wait, the leak and
+    /// the extra allocations.
+    pub fn per_request(&self) {
+        self.spin();
+        if self.leak_bytes_per_request > 0 {
+            let leaked = vec![0x5a_u8; self.leak_bytes_per_request];
+            // Leaked on purpose: the regression is a leak.
+            std::mem::forget(std::hint::black_box(leaked));
+        }
+        for _ in 0..self.allocations_per_request {
+            // Kept from the optimiser, freed at once.
+            drop(std::hint::black_box(Box::new([0u8; 64])));
         }
     }
 
@@ -163,6 +193,12 @@ impl Args {
                 }
                 "--inject-keep-bytes" => {
                     inject.keep_bytes_per_connection = parse_value(&arg, args.next())?;
+                }
+                "--inject-leak-bytes" => {
+                    inject.leak_bytes_per_request = parse_value(&arg, args.next())?;
+                }
+                "--inject-allocations" => {
+                    inject.allocations_per_request = parse_value(&arg, args.next())?;
                 }
                 other => return Err(ArgsError(format!("unknown argument `{other}`"))),
             }
