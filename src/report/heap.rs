@@ -89,7 +89,12 @@ fn cell(metric: Option<&Metric>) -> String {
     let Some(metric) = metric else {
         return "-".to_owned();
     };
-    let value = format::value(metric.unit(), Some(metric.value));
+    let value = match metric.unit() {
+        // Bytes per request and a live heap of a few KiB read best in
+        // their own scale, not all in MiB.
+        crate::compare::figures::Unit::Bytes => bytes_text(metric.value),
+        unit => format::value(unit, Some(metric.value)),
+    };
     match spread(metric) {
         Some(spread) if metric.readings.len() > 1 => format!("{value} ±{:.1}%", spread * 100.0),
         _ => value,

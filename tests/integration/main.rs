@@ -5,6 +5,7 @@ mod baseline_cli;
 mod bench_run;
 mod conditions;
 mod contract;
+mod counts;
 mod fake_sampler;
 mod faults;
 mod hostile;
