@@ -176,6 +176,10 @@ pub struct BenchConfig {
     pub instructions: bool,
 }
 
+/// Rounds with the heap counted, after the others (see
+/// [`BenchConfig::heap_rounds`]).
+pub const HEAP_ROUNDS: usize = 3;
+
 /// The fewest bursts of a leak check: the first fills what a server keeps
 /// for good and is left out, and a slope needs three more points to say
 /// how far they scatter around it.
@@ -349,6 +353,19 @@ impl BenchConfig {
                 self.sweep.clone()
             },
             ..self.clone()
+        }
+    }
+
+    /// Rounds with the heap counted: [`HEAP_ROUNDS`] (1 in test mode), none
+    /// with `FRAMEWORK_BENCH_HEAP=off`. Counting costs a server time (the
+    /// counter's own work, and `PYTHONMALLOC=malloc` for Python), so these
+    /// rounds come after the others and give the heap figures only; what
+    /// they count does not depend on the machine's speed, so three
+    /// readings are enough.
+    pub fn heap_rounds(&self) -> usize {
+        match self.count_heap {
+            true => HEAP_ROUNDS.min(self.rounds.max(1)),
+            false => 0,
         }
     }
 

@@ -190,7 +190,7 @@ pub fn run() -> RunRecord {
 /// [`run`] with every field the run file can hold filled in somewhere: the
 /// sweep, its ceiling, a constant-rate run, the settles, the environment,
 /// and a second server that failed. The committed example run file
-/// (`tests/fixtures/run-v4.json`) is this run, written.
+/// (`tests/fixtures/run-v5.json`) is this run, written.
 pub fn full_run() -> RunRecord {
     use crate::measure::settle::Settle;
     use crate::record::RateRecord;
@@ -276,6 +276,34 @@ pub fn full_run() -> RunRecord {
                 .to_vec(),
         });
     }
+    // The heap rounds after them: the same phases, with the heap counted
+    // (and no control); the others then carry no heap figure.
+    let counted: Vec<RoundRecord> = axum
+        .rounds
+        .iter()
+        .map(|round| RoundRecord {
+            counted: true,
+            control: None,
+            pid: round.pid + 10,
+            ..round.clone()
+        })
+        .collect();
+    for round in &mut axum.rounds {
+        round.heap_before = None;
+        round.heap_after = None;
+        for probe in round.probes.values_mut() {
+            probe.heap = None;
+        }
+        if let Some(burst) = &mut round.burst {
+            burst.heap = None;
+        }
+        if let Some(timeline) = &mut round.timeline {
+            for sample in &mut timeline.samples {
+                sample.live_heap_bytes = None;
+            }
+        }
+    }
+    axum.rounds.extend(counted);
     axum.instructions = BTreeMap::from([(
         Route::Hello,
         InstructionsRecord {

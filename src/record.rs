@@ -229,6 +229,10 @@ pub struct RoundRecord {
     /// the control that says whether the machine moved between runs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub control: Option<ProbeRecord>,
+    /// The process ran with the heap counter: its heap figures are read,
+    /// and none of its time or memory figures (counting costs time).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub counted: bool,
     /// The heap counters when `before` was read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub heap_before: Option<HeapSnapshot>,
@@ -621,6 +625,7 @@ impl RoundRecord {
             settle_after: None,
             probes: BTreeMap::new(),
             control: None,
+            counted: false,
             heap_before: None,
             heap_after: None,
             timeline: None,
@@ -776,7 +781,7 @@ mod tests {
     }
 
     /// The committed example of a run file: the fixture run, as written.
-    const GOLDEN: &str = "tests/fixtures/run-v4.json";
+    const GOLDEN: &str = "tests/fixtures/run-v5.json";
 
     /// Every field path of a JSON value with its type: the file's shape.
     fn shape(value: &serde_json::Value, at: &str, out: &mut std::collections::BTreeSet<String>) {

@@ -819,8 +819,13 @@ fn round_metrics(server: &ServerRecord) -> Vec<Metric> {
         .collect()
 }
 
-/// Every reading one round gives, by figure.
+/// Every reading one round gives, by figure: a round with its heap
+/// counted gives the heap figures only (counting costs the server time),
+/// any other round every figure but those.
 fn round_readings(round: &crate::record::RoundRecord) -> Vec<(Figure, f64)> {
+    if round.counted {
+        return heap_readings(round);
+    }
     let mut out = vec![(Figure::StartupTime, round.startup_time.as_nanos() as f64)];
     for (phase, snapshot) in [(Phase::Before, &round.before), (Phase::After, &round.after)] {
         let Some(snapshot) = snapshot else { continue };
@@ -842,7 +847,6 @@ fn round_readings(round: &crate::record::RoundRecord) -> Vec<(Figure, f64)> {
     for (&route, probe) in &round.probes {
         out.extend(probe_readings(route, probe));
     }
-    out.extend(heap_readings(round));
     out
 }
 
@@ -861,6 +865,24 @@ fn heap_readings(round: &crate::record::RoundRecord) -> Vec<(Figure, f64)> {
             let overhead = memory.rss_bytes as f64 - live;
             out.push((Figure::AllocatorOverhead(phase), overhead));
         }
+    }
+    for (&route, probe) in &round.probes {
+        let Some(heap) = &probe.heap else { continue };
+        let n = probe.n_requests;
+        out.extend(
+            [
+                (
+                    Figure::LatencyAllocations(route),
+                    heap.allocations_per_request(n),
+                ),
+                (
+                    Figure::LatencyAllocatedBytes(route),
+                    heap.bytes_per_request(n),
+                ),
+            ]
+            .into_iter()
+            .filter_map(|(figure, value)| Some((figure, value?))),
+        );
     }
     if let Some(burst) = &round.burst
         && let Some(heap) = &burst.heap
@@ -894,26 +916,7 @@ fn probe_readings(
         let ns = p.of(&probe.requests)?;
         Some((Figure::LatencyPercentile(route, p), ns as f64))
     });
-    let heap = probe.heap.iter().flat_map(move |heap| {
-        let n = probe.n_requests;
-        [
-            (
-                Figure::LatencyAllocations(route),
-                heap.allocations_per_request(n),
-            ),
-            (
-                Figure::LatencyAllocatedBytes(route),
-                heap.bytes_per_request(n),
-            ),
-        ]
-        .into_iter()
-        .filter_map(|(figure, value)| Some((figure, value?)))
-    });
-    latency
-        .into_iter()
-        .chain(cpu)
-        .chain(percentiles)
-        .chain(heap)
+    latency.into_iter().chain(cpu).chain(percentiles)
 }
 
 /// Instructions per request of each route: one reading per batch.

@@ -12,6 +12,7 @@ pub fn value(unit: Unit, value: Option<f64>) -> String {
         Some(v) if !v.is_finite() => "n/a".to_owned(),
         Some(v) => match unit {
             Unit::Nanoseconds => duration_ns(v),
+            Unit::Bytes if v.abs() < BYTES_PER_MIB => crate::units::bytes_text(v),
             Unit::Bytes => mib(v),
             Unit::Ratio => percent(v),
             Unit::Count => count(v),

@@ -1,19 +1,19 @@
 //! The counts: the heap (counted by the preload library), instructions
 //! per request (callgrind) and the leak check, as tables every output lays
-//! out. Each figure is the median over the server's rounds, with how far
-//! its rounds spread (half their range, as a share of the median).
+//! out. Each heap figure is the median over the server's heap rounds (the
+//! rounds with the heap counted), with how far they spread (half their
+//! range, as a share of the median).
 
 use crate::compare::figures::{self, Figure, Metric, Phase};
 use crate::compare::leak::LeakCheck;
 use crate::load::Route;
-use crate::measure::memory::MemoryFigure;
 use crate::record::RunRecord;
 use crate::report::format;
 use crate::report::table::{Align, Table};
 use crate::units::bytes_text;
 
 /// The heap table's figures, in column order, with their headers.
-const HEAP_COLUMNS: [(Figure, &str); 12] = [
+const HEAP_COLUMNS: [(Figure, &str); 10] = [
     (Figure::LatencyAllocations(Route::Hello), "allocs/req hello"),
     (
         Figure::LatencyAllocatedBytes(Route::Hello),
@@ -26,9 +26,7 @@ const HEAP_COLUMNS: [(Figure, &str); 12] = [
     (Figure::LiveHeap(Phase::Before), "live before"),
     (Figure::BurstPeakLiveHeap, "live peak"),
     (Figure::LiveHeap(Phase::After), "live after"),
-    (Figure::Memory(Phase::After, MemoryFigure::Rss), "rss after"),
     (Figure::AllocatorOverhead(Phase::After), "allocator after"),
-    (Figure::BurstPeakRss, "peak rss"),
 ];
 
 /// True when any server's heap was counted, or said why it was not.

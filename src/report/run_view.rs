@@ -168,7 +168,10 @@ fn count_sections(run: &RunRecord) -> Vec<Section> {
     if heap::has_heap(run) {
         sections.push(section(
             SectionKind::Heap,
-            "Heap: every malloc and free counted (a preload library); the median of the rounds ±half their range. Live heap = allocated minus freed; allocator = RSS minus live heap".into(),
+            format!(
+                "Heap: every malloc and free counted (a preload library) in {} more rounds per server; their median ±half their range. Live heap = allocated minus freed; allocator = RSS minus live heap",
+                run.config.heap_rounds()
+            ),
             heap::heap_table(run),
         ));
     }

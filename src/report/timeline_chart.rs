@@ -123,10 +123,10 @@ mod tests {
     fn every_round_with_samples_is_drawn_with_its_live_heap() {
         let run = crate::fixtures::full_run();
         let rounds = timelines(&run.servers[0]);
-        assert_eq!(rounds.len(), 3);
+        assert_eq!(rounds.len(), 6);
         let svg = svg("axum", &rounds).unwrap();
         assert!(svg.starts_with("<svg role=\"img\" aria-label=\"axum\""));
-        assert!(svg.contains("round 3 RSS") && svg.contains("round 1 live heap"));
+        assert!(svg.contains("round 3 RSS") && svg.contains("round 4 live heap"));
         assert!(timelines(&run.servers[1]).is_empty());
     }
 }

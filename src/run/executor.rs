@@ -212,7 +212,8 @@ impl Run {
 
     fn execute_step(&mut self, step: &Step) {
         match *step {
-            Step::Start { server, round } => self.start(server, round),
+            Step::Start { server, round } => self.start(server, round, false),
+            Step::StartCounted { server, round } => self.start(server, round, true),
             Step::Settle { server, phase } => {
                 self.act(server, |session, tools| session.settle(tools, phase));
             }
@@ -220,8 +221,10 @@ impl Run {
             Step::Probe { server } => {
                 self.act(server, |session, tools| session.probe(tools));
                 // An A/B run's pairs cancel the machine's drift themselves;
-                // its time goes to more rounds instead.
-                if self.tools.config.ab.is_none() {
+                // its time goes to more rounds instead. A heap round gives
+                // no time figure, so it needs no control.
+                let counted = self.sessions.get(server.0).is_some_and(Session::counted);
+                if self.tools.config.ab.is_none() && !counted {
                     self.probe_control(server);
                 }
             }
@@ -412,8 +415,8 @@ impl Run {
         })
     }
 
-    fn start(&mut self, server: ServerId, round: Option<u32>) {
-        let rounds = self.tools.config.rounds;
+    fn start(&mut self, server: ServerId, round: Option<u32>, counted: bool) {
+        let rounds = self.tools.config.rounds + self.tools.config.heap_rounds();
         if let Some(session) = self.sessions.get(server.0)
             && session.usable()
         {
@@ -422,12 +425,15 @@ impl Run {
                     session.progress("build");
                     self.any_started = true;
                 }
+                Some(round) if counted => {
+                    session.progress(&format!("round {round} of {rounds}, heap counted"));
+                }
                 Some(round) => session.progress(&format!("round {round} of {rounds}")),
                 None => {}
             }
         }
         self.act(server, |session, tools| {
-            session.start(tools, round)?;
+            session.start(tools, round, counted)?;
             if round == Some(1) {
                 session.progress(&format!("round 1 of {rounds}"));
             }
@@ -637,7 +643,6 @@ fn launch_options(
     let placement = &config.placement;
     options.cpus = placement.pinned.then(|| placement.server_cpus.clone());
     options.no_aslr = !config.aslr;
-    options.count_heap = config.count_heap;
     options
 }
 

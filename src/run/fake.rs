@@ -372,7 +372,10 @@ mod tests {
             assert_eq!(server.error, None);
             assert_eq!(server.version.as_deref(), Some("1.0.0"));
             assert_eq!(server.command[0], "/nonexistent/fake-server");
-            assert_eq!(server.rounds.len(), 2);
+            // Two rounds, then two with the heap counted.
+            assert_eq!(server.rounds.len(), 4);
+            let counted: Vec<bool> = server.rounds.iter().map(|r| r.counted).collect();
+            assert_eq!(counted, [false, false, true, true]);
             for round in &server.rounds {
                 assert_eq!(round.before.as_ref().unwrap().rss_bytes, 10 * MIB);
                 assert!(round.settle_before.unwrap().settled);
@@ -381,8 +384,8 @@ mod tests {
             }
             assert!(server.end.is_some(), "round 1 is read at its stop");
             assert_eq!(server.latency.len(), 2);
-            // Two rounds and two latency processes, each stopped cleanly.
-            assert_eq!(server.stops.len(), 4);
+            // Four rounds and two latency processes, each stopped cleanly.
+            assert_eq!(server.stops.len(), 6);
             assert!(server.stops.iter().all(|s| s.clean));
         }
         assert!(world.borrow().running().is_empty(), "nothing left running");
@@ -493,7 +496,7 @@ mod tests {
         );
         assert!(axum.rounds.is_empty() && axum.stops.is_empty());
         assert!(!world.borrow().events.iter().any(|e| e == "start axum"));
-        assert_eq!(server(&record, "warp").rounds.len(), 2);
+        assert_eq!(server(&record, "warp").rounds.len(), 4);
     }
 
     #[test]
@@ -511,7 +514,7 @@ mod tests {
             "{error}"
         );
         assert!(axum.stops.iter().all(|s| !s.clean));
-        assert_eq!(axum.rounds.len(), 2, "a dirty stop measures on");
+        assert_eq!(axum.rounds.len(), 4, "a dirty stop measures on");
         assert_eq!(server(&record, "warp").error, None);
     }
 
@@ -597,6 +600,8 @@ mod tests {
         let config = BenchConfig {
             n_requests: 20,
             rounds: 4,
+            // Heap rounds: see the plan's tests and the default run's.
+            count_heap: false,
             settle: Duration::from_millis(60),
             ab: Some(crate::config::AbPair {
                 a: "b".into(),

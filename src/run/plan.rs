@@ -38,6 +38,13 @@ pub enum Step {
         server: ServerId,
         round: Option<u32>,
     },
+    /// As [`Step::Start`], with the server's heap counted (a heap round,
+    /// or the leak check's process). Counting costs the server time, so
+    /// no time or RSS figure is read from such a process.
+    StartCounted {
+        server: ServerId,
+        round: Option<u32>,
+    },
     /// Waits until the server's memory is still, then reads it: the
     /// round's snapshot before or after its burst.
     Settle {
@@ -83,7 +90,7 @@ impl Step {
     /// The kind of step, as the run's time is told by.
     pub fn kind(&self) -> &'static str {
         match self {
-            Step::Start { .. } => "start",
+            Step::Start { .. } | Step::StartCounted { .. } => "start",
             Step::Settle { .. } => "settle",
             Step::Burst { .. } => "burst",
             Step::Probe { .. } => "probe",
@@ -306,6 +313,13 @@ impl Plan {
                 ]);
             }
         }
+        for i in 0..config.heap_rounds() {
+            let pair = if i % 2 == 0 { [a, b] } else { [b, a] };
+            let round = u32::try_from(config.rounds + i + 1).unwrap_or(u32::MAX);
+            for server in pair {
+                plan.steps.extend(heap_round(server, round));
+            }
+        }
         for server in [a, b] {
             plan.steps.extend(leak_check(server, config.leak_bursts));
         }
@@ -367,12 +381,35 @@ impl Plan {
     }
 }
 
-/// `bursts` bursts in a row on a process of their own; nothing for 0.
+/// A round whose process has its heap counted: the seed's phases and the
+/// latency readings, which give the heap figures and nothing else.
+fn heap_round(server: ServerId, round: u32) -> [Step; 6] {
+    [
+        Step::StartCounted {
+            server,
+            round: Some(round),
+        },
+        Step::Settle {
+            server,
+            phase: Phase::Before,
+        },
+        Step::Burst { server },
+        Step::Settle {
+            server,
+            phase: Phase::After,
+        },
+        Step::Probe { server },
+        Step::Stop { server },
+    ]
+}
+
+/// `bursts` bursts in a row on a counted process of their own; nothing
+/// for 0.
 fn leak_check(server: ServerId, bursts: usize) -> Vec<Step> {
     if bursts == 0 {
         return Vec::new();
     }
-    let mut steps = vec![Step::Start {
+    let mut steps = vec![Step::StartCounted {
         server,
         round: None,
     }];
@@ -490,8 +527,14 @@ impl<'a> Builder<'a> {
             self.push(Step::Probe { server });
             self.push(Step::Stop { server });
         }
-        let bursts = self.selection.config.leak_bursts;
-        self.plan.steps.extend(leak_check(server, bursts));
+        let config = self.selection.config;
+        for i in 0..config.heap_rounds() {
+            let round = u32::try_from(config.rounds + i + 1).unwrap_or(u32::MAX);
+            self.plan.steps.extend(heap_round(server, round));
+        }
+        self.plan
+            .steps
+            .extend(leak_check(server, config.leak_bursts));
     }
 
     /// The callgrind pass of every server the plan starts, when asked for.
@@ -578,6 +621,7 @@ mod tests {
         let (a, b) = (ServerId(0), ServerId(1));
         let config = BenchConfig {
             rounds: 4,
+            count_heap: false,
             ..BenchConfig::default()
         };
         let plan = Plan::interleaved(a, b, &config);
@@ -605,6 +649,49 @@ mod tests {
         assert_eq!(plan.steps.len(), 8 * 6);
         assert_eq!(plan.benches().count(), 0);
         assert!(matches!(plan.steps[4], Step::Probe { server } if server == a));
+    }
+
+    #[test]
+    fn heap_rounds_follow_the_others_alternated_and_the_leak_check_is_counted() {
+        let (a, b) = (ServerId(0), ServerId(1));
+        let config = BenchConfig {
+            rounds: 4,
+            leak_bursts: 4,
+            ..BenchConfig::default()
+        };
+        let plan = Plan::interleaved(a, b, &config);
+        let counted: Vec<(ServerId, Option<u32>)> = plan
+            .steps
+            .iter()
+            .filter_map(|step| match step {
+                Step::StartCounted { server, round } => Some((*server, *round)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            counted,
+            [
+                (a, Some(5)),
+                (b, Some(5)),
+                (b, Some(6)),
+                (a, Some(6)),
+                (a, Some(7)),
+                (b, Some(7)),
+                (a, None),
+                (b, None)
+            ]
+        );
+        let leak_bursts = plan
+            .steps
+            .iter()
+            .filter(|s| matches!(s, Step::LeakBurst { server } if *server == a))
+            .count();
+        assert_eq!(leak_bursts, 4);
+        let off = BenchConfig {
+            count_heap: false,
+            ..config
+        };
+        assert_eq!(off.heap_rounds(), 0);
     }
 
     fn names() -> Vec<String> {

@@ -87,6 +87,8 @@ struct Running {
     round: Option<usize>,
     /// The client side of the benchmark that runs now.
     client: BenchClient,
+    /// Started with the heap counter (whether or not it could count).
+    counted: bool,
     /// Its heap counters, when its heap is counted.
     heap: Option<Arc<HeapCounters>>,
     /// The round's memory over time, from its burst to the settle after.
@@ -141,6 +143,11 @@ impl Session {
         self.built.is_some() || self.failure().is_some()
     }
 
+    /// True while a process started with the heap counter runs.
+    pub fn counted(&self) -> bool {
+        matches!(&self.state, State::Running(running) if running.counted)
+    }
+
     /// True until a failure: the server's steps still run.
     pub fn usable(&self) -> bool {
         self.failure().is_none()
@@ -173,10 +180,14 @@ impl Session {
 
     /// Builds the server (once) and starts a process of it. `round` makes
     /// the process a memory round; round 1 records what ran.
-    pub fn start(&mut self, tools: &mut Tools, round: Option<u32>) -> Result<()> {
+    pub fn start(&mut self, tools: &mut Tools, round: Option<u32>, counted: bool) -> Result<()> {
         self.stop(tools);
         let built = self.build(tools)?;
-        let server = tools.launcher.start(&built, &tools.launch)?;
+        let launch = LaunchOptions {
+            count_heap: counted && tools.config.count_heap,
+            ..tools.launch.clone()
+        };
+        let server = tools.launcher.start(&built, &launch)?;
         eprintln!(
             "framework-bench: started {} {} (pid {}, {} workers) in {:.1} ms",
             self.spec.name,
@@ -189,9 +200,15 @@ impl Session {
             self.record.version = Some(built.version.clone());
             self.record.command = self.spec.command_line(&run_values(&built, &tools.launch));
         }
-        let heap = self.counted_heap(tools, server.as_ref());
+        let heap = match launch.count_heap {
+            true => self.counted_heap(server.as_ref()),
+            false => None,
+        };
         let round = round.map(|_| {
-            let started = RoundRecord::started(server.pid(), server.startup_time());
+            let started = RoundRecord {
+                counted: launch.count_heap,
+                ..RoundRecord::started(server.pid(), server.startup_time())
+            };
             self.record.rounds.push(started);
             self.record.rounds.len() - 1
         });
@@ -199,6 +216,7 @@ impl Session {
             server,
             round,
             client: BenchClient::default(),
+            counted: launch.count_heap,
             heap,
             timeline: None,
         });
@@ -207,8 +225,8 @@ impl Session {
 
     /// The process's heap counters when its heap is counted; otherwise
     /// `None`, with the reason kept (once) when the run counts heaps.
-    fn counted_heap(&mut self, tools: &Tools, server: &dyn Server) -> Option<Arc<HeapCounters>> {
-        if !tools.config.count_heap || self.record.heap_not_counted.is_some() {
+    fn counted_heap(&mut self, server: &dyn Server) -> Option<Arc<HeapCounters>> {
+        if self.record.heap_not_counted.is_some() {
             return None;
         }
         let reason = match server.heap() {
@@ -303,9 +321,18 @@ impl Session {
             pid: Some(running.server.pid()),
             heap: running.heap.as_deref(),
         };
+        // A heap round's reading gives allocations per request only, the
+        // same in every request: a tenth as many requests say it.
+        let config = match running.counted {
+            true => BenchConfig {
+                probe_requests: (tools.config.probe_requests / 10).max(1),
+                ..tools.config.clone()
+            },
+            false => tools.config.clone(),
+        };
         for route in Route::ALL {
             let during = format!("during its round's {route} latency reading");
-            let reading = probe::probe(tools.load.as_ref(), &target, route, &tools.config)
+            let reading = probe::probe(tools.load.as_ref(), &target, route, &config)
                 .map_err(|err| crash_or(running.server.as_mut(), err, &during))?;
             round.probes.insert(route, reading);
         }
