@@ -192,7 +192,8 @@ pub struct LeakPoint {
 }
 
 /// Instructions of a route's requests, counted by callgrind in batches
-/// on one keep-alive connection after a warm-up: each batch is a reading.
+/// on a keep-alive connection after a warm-up, one batch per process: each
+/// batch is a reading.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InstructionsRecord {
     pub requests_per_batch: usize,

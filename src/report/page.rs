@@ -292,17 +292,20 @@ fn note(run: &RunRecord, kind: SectionKind) -> Option<String> {
         }
         SectionKind::Burst => "Latency of every request that got a status.".into(),
         SectionKind::Heap => "Counted by a preload library built from the workspace \
-             (<code>tools/alloc-count</code>) that every server is started with: each \
-             <code>malloc</code>, <code>free</code> and the rest, with their usable sizes. \
-             Allocations per request come from each round's latency readings (keep-alive) and \
-             its burst (connections included); live heap is allocated minus freed, which does \
+             (<code>tools/alloc-count</code>) that each server is started with in heap rounds \
+             of their own, after its other rounds (counting costs the server time, so no time or \
+             RSS figure comes from them): each <code>malloc</code>, <code>free</code> and the \
+             rest, with their usable sizes. Allocations per request come from a heap round's \
+             latency readings (keep-alive) and its burst (connections included); live heap is allocated minus freed, which does \
              not depend on when the allocator gives memory back; <em>allocator</em> is RSS minus \
              live heap, the part the allocator (and code, stacks) keeps, shown and never judged. \
              Python servers run with <code>PYTHONMALLOC=malloc</code> for it. A server whose \
-             allocations cannot be seen is <em>not counted</em>, never 0."
+             allocations cannot be seen is <em>not counted</em>, never 0. The charts show each \
+             round's RSS through its burst and the settle after it, and a heap round's live \
+             heap dashed."
             .into(),
         SectionKind::Instructions => "Instructions the server executed per request, counted by \
-             valgrind's callgrind on a process of its own (with instrumentation on only for the \
+             valgrind's callgrind on processes of their own (with instrumentation on only for the \
              measured requests, after a warm-up): a count that does not depend on the machine's \
              speed."
             .into(),

@@ -179,8 +179,8 @@ fn count_sections(run: &RunRecord) -> Vec<Section> {
         sections.push(section(
             SectionKind::Instructions,
             format!(
-                "Instructions per request (valgrind's callgrind): the median of {} batches of {} keep-alive requests ±half their range",
-                crate::run::callgrind::BATCHES,
+                "Instructions per request (valgrind's callgrind): the median of {} launches, {} keep-alive requests each, ±half their range",
+                crate::run::callgrind::LAUNCHES,
                 crate::run::callgrind::BATCH_REQUESTS
             ),
             heap::instructions_table(run),

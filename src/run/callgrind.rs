@@ -3,10 +3,13 @@
 //! unchanged axum counted the same requests within 0.23 %).
 //!
 //! The server runs under `valgrind --tool=callgrind --instr-atstart=no`,
-//! so nothing is counted while it starts. For each route, on one keep-alive
-//! connection: a warm-up, then [`BATCHES`] batches of [`BATCH_REQUESTS`],
-//! each between `callgrind_control -i on` and `-i off` and dumped on its
-//! own: each batch's total is a reading.
+//! so nothing is counted while it starts; [`LAUNCHES`] processes of it,
+//! one after another, because the count moves more between launches than
+//! between batches of one process (tide's by up to 1.7 % between runs,
+//! 2026-12-02), and a verdict must see that. On each, for each route, on
+//! one keep-alive connection: a warm-up, then a batch of [`BATCH_REQUESTS`]
+//! between `callgrind_control -i on` and `-i off`, dumped on its own: each
+//! launch's batch is a reading.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -23,8 +26,8 @@ use crate::run::timed::latency_plan;
 /// (tide waits about 40 ms per answer for a delayed ACK) still gets
 /// through its batches in well under a minute.
 pub const BATCH_REQUESTS: usize = 250;
-/// Batches per route: the readings a verdict tests.
-pub const BATCHES: usize = 3;
+/// Processes per server, each giving one reading of each route.
+pub const LAUNCHES: usize = 3;
 /// Requests sent first on the connection, not counted.
 pub const WARM_UP_REQUESTS: usize = 100;
 /// A request's deadline under callgrind, which runs a server about 50
@@ -62,8 +65,13 @@ pub struct Target<'a> {
     pub dir: &'a Path,
 }
 
-/// Counts `route`'s instructions per request on `target`.
-pub fn count(load: &dyn Load, target: &Target<'_>, route: Route) -> Result<InstructionsRecord> {
+/// Counts `route`'s instructions over `batches` batches on `target`.
+pub fn count(
+    load: &dyn Load,
+    target: &Target<'_>,
+    route: Route,
+    batches: usize,
+) -> Result<InstructionsRecord> {
     let mut plan = latency_plan(route, WARM_UP_REQUESTS as u64, &Default::default());
     plan.timeout = REQUEST_TIMEOUT;
     let mut client = load.connect(target.addr, &plan)?;
@@ -87,16 +95,16 @@ pub fn count(load: &dyn Load, target: &Target<'_>, route: Route) -> Result<Instr
         }
     };
     send(WARM_UP_REQUESTS)?;
-    let mut batches = Vec::with_capacity(BATCHES);
-    for _ in 0..BATCHES {
+    let mut counted = Vec::with_capacity(batches);
+    for _ in 0..batches {
         control(target, "-i", Some("on"))?;
         send(BATCH_REQUESTS)?;
         control(target, "-i", Some("off"))?;
-        batches.push(dump(target)?);
+        counted.push(dump(target)?);
     }
     Ok(InstructionsRecord {
         requests_per_batch: BATCH_REQUESTS,
-        batches,
+        batches: counted,
     })
 }
 

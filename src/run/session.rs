@@ -20,8 +20,8 @@ use crate::measure::netstat::TcpCounters;
 use crate::measure::settle::{Settle, settle};
 use crate::measure::timeline;
 use crate::record::{
-    BurstRecord, LeakPoint, LeakRecord, Phase, ProbeRecord, RateRecord, RoundRecord, ServerRecord,
-    StopRecord, is_client_bound,
+    BurstRecord, InstructionsRecord, LeakPoint, LeakRecord, Phase, ProbeRecord, RateRecord,
+    RoundRecord, ServerRecord, StopRecord, is_client_bound,
 };
 use crate::run::callgrind;
 use crate::run::probe;
@@ -405,16 +405,38 @@ impl Session {
             ready_timeout: tools.launch.ready_timeout * callgrind::SLOWER,
             ..tools.launch.clone()
         };
-        let mut server = tools.launcher.start(&built, &options)?;
+        let mut counted: BTreeMap<Route, InstructionsRecord> = BTreeMap::new();
+        for _ in 0..callgrind::LAUNCHES {
+            for (route, record) in self.count_one_launch(tools, &built, &options, &dir)? {
+                let all = counted.entry(route).or_insert_with(|| InstructionsRecord {
+                    batches: Vec::new(),
+                    ..record.clone()
+                });
+                all.batches.extend(record.batches);
+            }
+        }
+        self.record.instructions = counted;
+        Ok(())
+    }
+
+    /// One process under callgrind: one batch of every route.
+    fn count_one_launch(
+        &mut self,
+        tools: &mut Tools,
+        built: &BuiltServer,
+        options: &LaunchOptions,
+        dir: &std::path::Path,
+    ) -> Result<BTreeMap<Route, InstructionsRecord>> {
+        let mut server = tools.launcher.start(built, options)?;
         let target = callgrind::Target {
             name: &self.spec.name,
             addr: server.addr(),
             pid: server.pid(),
-            dir: &dir,
+            dir,
         };
         let mut counted = BTreeMap::new();
         for route in Route::ALL {
-            match callgrind::count(tools.load.as_ref(), &target, route) {
+            match callgrind::count(tools.load.as_ref(), &target, route, 1) {
                 Ok(record) => {
                     counted.insert(route, record);
                 }
@@ -426,8 +448,7 @@ impl Session {
             }
         }
         self.record.stops.push(shut_down(server));
-        self.record.instructions = counted;
-        Ok(())
+        Ok(counted)
     }
 
     /// Keeps the control's reading, taken beside this round, in the round.

@@ -132,7 +132,7 @@ fn instructions_per_request(load: &ClientLoad) -> f64 {
         pid: server.pid(),
         dir: &dir,
     };
-    let record = callgrind::count(load, &target, Route::Hello).unwrap();
+    let record = callgrind::count(load, &target, Route::Hello, 3).unwrap();
     server.shutdown().unwrap();
     let mut per_request = record.per_request();
     per_request.sort_by(f64::total_cmp);
