@@ -5,10 +5,9 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::measure::memory::MemoryFigure;
 use crate::record::RunRecord;
-use crate::report::table::escape_html as escape;
 use crate::units::BYTES_PER_MIB;
 
 const CHART_SIZE_PX: (u32, u32) = (960, 340);
@@ -65,24 +64,7 @@ fn chart_label(name: &str) -> String {
 
 /// A grouped bar chart (before and after per server) as an inline `<svg>`.
 pub fn bar_chart_svg(title: &str, bars: &[ServerBars]) -> Result<String> {
-    let chart_error = |err: &dyn std::fmt::Display| Error::Chart {
-        title: title.to_owned(),
-        message: err.to_string(),
-    };
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, CHART_SIZE_PX).into_drawing_area();
-        draw_bar_chart(&root, bars).map_err(|err| chart_error(&err))?;
-        root.present().map_err(|err| chart_error(&err))?;
-    }
-    // HTML5 puts an inline <svg> in the SVG namespace by itself; dropping
-    // the attribute keeps the page free of URLs.
-    let svg = svg.replacen(" xmlns=\"http://www.w3.org/2000/svg\"", "", 1);
-    Ok(svg.replacen(
-        "<svg ",
-        &format!("<svg role=\"img\" aria-label=\"{}\" ", escape(title)),
-        1,
-    ))
+    crate::report::svg::inline(title, CHART_SIZE_PX, |root| draw_bar_chart(root, bars))
 }
 
 fn draw_bar_chart<DB: DrawingBackend>(

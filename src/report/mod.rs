@@ -16,6 +16,7 @@ pub mod page;
 pub mod percentile_chart;
 pub mod run_view;
 pub mod servers;
+pub mod svg;
 pub mod table;
 pub mod terminal;
 pub mod throughput;

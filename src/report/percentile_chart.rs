@@ -10,7 +10,7 @@ use plotters::coord::types::RangedCoordi32;
 use plotters::prelude::*;
 
 use crate::compare::figures::Percentile;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::load::Route;
 use crate::record::RunRecord;
 
@@ -56,25 +56,7 @@ pub fn needs_log_scale(lines: &[ServerLine]) -> bool {
 
 /// The chart as an inline `<svg>`.
 pub fn svg(title: &str, lines: &[ServerLine]) -> Result<String> {
-    let chart_error = |err: &dyn std::fmt::Display| Error::Chart {
-        title: title.to_owned(),
-        message: err.to_string(),
-    };
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, SIZE_PX).into_drawing_area();
-        draw(&root, lines).map_err(|err| chart_error(&err))?;
-        root.present().map_err(|err| chart_error(&err))?;
-    }
-    let svg = svg.replacen(" xmlns=\"http://www.w3.org/2000/svg\"", "", 1);
-    Ok(svg.replacen(
-        "<svg ",
-        &format!(
-            "<svg role=\"img\" aria-label=\"{}\" ",
-            crate::report::table::escape_html(title)
-        ),
-        1,
-    ))
+    crate::report::svg::inline(title, SIZE_PX, |root| draw(root, lines))
 }
 
 fn draw<DB: DrawingBackend>(

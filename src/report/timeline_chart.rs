@@ -7,7 +7,7 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::measure::timeline::Timeline;
 use crate::record::ServerRecord;
 use crate::units::BYTES_PER_MIB;
@@ -30,25 +30,7 @@ pub fn timelines(server: &ServerRecord) -> Vec<(usize, &Timeline)> {
 
 /// The chart as an inline `<svg>`.
 pub fn svg(title: &str, rounds: &[(usize, &Timeline)]) -> Result<String> {
-    let chart_error = |err: &dyn std::fmt::Display| Error::Chart {
-        title: title.to_owned(),
-        message: err.to_string(),
-    };
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, SIZE_PX).into_drawing_area();
-        draw(&root, rounds).map_err(|err| chart_error(&err))?;
-        root.present().map_err(|err| chart_error(&err))?;
-    }
-    let svg = svg.replacen(" xmlns=\"http://www.w3.org/2000/svg\"", "", 1);
-    Ok(svg.replacen(
-        "<svg ",
-        &format!(
-            "<svg role=\"img\" aria-label=\"{}\" ",
-            crate::report::table::escape_html(title)
-        ),
-        1,
-    ))
+    crate::report::svg::inline(title, SIZE_PX, |root| draw(root, rounds))
 }
 
 fn draw<DB: DrawingBackend>(

@@ -60,16 +60,17 @@ fn a_filtered_test_run_starts_only_that_server_and_records_everything() {
     ] {
         assert!(stdout.contains(&format!("Testing {bench}")), "{stdout}");
     }
-    // One process for the memory phase, one per latency benchmark, one for
-    // the sweep (test mode always runs it); no other server. The client's
+    // One process for the memory phase, one for its heap round, one per
+    // latency benchmark, one for the sweep (test mode always runs it); no
+    // other server. The client's
     // ceiling is a benchmark of its own, which the filter leaves out.
     assert!(
         !stdout.contains("Testing throughput-hello/client-ceiling"),
         "{stdout}"
     );
     let started = |prefix: &str| stderr.matches(prefix).count();
-    assert_eq!(started("framework-bench: started warp"), 4, "{stderr}");
-    assert_eq!(started("framework-bench: started"), 4, "{stderr}");
+    assert_eq!(started("framework-bench: started warp"), 5, "{stderr}");
+    assert_eq!(started("framework-bench: started"), 5, "{stderr}");
 
     let latest = home.join("framework-bench").join("latest.json");
     let json = std::fs::read_to_string(&latest).unwrap();
@@ -89,7 +90,28 @@ fn a_filtered_test_run_starts_only_that_server_and_records_everything() {
     );
     assert_eq!(warp.workers, run.config.workers);
     assert!(warp.command.iter().any(|arg| arg == "--workers"));
-    assert_eq!(warp.rounds.len(), 1, "test mode runs one round");
+    assert_eq!(
+        warp.rounds.len(),
+        2,
+        "test mode runs one round and one heap round"
+    );
+    let heap_round = &warp.rounds[1];
+    assert!(heap_round.counted && !warp.rounds[0].counted);
+    assert_eq!(warp.heap_not_counted, None);
+    let live_after = heap_round.heap_after.expect("counted").live_bytes();
+    assert!(live_after > 0, "{heap_round:?}");
+    let burst_heap = heap_round.burst.as_ref().unwrap().heap.expect("counted");
+    assert!(burst_heap.allocations > 0 && burst_heap.peak_live_bytes >= live_after);
+    assert!(
+        heap_round
+            .probes
+            .values()
+            .all(|p| p.heap.is_some_and(|h| h.allocations > 0))
+    );
+    assert!(
+        warp.rounds[0].heap_after.is_none(),
+        "no counter in a usual round"
+    );
     let round = &warp.rounds[0];
     assert!(round.pid > 0 && round.startup_time > Duration::ZERO);
     for snapshot in [&round.before, &round.after, &warp.end] {
@@ -164,7 +186,7 @@ fn a_filtered_test_run_starts_only_that_server_and_records_everything() {
             .all(|r| r.target_per_second >= 1 && r.requests.count >= 1)
     );
     assert!(run.client_ceiling.is_empty());
-    assert_eq!(warp.stops.len(), 4, "{:?}", warp.stops);
+    assert_eq!(warp.stops.len(), 5, "{:?}", warp.stops);
     assert!(warp.stops.iter().all(|stop| stop.clean), "{:?}", warp.stops);
 
     // Every field of the file, not only those the typed record reads.
