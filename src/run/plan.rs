@@ -10,8 +10,11 @@
 //! snapshot ("before"), burst, settle, snapshot ("after"), which Criterion's
 //! memory benchmarks read. Then it stops, and the remaining rounds repeat the
 //! phases on fresh processes, so each figure has several independent
-//! readings. Each latency benchmark gets a fresh process, stopped after it;
-//! the sweep gets one per server, and its constant-rate runs follow on it.
+//! readings. The heap rounds follow (the same phases with the heap
+//! counted), then the leak check's bursts on one more counted process when
+//! asked for. Each latency benchmark gets a fresh process, stopped after
+//! it; the sweep gets one per server, and its constant-rate runs follow on
+//! it. The callgrind pass, when asked for, comes last.
 
 use std::collections::BTreeSet;
 
@@ -286,8 +289,8 @@ impl Plan {
     /// other and the machine's drift over the run falls on both. Each
     /// round is the seed's phases and the round's latency readings; no
     /// Criterion benchmark runs, since the verdict is the rounds'.
-    /// The leak check and the instructions follow, for each side, when the
-    /// run asks for them.
+    /// The heap rounds follow, alternated the same way, then the leak check
+    /// and the instructions of each side when the run asks for them.
     pub fn interleaved(a: ServerId, b: ServerId, config: &BenchConfig) -> Plan {
         let mut plan = Plan::default();
         for i in 0..config.rounds {
