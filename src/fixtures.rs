@@ -102,7 +102,7 @@ pub fn server() -> ServerRecord {
         end: Some(snapshot(100, 15.5)),
         latency: BTreeMap::from([
             (
-                Route::Hello,
+                Route::HELLO,
                 LatencyRecord {
                     requests: latency(5000),
                     estimate: Some(estimate),
@@ -113,7 +113,7 @@ pub fn server() -> ServerRecord {
                 },
             ),
             (
-                Route::Json,
+                Route::JSON,
                 LatencyRecord {
                     requests: latency(1),
                     estimate: None,
@@ -204,7 +204,7 @@ pub fn full_run() -> RunRecord {
         rustc: Some("rustc 1.95.0".into()),
         git_commit: Some("0123456789abcdef0123456789abcdef01234567".into()),
     };
-    let hello = run.servers[0].latency[&Route::Hello].clone();
+    let hello = run.servers[0].latency[&Route::HELLO].clone();
     let sweep_step = |client_bound| LatencyRecord {
         client_bound,
         ..hello.clone()
@@ -238,8 +238,8 @@ pub fn full_run() -> RunRecord {
             }),
         };
         round.probes = BTreeMap::from([
-            (Route::Hello, probe(80, Some(Duration::from_millis(60)))),
-            (Route::Json, probe(82, Some(Duration::from_millis(62)))),
+            (Route::HELLO, probe(80, Some(Duration::from_millis(60)))),
+            (Route::JSON, probe(82, Some(Duration::from_millis(62)))),
         ]);
         round.control = Some(probe(70, None));
         if let Some(burst) = &mut round.burst {
@@ -305,7 +305,7 @@ pub fn full_run() -> RunRecord {
     }
     axum.rounds.extend(counted);
     axum.instructions = BTreeMap::from([(
-        Route::Hello,
+        Route::HELLO,
         InstructionsRecord {
             requests_per_batch: 1000,
             batches: vec![16_700_000, 16_720_000, 16_690_000],
@@ -324,7 +324,7 @@ pub fn full_run() -> RunRecord {
     });
     axum.throughput = BTreeMap::from([(16, sweep_step(true))]);
     axum.constant_rate = vec![RateRecord {
-        route: Route::Hello,
+        route: Route::HELLO,
         percent_of_max: Some(50),
         connections: 16,
         target_per_second: 20_000,
@@ -348,7 +348,7 @@ pub fn full_run() -> RunRecord {
     let failed = ServerRecord {
         error: Some("warp crashed (killed by SIGSEGV) during the burst".into()),
         // Every field of a route's record filled, json's too.
-        latency: BTreeMap::from([(Route::Json, hello.clone())]),
+        latency: BTreeMap::from([(Route::JSON, hello.clone())]),
         ..server_with("warp", "0.4.3", round(200, 15.0), None)
     };
     run.servers.push(failed);

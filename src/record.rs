@@ -15,6 +15,7 @@ use crate::config::BenchConfig;
 use crate::error::{Error, Result};
 use crate::load::Route;
 use crate::load::hammer::{Connections, HammerReport, LatencySummary};
+use crate::load::request::{Loads, RequestSet};
 use crate::measure::cpu::{CLIENT_BOUND_BUSY, per_request_ns};
 use crate::measure::environment::Environment;
 use crate::measure::estimate::Estimate;
@@ -23,6 +24,7 @@ use crate::measure::memory::MemorySnapshot;
 use crate::measure::netstat::TcpCounters;
 use crate::measure::settle::Settle;
 use crate::measure::timeline::Timeline;
+use crate::server::manifest::Setting;
 use crate::units::{duration_ns, option_duration_ns};
 
 /// The schema name written into every run file. Version 3 records how late
@@ -170,6 +172,52 @@ pub struct ServerRecord {
     /// Why the instructions were not counted, when the run asked for them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub instructions_not_counted: Option<String>,
+    /// The requests its manifest declared, as people read them; empty for
+    /// a server sent the contract's.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub requests: Vec<RequestInfo>,
+    /// What its figures were measured on, for a server that declared its
+    /// requests (absent: the contract's); see [`Loads`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loads: Option<Loads>,
+    /// The settings it could not be given the same as every other server:
+    /// its manifest has no way to pass them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_settable: Vec<Setting>,
+}
+
+/// One declared request, as a table shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestInfo {
+    pub name: Route,
+    /// `POST /items (12 bytes)`.
+    pub sent: String,
+    /// `201, 27 bytes`.
+    pub expect: String,
+    /// Whether the burst sends it.
+    pub burst: bool,
+    /// Its weight in the sweep's and constant-rate runs' mix, if in it.
+    pub weight: Option<u32>,
+}
+
+impl RequestInfo {
+    /// Each request of `set`, with its part in the burst and the mix.
+    pub fn of(set: &RequestSet) -> Vec<RequestInfo> {
+        set.all()
+            .iter()
+            .map(|r| RequestInfo {
+                name: r.name,
+                sent: r.describe(),
+                expect: r.expect.describe(),
+                burst: set.burst().name == r.name,
+                weight: set
+                    .sweep()
+                    .entries()
+                    .find(|(m, _)| m.name == r.name)
+                    .map(|(_, w)| w),
+            })
+            .collect()
+    }
 }
 
 /// Bursts in a row on one process, each followed by a settle: whether its
@@ -604,7 +652,16 @@ impl ServerRecord {
             leak: None,
             instructions: BTreeMap::new(),
             instructions_not_counted: None,
+            requests: Vec::new(),
+            loads: None,
+            not_settable: Vec::new(),
         }
+    }
+
+    /// What its figures were measured on: the contract's loads unless it
+    /// declared its own.
+    pub fn loads(&self) -> Loads {
+        self.loads.clone().unwrap_or_else(Loads::contract)
     }
 
     /// Round 1, the process Criterion's memory benchmarks read.
@@ -647,6 +704,26 @@ impl RoundRecord {
 }
 
 impl RunRecord {
+    /// Every request its servers were measured on, by name: the contract's
+    /// (for any server that declared none) first, then the others as the
+    /// servers declared them.
+    pub fn routes(&self) -> Vec<Route> {
+        let mut routes = Vec::new();
+        if self.servers.iter().any(|s| s.requests.is_empty()) {
+            routes.extend(Route::CONTRACT);
+        }
+        for route in self
+            .servers
+            .iter()
+            .flat_map(|s| s.requests.iter().map(|r| r.name))
+        {
+            if !routes.contains(&route) {
+                routes.push(route);
+            }
+        }
+        routes
+    }
+
     /// Reads a run file of this schema; any other is refused with a message
     /// naming the file and both schemas.
     pub fn load(path: &Path) -> Result<RunRecord> {
@@ -763,7 +840,7 @@ mod tests {
     #[test]
     fn a_latency_figure_near_the_clients_floor_is_client_bound() {
         let at = |ns: f64| {
-            let mut record = fixtures::run().servers[0].latency[&Route::Hello].clone();
+            let mut record = fixtures::run().servers[0].latency[&Route::HELLO].clone();
             record.client_bound = false;
             record.estimate.as_mut().unwrap().point_ns = ns;
             record

@@ -4,9 +4,11 @@
 //! the run falls on both sides of each pair and out of the verdict.
 
 use crate::compare::figures::{self, Metric};
+use crate::compare::loads::{self, keep_comparable};
 use crate::compare::verdict::{Comparison, Judgement, compare};
 use crate::config::AbPair;
-use crate::record::RunRecord;
+use crate::load::request::Loads;
+use crate::record::{RunRecord, ServerRecord};
 
 /// B against A, with the control read beside each side's rounds; `None`
 /// when the run was not an A/B run.
@@ -25,11 +27,25 @@ pub fn interleaved(run: &RunRecord, judgement: &Judgement) -> Option<Comparison>
         side.extend(control(run, name));
         side
     };
-    let rows = compare(&side(&pair.a), &side(&pair.b), &judgement.paired());
+    let find = |name: &str| run.servers.iter().find(|s| s.name == name);
+    let loads = |name: &str| {
+        find(name)
+            .map(ServerRecord::loads)
+            .unwrap_or_else(Loads::contract)
+    };
+    let (a_loads, b_loads) = (loads(&pair.a), loads(&pair.b));
+    let (a_side, _) = keep_comparable(side(&pair.a), &a_loads, &b_loads);
+    let (b_side, dropped) = keep_comparable(side(&pair.b), &a_loads, &b_loads);
+    let rows = compare(&a_side, &b_side, &judgement.paired());
+    let mut warnings = warnings(run, pair);
+    warnings.extend(loads::warning(
+        &format!("{} and {}", pair.a, pair.b),
+        &dropped,
+    ));
     Some(Comparison {
         baseline_name: pair.a.clone(),
         rows,
-        warnings: warnings(run, pair),
+        warnings,
         failures: failures(run),
         interleaved: true,
     })
@@ -97,11 +113,11 @@ mod tests {
                 let probe = |us: f64| crate::record::ProbeRecord {
                     n_requests: 2000,
                     wall_time: std::time::Duration::from_secs_f64(us * 1e-6 * 2000.0),
-                    requests: a.latency[&Route::Hello].requests.clone(),
+                    requests: a.latency[&Route::HELLO].requests.clone(),
                     server_cpu_time: None,
                     heap: None,
                 };
-                round.probes.insert(Route::Hello, probe(80.0 * d));
+                round.probes.insert(Route::HELLO, probe(80.0 * d));
                 round.control = Some(probe(70.0 * d));
                 round
             })
@@ -109,7 +125,7 @@ mod tests {
         let mut b = a.clone();
         b.name = "axum-copy".into();
         for (i, round) in b.rounds.iter_mut().enumerate() {
-            let probe = round.probes.get_mut(&Route::Hello).unwrap();
+            let probe = round.probes.get_mut(&Route::HELLO).unwrap();
             // Each pair a little apart, as two processes are.
             let wobble = if i % 2 == 0 { 1.004 } else { 0.996 };
             probe.wall_time = probe.wall_time.mul_f64(slower * wobble);

@@ -18,10 +18,12 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::compare::figures::{Metric, Stage};
+use crate::compare::loads;
 use crate::compare::verdict::{Comparison, Judgement, Row, Verdict, compare};
 use crate::conditions::Conditions;
 use crate::config::BenchConfig;
 use crate::error::{Error, Result};
+use crate::load::request::Loads;
 use crate::measure::environment::Environment;
 use crate::record::RunMode;
 use crate::record::RunRecord;
@@ -67,6 +69,16 @@ pub struct ServerInfo {
     /// not this run's, and a comparison fails on them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unheld_rates: Vec<UnheldRate>,
+    /// What its figures were measured on, for a server that declared its
+    /// requests (absent: the contract's, as in every older baseline).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loads: Option<Loads>,
+}
+
+impl ServerInfo {
+    fn loads(&self) -> Loads {
+        self.loads.clone().unwrap_or_else(Loads::contract)
+    }
 }
 
 /// A constant-rate run that achieved less than its rate.
@@ -103,6 +115,7 @@ impl Summary {
                     let info = ServerInfo {
                         client_bound: client_bound_phases(s),
                         unheld_rates: unheld_rates(s),
+                        loads: s.loads.clone(),
                         version: s.version.clone(),
                         workers: s.workers,
                         error: s
@@ -191,7 +204,10 @@ impl Summary {
                 out_of_scope.len()
             ));
         }
-        let mut rows = compare(&in_scope, &now.metrics, judgement);
+        let (in_scope, dropped) = self.same_loads(in_scope, now);
+        warnings.extend(loads::warning("this run and the baseline", &dropped));
+        let (now_metrics, _) = now.same_loads(now.metrics.clone(), self);
+        let mut rows = compare(&in_scope, &now_metrics, judgement);
         warnings.extend(withhold_if_the_machine_moved(&mut rows));
         Comparison {
             baseline_name: self.name.clone(),
@@ -200,6 +216,30 @@ impl Summary {
             failures: now.failures(),
             interleaved: false,
         }
+    }
+
+    /// Of `metrics` (this summary's), those measured on the same load in
+    /// `other` for their server; and the names of the others, by server.
+    fn same_loads(&self, metrics: Vec<Metric>, other: &Summary) -> (Vec<Metric>, Vec<String>) {
+        let loads = |summary: &Summary, server: &str| {
+            summary
+                .servers
+                .get(server)
+                .map_or_else(Loads::contract, ServerInfo::loads)
+        };
+        let mut dropped = Vec::new();
+        let kept = metrics
+            .into_iter()
+            .filter(|m| {
+                let (mine, theirs) = (loads(self, &m.server), loads(other, &m.server));
+                let same = crate::compare::loads::same_load(m.figure, &mine, &theirs);
+                if !same {
+                    dropped.push(format!("{} {}", m.server, m.figure));
+                }
+                same
+            })
+            .collect();
+        (kept, dropped)
     }
 
     /// The rate each constant-rate figure was taken at, by server, route
@@ -515,6 +555,7 @@ mod tests {
                     error: None,
                     client_bound: Vec::new(),
                     unheld_rates: Vec::new(),
+                    loads: None,
                 },
             )]),
             metrics,
@@ -676,7 +717,7 @@ mod tests {
         let base = summary(vec![p50, rounds("axum", "rss-before", 3e6)]);
         assert_eq!(
             base.rates(),
-            BTreeMap::from([(("axum".to_owned(), crate::load::Route::Hello, 50), 21_000)])
+            BTreeMap::from([(("axum".to_owned(), crate::load::Route::HELLO, 50), 21_000)])
         );
     }
 
@@ -697,7 +738,7 @@ mod tests {
         // and the baseline's figure is missing, not out of scope.
         let mut unheld = same.clone();
         unheld.servers.get_mut("axum").unwrap().unheld_rates = vec![UnheldRate {
-            route: crate::load::Route::Hello,
+            route: crate::load::Route::HELLO,
             percent_of_max: Some(50),
             target_per_second: 20_000,
             achieved_per_second: 17_000.0,
@@ -795,7 +836,7 @@ mod tests {
     #[test]
     fn a_client_bound_sweep_step_is_a_client_bound_phase_that_is_warned_about() {
         let mut run = crate::fixtures::run();
-        let step = run.servers[0].latency[&crate::load::Route::Hello].clone();
+        let step = run.servers[0].latency[&crate::load::Route::HELLO].clone();
         run.servers[0].throughput.insert(16, step.clone());
         run.servers[0].throughput.insert(64, step);
         let metrics = crate::compare::figures::collect(&run);

@@ -330,9 +330,16 @@ impl Figure {
         self.unit() == Unit::Nanoseconds
     }
 
-    /// Every figure a run can report, in report order.
+    /// Every figure a run of the contract's requests can report, in report
+    /// order.
     pub fn all() -> Vec<Figure> {
-        let counts = Route::ALL.into_iter().flat_map(|r| {
+        Figure::all_of(&Route::CONTRACT)
+    }
+
+    /// Every figure a run of these requests can report (constant-rate
+    /// figures for each as a load of its own), in report order.
+    pub fn all_of(routes: &[Route]) -> Vec<Figure> {
+        let counts = routes.iter().copied().flat_map(|r| {
             [
                 Figure::Instructions(r),
                 Figure::LatencyAllocations(r),
@@ -342,12 +349,13 @@ impl Figure {
         let heap = Phase::ALL
             .into_iter()
             .flat_map(|p| [Figure::LiveHeap(p), Figure::AllocatorOverhead(p)]);
-        let latency = Route::ALL.map(Figure::Latency);
-        let latency_cpu = Route::ALL.map(Figure::LatencyCpuPerRequest);
-        let percentiles = Route::ALL
-            .into_iter()
+        let latency = routes.iter().copied().map(Figure::Latency);
+        let latency_cpu = routes.iter().copied().map(Figure::LatencyCpuPerRequest);
+        let percentiles = routes
+            .iter()
+            .copied()
             .flat_map(|r| Percentile::ALL.map(|p| Figure::LatencyPercentile(r, p)));
-        let rate = Route::ALL.into_iter().flat_map(|r| {
+        let rate = routes.iter().copied().flat_map(|r| {
             let pct = crate::config::COMPARED_RATE_PERCENT;
             Percentile::ALL.map(|p| Figure::RatePercentile(r, pct, p))
         });
@@ -415,6 +423,9 @@ impl FromStr for Figure {
                 _ => Err(UnknownFigure(name.to_owned())),
             };
         }
+        if let Some(figure) = request_figure(name) {
+            return Ok(figure);
+        }
         Figure::all()
             .into_iter()
             .find(|figure| figure.name() == name)
@@ -422,15 +433,51 @@ impl FromStr for Figure {
     }
 }
 
+/// A request's name as a figure's name carries it: a valid name, or a
+/// mix's names joined by `+`.
+fn route_in_name(text: &str) -> Option<Route> {
+    text.split('+')
+        .all(crate::load::route::is_valid_name)
+        .then(|| Route::new(text))
+}
+
+/// A figure of one request, whatever its name: `latency-<request>`,
+/// `latency-<request>-p99`, `instructions-per-request-<request>`, ...
+/// (a request's name never ends in a percentile's, so each spelling has
+/// one reading).
+fn request_figure(name: &str) -> Option<Figure> {
+    type Make = fn(Route) -> Figure;
+    let prefixes: [(&str, Make); 4] = [
+        ("instructions-per-request-", Figure::Instructions),
+        ("allocations-per-request-", Figure::LatencyAllocations),
+        (
+            "allocated-bytes-per-request-",
+            Figure::LatencyAllocatedBytes,
+        ),
+        ("cpu-per-request-", Figure::LatencyCpuPerRequest),
+    ];
+    for (prefix, make) in prefixes {
+        if let Some(rest) = name.strip_prefix(prefix) {
+            return route_in_name(rest).map(make);
+        }
+    }
+    let rest = name.strip_prefix("latency-")?;
+    for p in Percentile::ALL {
+        if let Some(route) = rest.strip_suffix(&format!("-{}", p.name())) {
+            return route_in_name(route).map(|r| Figure::LatencyPercentile(r, p));
+        }
+    }
+    route_in_name(rest).map(Figure::Latency)
+}
+
 /// `rate-<route>-<N>pct-<percentile>` at any share, so a baseline with
 /// shares this version no longer compares still loads.
 fn rate_figure(name: &str) -> Option<Figure> {
     let rest = name.strip_prefix("rate-")?;
-    let route = Route::ALL
-        .into_iter()
-        .find(|r| rest.starts_with(&format!("{}-", r.name())))?;
-    let rest = &rest[route.name().len() + 1..];
-    let (percent, percentile) = rest.split_once("pct-")?;
+    let (route_and_percent, percentile) = rest.rsplit_once("pct-")?;
+    let (route, percent) = route_and_percent.rsplit_once('-')?;
+    let route = route_in_name(route)?;
+    let (percent, percentile) = (percent, percentile);
     let percent: u8 = percent
         .parse()
         .ok()
@@ -720,7 +767,7 @@ pub fn control_metric<'a>(
         readings: readings.clone(),
         ..Metric::point(
             CLIENT_FLOOR,
-            Figure::Latency(Route::Hello),
+            Figure::Latency(Route::HELLO),
             median(&readings),
         )
     })
@@ -951,6 +998,34 @@ mod tests {
     }
 
     #[test]
+    fn a_declared_requests_figures_parse_back_under_its_own_name() {
+        let routes = [
+            Route::new("create-item"),
+            Route::new("get_1"),
+            Route::new("hello+json"),
+        ];
+        for figure in Figure::all_of(&routes) {
+            assert_eq!(figure.name().parse::<Figure>(), Ok(figure), "{figure}");
+        }
+        assert_eq!(
+            "rate-create-item+hello-50pct-p99".parse::<Figure>(),
+            Ok(Figure::RatePercentile(
+                Route::new("create-item+hello"),
+                50,
+                Percentile::P99
+            ))
+        );
+        for bad in [
+            "latency-",
+            "latency-Hello",
+            "latency-a b",
+            "cpu-per-request-+x",
+        ] {
+            assert!(bad.parse::<Figure>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
     fn every_figure_name_parses_back_to_itself_and_keeps_its_old_spelling() {
         for figure in Figure::all() {
             assert_eq!(figure.name().parse::<Figure>(), Ok(figure));
@@ -980,12 +1055,12 @@ mod tests {
         let old_share: Figure = "rate-json-90pct-p99.9".parse().unwrap();
         assert_eq!(
             old_share,
-            Figure::RatePercentile(Route::Json, 90, Percentile::P999)
+            Figure::RatePercentile(Route::JSON, 90, Percentile::P999)
         );
         assert_eq!(old_share.name(), "rate-json-90pct-p99.9");
         for bad in [
             "rate-json-090pct-p50",
-            "rate-x-50pct-p50",
+            "rate-X-50pct-p50",
             "rate-hello-50pct-p42",
         ] {
             assert!(bad.parse::<Figure>().is_err(), "{bad}");
@@ -1037,30 +1112,30 @@ mod tests {
                 17.0 * fixtures::MIB
             ]
         );
-        let hello = find(Figure::Latency(Route::Hello));
+        let hello = find(Figure::Latency(Route::HELLO));
         assert_eq!(hello.value, fixtures::HELLO_SLOPE_NS);
         assert_eq!(hello.statistic, Some(Statistic::Slope));
         // json was run but has no estimate (e.g. test mode): no figure.
         assert!(
             metrics
                 .iter()
-                .all(|m| m.figure != Figure::Latency(Route::Json))
+                .all(|m| m.figure != Figure::Latency(Route::JSON))
         );
         let failures = find(Figure::BurstFailureRate);
         assert_eq!(failures.value, 0.0);
         assert_eq!(failures.unit(), Unit::Ratio);
         // Sorted by server, then in figure order: latency first.
-        assert_eq!(metrics[0].figure, Figure::Latency(Route::Hello));
+        assert_eq!(metrics[0].figure, Figure::Latency(Route::HELLO));
         // Every percentile of the requests of a benchmark with an estimate.
-        let requests = &fixtures::run().servers[0].latency[&Route::Hello].requests;
+        let requests = &fixtures::run().servers[0].latency[&Route::HELLO].requests;
         for p in Percentile::ALL {
-            let metric = find(Figure::LatencyPercentile(Route::Hello, p));
+            let metric = find(Figure::LatencyPercentile(Route::HELLO, p));
             assert_eq!(Some(metric.value as u64), p.of(requests), "{p:?}");
         }
         assert!(
             metrics
                 .iter()
-                .all(|m| m.figure != Figure::LatencyPercentile(Route::Json, Percentile::P50))
+                .all(|m| m.figure != Figure::LatencyPercentile(Route::JSON, Percentile::P50))
         );
     }
 
@@ -1084,7 +1159,7 @@ mod tests {
     #[test]
     fn the_sweep_gives_time_per_request_at_each_connection_count() {
         let mut run = fixtures::run();
-        let hello = run.servers[0].latency[&Route::Hello].clone();
+        let hello = run.servers[0].latency[&Route::HELLO].clone();
         run.servers[0].throughput.insert(16, hello.clone());
         run.servers[0].throughput.insert(
             64,

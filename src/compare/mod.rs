@@ -8,5 +8,6 @@ pub mod ab;
 pub mod baseline;
 pub mod figures;
 pub mod leak;
+pub mod loads;
 pub mod stats;
 pub mod verdict;

@@ -38,6 +38,7 @@ use crate::load::hammer::{
     Collector, Connections, ErrorKind, HammerReport, LoadPlan, Outcome, RequestResult,
 };
 use crate::load::http1::{Http1Error, Progress, Reader};
+use crate::load::{Expect, Mix};
 
 /// Bytes read from the socket at a time; a response of the contract is
 /// about 130 to 250 bytes.
@@ -275,7 +276,8 @@ pub(crate) fn check_loopback(addr: SocketAddr) -> Result<()> {
 pub(crate) struct Target {
     addr: SocketAddr,
     pub(crate) plan: LoadPlan,
-    request: Vec<u8>,
+    /// Each request of the plan's mix as bytes, in the mix's order.
+    requests: Vec<Vec<u8>>,
     failed: AtomicBool,
     /// How long after the start line opens requests may still be started,
     /// so that the last can time out within [`LoadPlan::time_bound`].
@@ -290,7 +292,7 @@ impl Target {
         Target {
             addr,
             plan: plan.clone(),
-            request: request_bytes(addr, &plan.path),
+            requests: mix_bytes(&plan.mix, addr),
             failed: AtomicBool::new(false),
             sending_window: plan.time_bound().saturating_sub(plan.timeout),
         }
@@ -313,13 +315,19 @@ impl Target {
     }
 }
 
-/// A GET of `path` as bytes, built once per run. The same request for both
-/// connection policies: with [`Connections::PerRequest`] the client closes
-/// the connection after the answer, as the seed's `requests.get` and the
-/// reqwest client before this one did, rather than asking the server to
-/// (`Connection: close`), which would change what the server holds.
-fn request_bytes(addr: SocketAddr, path: &str) -> Vec<u8> {
-    format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n\r\n").into_bytes()
+/// Every request of `mix` as bytes, built once per run (see
+/// [`crate::load::RequestSpec::bytes`]).
+fn mix_bytes(mix: &Mix, addr: SocketAddr) -> Vec<Vec<u8>> {
+    mix.entries()
+        .map(|(request, _)| request.bytes(addr))
+        .collect()
+}
+
+/// A reader for each request of `mix`, in its order: one connection's.
+fn mix_readers(mix: &Mix) -> Vec<Reader> {
+    mix.entries()
+        .map(|(request, _)| Reader::checking(&request.expect.body))
+        .collect()
 }
 
 /// One client thread: pinned to its CPU, one event loop over its
@@ -365,11 +373,20 @@ fn client_thread(
     for (c, stream) in streams.into_iter().enumerate() {
         let n = part(share.requests, connections, c);
         let (target, collector) = (Arc::clone(&target), Rc::clone(&collector));
-        let schedule = Schedule::of(&target.plan, opened, share.first_connection + c);
+        let index = share.first_connection + c;
+        let schedule = Schedule::of(&target.plan, opened, index);
         let stop_taking_at = opened + target.sending_window;
         local.spawn_local(async move {
-            let _closed =
-                connection(&target, &collector, stream, n, schedule, stop_taking_at).await;
+            let _closed = connection(
+                &target,
+                &collector,
+                stream,
+                n,
+                schedule,
+                stop_taking_at,
+                index,
+            )
+            .await;
         });
     }
     runtime.block_on(local);
@@ -387,10 +404,13 @@ pub(crate) async fn connection(
     n_requests: usize,
     schedule: Option<Schedule>,
     stop_taking_at: Instant,
+    first_in_mix: usize,
 ) -> Option<tokio::net::TcpStream> {
-    let mut reader = Reader::new(target.plan.expected_body.as_bytes());
+    let mut readers = mix_readers(&target.plan.mix);
     let mut answered_at = Instant::now();
     for k in 0..n_requests {
+        // Each connection starts at its own place in the mix's cycle.
+        let which = target.plan.mix.pick_index(k + first_in_mix);
         if !target.may_send(stop_taking_at) {
             return stream;
         }
@@ -410,7 +430,7 @@ pub(crate) async fn connection(
         };
         let exchanged = tokio::time::timeout(
             target.plan.timeout,
-            exchange_async(target, &mut stream, &mut reader),
+            exchange_async(target, &mut stream, which, &mut readers[which]),
         )
         .await;
         answered_at = Instant::now();
@@ -527,8 +547,10 @@ pub(crate) async fn open_connections_at_once(
 async fn exchange_async(
     target: &Target,
     stream: &mut Option<tokio::net::TcpStream>,
+    which: usize,
     reader: &mut Reader,
 ) -> (Outcome, bool) {
+    let expect = &target.plan.mix.pick_by_index(which).expect;
     let failed = |kind| (Outcome::Failed(kind), false);
     if stream.is_none() {
         match tokio::net::TcpStream::connect(target.addr).await {
@@ -542,7 +564,7 @@ async fn exchange_async(
     let Some(socket) = stream.as_mut() else {
         return failed(ErrorKind::Connect);
     };
-    if let Err(err) = socket.write_all(&target.request).await {
+    if let Err(err) = socket.write_all(&target.requests[which]).await {
         return failed(io_error(&err));
     }
     reader.start();
@@ -552,7 +574,7 @@ async fn exchange_async(
             Ok(n) => n,
             Err(err) => return failed(io_error(&err)),
         };
-        if let Some((outcome, close)) = take_bytes(reader, &chunk[..n]) {
+        if let Some((outcome, close)) = take_bytes(reader, expect, &chunk[..n]) {
             if close {
                 *stream = None;
             }
@@ -565,7 +587,7 @@ async fn exchange_async(
 /// whole (or cannot be), with whether the server closes the connection
 /// after it; `None` to read on. An empty `read` is the end of the
 /// connection.
-fn take_bytes(reader: &mut Reader, read: &[u8]) -> Option<(Outcome, bool)> {
+fn take_bytes(reader: &mut Reader, expect: &Expect, read: &[u8]) -> Option<(Outcome, bool)> {
     let progress = if read.is_empty() {
         reader.eof().map(Progress::Complete)
     } else {
@@ -574,10 +596,7 @@ fn take_bytes(reader: &mut Reader, read: &[u8]) -> Option<(Outcome, bool)> {
     match progress {
         Ok(Progress::Partial) => None,
         Ok(Progress::Complete(answer)) => {
-            let outcome = Outcome::Status {
-                code: answer.status,
-                body_ok: answer.body_ok,
-            };
+            let outcome = Outcome::answer(answer.status, expect, answer.body_ok);
             Some((outcome, answer.close || read.is_empty()))
         }
         Err(Http1Error::ClosedEarly) => Some((Outcome::Failed(ErrorKind::Reset), true)),
@@ -610,30 +629,30 @@ fn io_error(err: &std::io::Error) -> ErrorKind {
 /// its timing but the socket. It reconnects after a failure.
 pub struct KeepAlive {
     addr: SocketAddr,
-    request: Vec<u8>,
+    mix: Mix,
+    requests: Vec<Vec<u8>>,
+    readers: Vec<Reader>,
+    /// Requests sent so far: the next one's place in the mix.
+    sent: usize,
     timeout: Duration,
     stream: Option<TcpStream>,
-    reader: Reader,
     /// The read timeout was cut below `timeout` for a partial answer.
     read_timeout_cut: bool,
 }
 
 impl KeepAlive {
-    /// A connection for `path` on a loopback `addr`; it connects on the
-    /// first request.
-    pub fn new(
-        addr: SocketAddr,
-        path: &str,
-        expected_body: &str,
-        timeout: Duration,
-    ) -> Result<KeepAlive> {
+    /// A connection sending `mix`'s requests to a loopback `addr`; it
+    /// connects on the first request.
+    pub fn new(addr: SocketAddr, mix: &Mix, timeout: Duration) -> Result<KeepAlive> {
         check_loopback(addr)?;
         Ok(KeepAlive {
             addr,
-            request: request_bytes(addr, path),
+            mix: mix.clone(),
+            requests: mix_bytes(mix, addr),
+            readers: mix_readers(mix),
+            sent: 0,
             timeout,
             stream: None,
-            reader: Reader::new(expected_body.as_bytes()),
             read_timeout_cut: false,
         })
     }
@@ -700,10 +719,14 @@ impl KeepAlive {
             }
             self.read_timeout_cut = false;
         }
-        if let Err(err) = stream.write_all(&self.request) {
+        let which = self.mix.pick_index(self.sent);
+        self.sent = self.sent.wrapping_add(1);
+        let expect = &self.mix.pick_by_index(which).expect;
+        if let Err(err) = stream.write_all(&self.requests[which]) {
             return failed(io_error(&err));
         }
-        self.reader.start();
+        let reader = &mut self.readers[which];
+        reader.start();
         let mut chunk = [0u8; READ_CHUNK];
         let mut partial = false;
         loop {
@@ -718,7 +741,7 @@ impl KeepAlive {
                 Ok(n) => n,
                 Err(err) => return failed(io_error(&err)),
             };
-            if let Some((outcome, close)) = take_bytes(&mut self.reader, &chunk[..n]) {
+            if let Some((outcome, close)) = take_bytes(reader, expect, &chunk[..n]) {
                 if close {
                     self.stream = None;
                 }
@@ -744,6 +767,10 @@ impl KeepAlive {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn hello_mix() -> Mix {
+        Mix::single(crate::load::request::contract().remove(0))
+    }
 
     #[test]
     fn a_thread_that_dies_before_the_start_line_does_not_hold_it() {
@@ -844,8 +871,7 @@ mod tests {
             concurrency,
             connections,
             timeout: Duration::from_secs(5),
-            path: "/hello/World".into(),
-            expected_body: "Hello, World!".into(),
+            mix: hello_mix(),
             stop_on_failure: false,
             pacing: Pacing::Closed,
         }
@@ -868,13 +894,7 @@ mod tests {
             .run(wrong, &plan(Connections::KeepAlive, 20, 2))
             .unwrap();
         assert_eq!(report.counts.get("200-wrong-body"), Some(&20), "{report}");
-        let mut one = KeepAlive::new(
-            wrong,
-            "/hello/World",
-            "Hello, World!",
-            Duration::from_secs(5),
-        )
-        .unwrap();
+        let mut one = KeepAlive::new(wrong, &hello_mix(), Duration::from_secs(5)).unwrap();
         let report = one.run(&plan(Connections::KeepAlive, 3, 1));
         assert_eq!(report.counts.get("200-wrong-body"), Some(&3), "{report}");
     }
@@ -903,13 +923,7 @@ mod tests {
             &b"HTTP/1.1 200 OK\r\n\r\nHello, World!"[..],
         ] {
             let addr = one_shot_server(response);
-            let mut one = KeepAlive::new(
-                addr,
-                "/hello/World",
-                "Hello, World!",
-                Duration::from_secs(5),
-            )
-            .unwrap();
+            let mut one = KeepAlive::new(addr, &hello_mix(), Duration::from_secs(5)).unwrap();
             let report = one.run(&plan(Connections::KeepAlive, 5, 1));
             assert_eq!(report.successes, 5, "{report}");
             // The server closed the connection after every answer.
@@ -984,8 +998,7 @@ mod tests {
     #[test]
     fn one_keep_alive_connection_answers_in_a_row() {
         let ok = canned_server(HELLO, || {});
-        let mut connection =
-            KeepAlive::new(ok, "/hello/World", "Hello, World!", Duration::from_secs(5)).unwrap();
+        let mut connection = KeepAlive::new(ok, &hello_mix(), Duration::from_secs(5)).unwrap();
         let report = connection.run(&plan(Connections::KeepAlive, 100, 1));
         assert_eq!(report.successes, 100, "{report}");
         assert!(report.wall_time > Duration::ZERO);
@@ -1019,13 +1032,7 @@ mod tests {
         let report = LoadClient::unpinned(1).run(addr, &stopping).unwrap();
         assert_eq!(report.counts.get("refused"), Some(&1), "{report}");
         assert_eq!(report.counts.get("unfinished"), Some(&49), "{report}");
-        let mut one = KeepAlive::new(
-            addr,
-            "/hello/World",
-            "Hello, World!",
-            Duration::from_secs(1),
-        )
-        .unwrap();
+        let mut one = KeepAlive::new(addr, &hello_mix(), Duration::from_secs(1)).unwrap();
         let report = one.run(&stopping);
         assert_eq!(report.counts.get("refused"), Some(&1), "{report}");
         assert_eq!(report.counts.get("unfinished"), Some(&49), "{report}");
@@ -1040,7 +1047,7 @@ mod tests {
         let started = Instant::now();
         let report = LoadClient::unpinned(1).run(addr, &slow).unwrap();
         assert_eq!(report.counts.get("timeout"), Some(&2), "{report}");
-        let mut one = KeepAlive::new(addr, "/hello/World", "", Duration::from_millis(200)).unwrap();
+        let mut one = KeepAlive::new(addr, &hello_mix(), Duration::from_millis(200)).unwrap();
         assert_eq!(one.send().0.outcome, Outcome::Failed(ErrorKind::Timeout));
         // Bounded: two rounds of 200 ms timeouts, not a hang.
         assert!(started.elapsed() < slow.time_bound() * 2);
@@ -1073,7 +1080,7 @@ mod tests {
             }
         });
         let timeout = Duration::from_millis(200);
-        let mut one = KeepAlive::new(addr, "/hello/World", "Hello, World!", timeout).unwrap();
+        let mut one = KeepAlive::new(addr, &hello_mix(), timeout).unwrap();
         let (cut, _) = one.send();
         // A timeout, not the whole answer 400 ms later; how soon after the
         // deadline it fired depends on the machine's load, so only the
@@ -1091,7 +1098,7 @@ mod tests {
         let outside: SocketAddr = "192.0.2.1:80".parse().unwrap();
         let refused = LoadClient::unpinned(1).run(outside, &plan(Connections::KeepAlive, 1, 1));
         assert!(matches!(refused, Err(Error::LoadBeyondLoopback { .. })));
-        assert!(KeepAlive::new(outside, "/", "", Duration::from_secs(1)).is_err());
+        assert!(KeepAlive::new(outside, &hello_mix(), Duration::from_secs(1)).is_err());
     }
 
     /// The affinity of each of this process's threads named `name`, read

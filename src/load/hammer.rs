@@ -11,6 +11,7 @@ use std::time::Duration;
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
+use crate::load::Mix;
 use crate::load::http1::Http1Error;
 
 /// How requests use connections.
@@ -54,9 +55,9 @@ pub struct LoadPlan {
     pub connections: Connections,
     /// Per-request timeout, from connect to the last byte of the body.
     pub timeout: Duration,
-    pub path: String,
-    /// The exact body a success must carry.
-    pub expected_body: String,
+    /// What it sends, and what a success must be: one request, or a
+    /// weighted mix.
+    pub mix: Mix,
     /// Stop sending at the first request that is not a success, so that a
     /// server that stops answering costs one timeout per worker, not one
     /// per remaining request. The rest count as `unfinished`.
@@ -72,8 +73,7 @@ impl LoadPlan {
             concurrency: n_requests.max(1),
             connections: Connections::PerRequest,
             timeout,
-            path: crate::load::route::PROBE_PATH.to_owned(),
-            expected_body: "Hello, World!".to_owned(),
+            mix: Mix::single(crate::load::request::contract().remove(0)),
             stop_on_failure: false,
             pacing: Pacing::Closed,
         }
@@ -156,20 +156,37 @@ impl ErrorKind {
 /// What one request came to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Outcome {
-    Status { code: u16, body_ok: bool },
+    /// An answer: its status, whether that is the expected one, and
+    /// whether its body passed the request's check.
+    Status {
+        code: u16,
+        status_ok: bool,
+        body_ok: bool,
+    },
     Failed(ErrorKind),
 }
 
 impl Outcome {
-    /// A 200 whose body is exactly the expected one.
+    /// An answer as the request expects: the contract's requests, a 200
+    /// whose body is exactly theirs.
     pub fn is_success(self) -> bool {
         matches!(
             self,
             Outcome::Status {
-                code: 200,
-                body_ok: true
+                status_ok: true,
+                body_ok: true,
+                ..
             }
         )
+    }
+
+    /// The answer `code` to a request expecting `expect`.
+    pub fn answer(code: u16, expect: &crate::load::Expect, body_ok: bool) -> Outcome {
+        Outcome::Status {
+            code,
+            status_ok: code == expect.status,
+            body_ok,
+        }
     }
 
     /// The key this outcome is counted under: `200`, `500`,
@@ -177,9 +194,10 @@ impl Outcome {
     pub fn label(self) -> String {
         match self {
             Outcome::Status {
-                code: 200,
+                code,
+                status_ok: true,
                 body_ok: false,
-            } => "200-wrong-body".to_owned(),
+            } => format!("{code}-wrong-body"),
             Outcome::Status { code, .. } => code.to_string(),
             Outcome::Failed(kind) => kind.as_str().to_owned(),
         }
@@ -415,6 +433,7 @@ mod tests {
 
     const OK: Outcome = Outcome::Status {
         code: 200,
+        status_ok: true,
         body_ok: true,
     };
 
@@ -428,6 +447,7 @@ mod tests {
             3,
             Outcome::Status {
                 code: 200,
+                status_ok: true,
                 body_ok: false,
             },
         ));
@@ -435,6 +455,7 @@ mod tests {
             4,
             Outcome::Status {
                 code: 500,
+                status_ok: false,
                 body_ok: false,
             },
         ));

@@ -14,6 +14,8 @@
 
 use std::fmt;
 
+use crate::load::request::BodyCheck;
+
 /// The most headers a response may have.
 const MAX_HEADERS: usize = 32;
 /// The longest head the reader keeps.
@@ -134,7 +136,7 @@ enum Framing {
 /// Reads one answer at a time; [`Reader::start`] before each request.
 #[derive(Debug, Clone)]
 pub struct Reader {
-    expected: Vec<u8>,
+    check: BodyCheck,
     state: State,
     /// The head so far, then a chunk-size or trailer line.
     line: Vec<u8>,
@@ -146,10 +148,16 @@ pub struct Reader {
 }
 
 impl Reader {
-    /// A reader of answers whose body should be `expected`.
+    /// A reader of answers whose body should be exactly `expected`.
     pub fn new(expected: &[u8]) -> Reader {
+        Reader::checking(&BodyCheck::Exact(expected.to_vec()))
+    }
+
+    /// A reader of answers whose body `check` judges: exact bytes are
+    /// compared as they arrive, a length when the body is whole.
+    pub fn checking(check: &BodyCheck) -> Reader {
         Reader {
-            expected: expected.to_vec(),
+            check: check.clone(),
             state: State::Head { scanned: 0 },
             // A contract answer's head is about 100 to 200 bytes: one
             // allocation per connection, not one per doubling.
@@ -206,10 +214,14 @@ impl Reader {
     }
 
     fn answer(&self) -> Answer {
-        let whole = self.body_len == self.expected.len() as u64;
+        let body_ok = match &self.check {
+            BodyCheck::Exact(expected) => self.body_ok && self.body_len == expected.len() as u64,
+            BodyCheck::Length(n) => self.body_len == *n,
+            BodyCheck::Any => true,
+        };
         Answer {
             status: self.status,
-            body_ok: self.body_ok && whole,
+            body_ok,
             close: self.close,
         }
     }
@@ -306,12 +318,15 @@ impl Reader {
         take
     }
 
-    /// Compares body bytes with the expected body in place.
+    /// Compares body bytes with an exact expected body in place, and
+    /// counts them.
     fn compare(&mut self, bytes: &[u8]) {
-        let at = usize::try_from(self.body_len).unwrap_or(usize::MAX);
-        let expected = self.expected.get(at..).unwrap_or_default();
-        if expected.len() < bytes.len() || expected[..bytes.len()] != *bytes {
-            self.body_ok = false;
+        if let BodyCheck::Exact(expected) = &self.check {
+            let at = usize::try_from(self.body_len).unwrap_or(usize::MAX);
+            let expected = expected.get(at..).unwrap_or_default();
+            if expected.len() < bytes.len() || expected[..bytes.len()] != *bytes {
+                self.body_ok = false;
+            }
         }
         self.body_len = self.body_len.saturating_add(bytes.len() as u64);
     }
@@ -682,6 +697,23 @@ mod tests {
         assert!(!complete(wrong).body_ok);
         let short = b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nHello";
         assert!(!complete(short).body_ok);
+    }
+
+    #[test]
+    fn a_length_or_any_body_is_checked_without_the_bytes() {
+        let read = |check: BodyCheck, bytes: &[u8]| {
+            let mut reader = Reader::checking(&check);
+            match reader.feed(bytes) {
+                Ok(Progress::Complete(answer)) => answer.body_ok,
+                other => panic!("{other:?}"),
+            }
+        };
+        assert!(read(BodyCheck::Length(13), HELLO));
+        assert!(!read(BodyCheck::Length(12), HELLO));
+        assert!(read(BodyCheck::Any, HELLO));
+        assert!(read(BodyCheck::Length(13), CHUNKED));
+        assert!(read(BodyCheck::Exact(BODY.to_vec()), CHUNKED));
+        assert!(!read(BodyCheck::Exact(b"Hello, World?".to_vec()), CHUNKED));
     }
 
     #[test]

@@ -10,7 +10,9 @@ pub mod client;
 pub mod hammer;
 pub mod http1;
 pub mod pool;
+pub mod request;
 pub mod responder;
 pub mod route;
 
+pub use request::{BodyCheck, Expect, Method, Mix, RequestSpec};
 pub use route::Route;

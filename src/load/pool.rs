@@ -139,7 +139,15 @@ fn sample(
             Rc::clone(&kept),
         );
         local.spawn_local(async move {
-            let stream = connection(&target, &collector, stream, requests, None, stop_taking_at);
+            let stream = connection(
+                &target,
+                &collector,
+                stream,
+                requests,
+                None,
+                stop_taking_at,
+                c,
+            );
             let stream = stream.await;
             if let Some(slot) = kept.borrow_mut().get_mut(c) {
                 *slot = stream;

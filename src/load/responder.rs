@@ -164,8 +164,7 @@ mod tests {
     fn answers_the_client_with_the_contracts_body_and_stops() {
         let responder = Responder::start(None).unwrap();
         let mut plan = LoadPlan::keep_alive(500, 8, Duration::from_secs(5));
-        plan.path = "/hello/World".into();
-        plan.expected_body = server_contract::greeting("World");
+        plan.mix = crate::load::Mix::single(crate::load::request::contract().remove(0));
         let report = LoadClient::unpinned(1)
             .run(responder.addr(), &plan)
             .unwrap();

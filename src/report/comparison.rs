@@ -178,7 +178,7 @@ pub(crate) mod tests {
     pub(crate) fn comparison() -> Comparison {
         let rss = Figure::Memory(Phase::Before, MemoryFigure::Rss);
         let vms = Figure::Memory(Phase::Before, MemoryFigure::Vms);
-        let hello = Figure::Latency(Route::Hello);
+        let hello = Figure::Latency(Route::HELLO);
         let base = vec![
             rounds("warp", rss, 3.0 * BYTES_PER_MIB),
             rounds("axum", rss, 3.0 * BYTES_PER_MIB),

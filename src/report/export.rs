@@ -284,12 +284,12 @@ struct Column {
 
 const FIGURE_COLUMNS: [Column; 8] = [
     Column {
-        figure: Figure::Latency(Route::Hello),
+        figure: Figure::Latency(Route::HELLO),
         header: "hello (µs)",
         format: format::us_number,
     },
     Column {
-        figure: Figure::Latency(Route::Json),
+        figure: Figure::Latency(Route::JSON),
         header: "json (µs)",
         format: format::us_number,
     },

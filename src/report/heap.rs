@@ -12,15 +12,9 @@ use crate::report::format;
 use crate::report::table::{Align, Table};
 use crate::units::bytes_text;
 
-/// The heap table's figures, in column order, with their headers.
-const HEAP_COLUMNS: [(Figure, &str); 10] = [
-    (Figure::LatencyAllocations(Route::Hello), "allocs/req hello"),
-    (
-        Figure::LatencyAllocatedBytes(Route::Hello),
-        "bytes/req hello",
-    ),
-    (Figure::LatencyAllocations(Route::Json), "allocs/req json"),
-    (Figure::LatencyAllocatedBytes(Route::Json), "bytes/req json"),
+/// The heap table's figures after those of each request, in column
+/// order, with their headers.
+const HEAP_COLUMNS: [(Figure, &str); 6] = [
     (Figure::BurstAllocations, "burst allocs/req"),
     (Figure::BurstAllocatedBytes, "burst bytes/req"),
     (Figure::LiveHeap(Phase::Before), "live before"),
@@ -42,10 +36,11 @@ pub fn has_heap(run: &RunRecord) -> bool {
 /// One row per server: its heap figures, or why they were not counted.
 pub fn heap_table(run: &RunRecord) -> Table {
     let metrics = figures::collect(run);
+    let columns = heap_columns(&run.routes());
     let mut headers = vec!["server"];
-    headers.extend(HEAP_COLUMNS.iter().map(|(_, h)| *h));
+    headers.extend(columns.iter().map(|(_, h)| h.as_str()));
     headers.push("note");
-    let mut table = Table::new(&headers).aligned(HEAP_COLUMNS.len() + 1, Align::Left);
+    let mut table = Table::new(&headers).aligned(columns.len() + 1, Align::Left);
     for server in &run.servers {
         let mut row = vec![server.name.clone()];
         let of = |figure: Figure| {
@@ -53,11 +48,24 @@ pub fn heap_table(run: &RunRecord) -> Table {
                 .iter()
                 .find(|m| m.server == server.name && m.figure == figure)
         };
-        row.extend(HEAP_COLUMNS.iter().map(|&(figure, _)| cell(of(figure))));
+        row.extend(columns.iter().map(|&(figure, _)| cell(of(figure))));
         row.push(heap_note(run, server));
         table.push(row);
     }
     table
+}
+
+/// Allocations and bytes per request of each request, then the burst's
+/// and the live heap's columns.
+fn heap_columns(routes: &[Route]) -> Vec<(Figure, String)> {
+    let per_request = routes.iter().flat_map(|&r| {
+        [
+            (Figure::LatencyAllocations(r), format!("allocs/req {r}")),
+            (Figure::LatencyAllocatedBytes(r), format!("bytes/req {r}")),
+        ]
+    });
+    let rest = HEAP_COLUMNS.iter().map(|&(f, h)| (f, h.to_owned()));
+    per_request.chain(rest).collect()
 }
 
 fn heap_note(run: &RunRecord, server: &crate::record::ServerRecord) -> String {
@@ -116,7 +124,11 @@ pub fn has_instructions(run: &RunRecord) -> bool {
 /// Instructions per request of each route, with the batches' spread.
 pub fn instructions_table(run: &RunRecord) -> Table {
     let metrics = figures::collect(run);
-    let mut table = Table::new(&["server", "hello", "json", "note"]).aligned(3, Align::Left);
+    let routes = run.routes();
+    let mut headers = vec!["server"];
+    headers.extend(routes.iter().map(|r| r.name()));
+    headers.push("note");
+    let mut table = Table::new(&headers).aligned(routes.len() + 1, Align::Left);
     for server in &run.servers {
         let of = |route| {
             metrics
@@ -128,12 +140,10 @@ pub fn instructions_table(run: &RunRecord) -> Table {
             .clone()
             .map(|reason| format!("not counted: {reason}"))
             .unwrap_or_default();
-        table.push(vec![
-            server.name.clone(),
-            cell(of(Route::Hello)),
-            cell(of(Route::Json)),
-            note,
-        ]);
+        let mut row = vec![server.name.clone()];
+        row.extend(routes.iter().map(|&r| cell(of(r))));
+        row.push(note);
+        table.push(row);
     }
     table
 }

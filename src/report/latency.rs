@@ -40,7 +40,7 @@ pub fn latency_table(run: &RunRecord) -> Table {
     let floor = run
         .client_floor
         .iter()
-        .map(|floor| (CLIENT_FLOOR, Route::Hello, floor));
+        .map(|floor| (CLIENT_FLOOR, Route::HELLO, floor));
     let servers = run.servers.iter().flat_map(|s| {
         s.latency
             .iter()
@@ -100,7 +100,7 @@ mod tests {
         assert!(!kept_alive.contains(CONNECTION_PER_REQUEST), "{kept_alive}");
 
         let server = &mut run.servers[0];
-        let hello = server.latency.get_mut(&crate::load::Route::Hello).unwrap();
+        let hello = server.latency.get_mut(&crate::load::Route::HELLO).unwrap();
         hello.closed_by_server = Some(hello.requests.count);
         hello.client_bound = true;
         let text = latency_table(&run).to_terminal();

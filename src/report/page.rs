@@ -264,6 +264,7 @@ fn table_section(run: &RunRecord, section: &Section) -> String {
 fn table_class(kind: SectionKind) -> &'static str {
     match kind {
         SectionKind::Servers => "servers",
+        SectionKind::Requests => "requests",
         SectionKind::MemoryBefore | SectionKind::MemoryAfter => "wide memory",
         SectionKind::Burst => "wide burst",
         SectionKind::Latency => "wide latency",
@@ -280,6 +281,11 @@ fn note(run: &RunRecord, kind: SectionKind) -> Option<String> {
     let max_rounds = run.servers.iter().map(|s| s.rounds.len()).max();
     Some(match kind {
         SectionKind::Servers => return None,
+        SectionKind::Requests => "Each declared request has its own latency benchmark \
+             (<code>latency-&lt;request&gt;/&lt;server&gt;</code>); the burst sends the one marked, the \
+             sweep and the constant-rate runs the mix, by weight. Two servers are compared on a \
+             request only where both declare it under the same name, sent and checked the same way."
+            .into(),
         SectionKind::MemoryBefore | SectionKind::MemoryAfter => {
             let rounds = match max_rounds {
                 Some(n) if n > 1 => format!(
@@ -373,12 +379,12 @@ fn timeline_charts(run: &RunRecord) -> String {
 
 fn percentile_charts(run: &RunRecord) -> String {
     let mut html = String::new();
-    for route in crate::load::Route::ALL {
+    for route in run.routes() {
         let lines = crate::report::percentile_chart::lines(run, route);
         if lines.is_empty() {
             continue;
         }
-        let title = format!("{} percentiles", route.path());
+        let title = format!("{route} percentiles");
         let _ = writeln!(html, "<div class=\"chart\">\n<h3>{}</h3>", escape(&title));
         match crate::report::percentile_chart::svg(&title, &lines) {
             Ok(svg) => html.push_str(&svg),

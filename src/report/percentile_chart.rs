@@ -162,19 +162,19 @@ mod tests {
     #[test]
     fn every_server_with_requests_is_a_line_and_a_wide_spread_goes_log() {
         let mut run = crate::fixtures::run();
-        let one = lines(&run, Route::Hello);
+        let one = lines(&run, Route::HELLO);
         assert_eq!(one.len(), 1);
         assert_eq!(one[0].points_us.len(), 5);
         // The fixture's percentiles run from 50 µs to 200 µs: linear.
         assert!(!needs_log_scale(&one));
         let mut tide = run.servers[0].clone();
         tide.name = "tide".into();
-        if let Some(latency) = tide.latency.get_mut(&Route::Hello) {
+        if let Some(latency) = tide.latency.get_mut(&Route::HELLO) {
             latency.requests.p50_ns = 44_000_000;
             latency.requests.max_ns = 48_000_000;
         }
         run.servers.push(tide);
-        let two = lines(&run, Route::Hello);
+        let two = lines(&run, Route::HELLO);
         assert!(needs_log_scale(&two));
         let svg = svg("hello", &two).unwrap();
         assert!(

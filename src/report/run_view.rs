@@ -40,6 +40,8 @@ pub struct Section {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SectionKind {
     Servers,
+    /// The requests servers declared in their manifests.
+    Requests,
     MemoryBefore,
     Burst,
     MemoryAfter,
@@ -126,12 +128,19 @@ fn conditions(run: &RunRecord) -> String {
 
 fn sections(run: &RunRecord) -> Vec<Section> {
     let c = &run.config;
-    let mut sections = vec![
-        section(
-            SectionKind::Servers,
-            "Servers".into(),
-            crate::report::servers::servers_table(run),
-        ),
+    let mut sections = vec![section(
+        SectionKind::Servers,
+        "Servers".into(),
+        crate::report::servers::servers_table(run),
+    )];
+    if run.servers.iter().any(|s| !s.requests.is_empty()) {
+        sections.push(section(
+            SectionKind::Requests,
+            "Requests declared in manifests (the others get the contract's: GET /hello/World and GET /json)".into(),
+            crate::report::servers::requests_table(run),
+        ));
+    }
+    sections.extend([
         section(
             SectionKind::MemoryBefore,
             "Memory before the burst (MiB)".into(),
@@ -156,7 +165,7 @@ fn sections(run: &RunRecord) -> Vec<Section> {
             "Memory after the burst (MiB, change from before)".into(),
             after_table(run),
         ),
-    ];
+    ]);
     sections.extend(count_sections(run));
     sections.extend(timed_sections(run));
     sections

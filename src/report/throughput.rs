@@ -170,12 +170,12 @@ mod tests {
             closed_by_server: Some(0),
             lateness: None,
         };
-        use crate::load::Route::{Hello, Json};
+        let (hello, json) = (crate::load::Route::HELLO, crate::load::Route::JSON);
         run.servers[0].constant_rate = vec![
-            at(Hello, 50, 99_500.0),
-            at(Hello, 90, 80_000.0),
+            at(hello, 50, 99_500.0),
+            at(hello, 90, 80_000.0),
             // Short at 50 %, the compared share: it must give no figure.
-            at(Json, 50, 70_000.0),
+            at(json, 50, 70_000.0),
         ];
         let text = rate_table(&run).to_terminal();
         let kept = text.lines().find(|l| l.contains("99.5k")).unwrap();
@@ -196,12 +196,12 @@ mod tests {
             .collect();
         assert!(!rate_figures.is_empty(), "the valid 50 % run is a figure");
         assert!(
-            rate_figures.iter().all(|&f| f == (Hello, 50)),
+            rate_figures.iter().all(|&f| f == (hello, 50)),
             "{rate_figures:?}"
         );
         // A run that kept its rate but whose client sent late is not valid
         // either: its latency would be partly the client's.
-        let mut late = at(Hello, 50, 99_500.0);
+        let mut late = at(hello, 50, 99_500.0);
         late.lateness = Some(LatencySummary {
             p99_ns: 1_500_000,
             ..requests.clone()

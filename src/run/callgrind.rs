@@ -16,7 +16,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
-use crate::load::Route;
+use crate::load::{Mix, RequestSpec};
 use crate::record::InstructionsRecord;
 use crate::run::seams::Load;
 use crate::run::timed::latency_plan;
@@ -65,14 +65,16 @@ pub struct Target<'a> {
     pub dir: &'a Path,
 }
 
-/// Counts `route`'s instructions over `batches` batches on `target`.
+/// Counts `request`'s instructions over `batches` batches on `target`.
 pub fn count(
     load: &dyn Load,
     target: &Target<'_>,
-    route: Route,
+    request: &RequestSpec,
     batches: usize,
 ) -> Result<InstructionsRecord> {
-    let mut plan = latency_plan(route, WARM_UP_REQUESTS as u64, &Default::default());
+    let route = request.name;
+    let mix = Mix::single(request.clone());
+    let mut plan = latency_plan(mix, WARM_UP_REQUESTS as u64, &Default::default());
     plan.timeout = REQUEST_TIMEOUT;
     let mut client = load.connect(target.addr, &plan)?;
     let during = format!("while callgrind counted its {route} requests");
@@ -88,7 +90,7 @@ pub fn count(
                 server: target.name.to_owned(),
                 failed: n_requests - report.successes,
                 sent: n_requests,
-                path: batch.path.clone(),
+                path: batch.mix.requests_text(),
                 during: during.clone(),
                 outcomes: report.counter_text(),
             }),

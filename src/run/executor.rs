@@ -12,7 +12,9 @@ use std::time::{Duration, Instant, SystemTime};
 use crate::conditions::{Conditions, somaxconn};
 use crate::config::BenchConfig;
 use crate::error::Result;
+use crate::load::request::RequestSet;
 use crate::load::responder::Responder;
+use crate::load::{Mix, Route};
 use crate::measure::cpu::PhaseCost;
 use crate::measure::environment::Environment;
 use crate::measure::memory::{ProcSampler, Sampler};
@@ -195,8 +197,14 @@ impl Run {
                 return Plan::interleaved(a, b, &self.tools.config);
             }
         }
+        let routes: Vec<Vec<Route>> = self
+            .sessions
+            .iter()
+            .map(|s| s.requests().names().collect())
+            .collect();
         Plan::default_run(&Selection {
             names: &names,
+            routes: &routes,
             config: &self.tools.config,
             filter,
             runs_routines: self.mode.runs_routines(),
@@ -318,7 +326,8 @@ impl Run {
                 })
                 .map(Measured::Bytes),
             Bench::Latency { server, route } => {
-                let plan = latency_plan(route, iters, &self.tools.config);
+                let request = self.requests(server)?.get(route).ok_or(Skipped)?;
+                let plan = latency_plan(Mix::single(request.clone()), iters, &self.tools.config);
                 self.sample(server, Timed::Latency(route), &plan, iters)
                     .map(Measured::Time)
             }
@@ -326,19 +335,20 @@ impl Run {
                 server,
                 connections,
             } => {
-                let plan = throughput_plan(connections, iters, &self.tools.config);
+                let mix = self.requests(server)?.sweep().clone();
+                let plan = throughput_plan(mix, connections, iters, &self.tools.config);
                 self.sample(server, Timed::Throughput(connections), &plan, iters)
                     .map(Measured::Time)
             }
             Bench::Ceiling { connections } => {
-                let plan = throughput_plan(connections, iters, &self.tools.config);
+                let plan = throughput_plan(hello(), connections, iters, &self.tools.config);
                 let timed = Timed::Throughput(connections);
                 self.measure_control(bench, timed, &plan, iters)
                     .map(Measured::Time)
             }
             Bench::Floor => {
-                let plan = latency_plan(crate::load::Route::Hello, iters, &self.tools.config);
-                let timed = Timed::Latency(crate::load::Route::Hello);
+                let plan = latency_plan(hello(), iters, &self.tools.config);
+                let timed = Timed::Latency(crate::load::Route::HELLO);
                 self.measure_control(bench, timed, &plan, iters)
                     .map(Measured::Time)
             }
@@ -376,6 +386,14 @@ impl Run {
         figure: crate::measure::memory::MemoryFigure,
     ) -> Result<u64, Skipped> {
         self.on_server(server, |session, tools| session.read_memory(tools, figure))
+    }
+
+    /// What `server` is measured on.
+    fn requests(&self, server: ServerId) -> Result<&RequestSet, Skipped> {
+        self.sessions
+            .get(server.0)
+            .map(Session::requests)
+            .ok_or(Skipped)
     }
 
     fn sample(
@@ -471,14 +489,14 @@ impl Run {
                 pid: None,
                 heap: None,
             };
-            let route = crate::load::Route::Hello;
+            let hello = hello();
             // Half a server's reading: the control is read beside every
             // round of every server, so its rounds are many.
             let config = BenchConfig {
                 probe_requests: (self.tools.config.probe_requests / 2).max(1),
                 ..self.tools.config.clone()
             };
-            probe::probe(self.tools.load.as_ref(), &target, route, &config)
+            probe::probe(self.tools.load.as_ref(), &target, hello.first(), &config)
         });
         match reading {
             Ok(reading) => session.record_control(reading),
@@ -687,4 +705,10 @@ fn release_freed_memory() {
     unsafe {
         libc::malloc_trim(0);
     }
+}
+
+/// The contract's `GET /hello/World` alone: what the client's floor and
+/// ceiling, and the control beside each round, send to the responder.
+fn hello() -> Mix {
+    Mix::single(crate::load::request::contract().remove(0))
 }

@@ -218,6 +218,7 @@ impl FakeLoad {
             (false, _) => Outcome::Failed(ErrorKind::Refused),
             (true, wrong) => Outcome::Status {
                 code: 200,
+                status_ok: true,
                 body_ok: !wrong,
             },
         };
@@ -296,6 +297,8 @@ mod tests {
             version: VersionSource::Value("1.0.0".into()),
             build: None,
             run: vec!["{bin}".into(), "--port".into(), "{port}".into()],
+            ready: crate::server::manifest::Readiness::ContractLine,
+            requests: crate::load::request::RequestSet::contract(),
         }
     }
 
@@ -337,7 +340,7 @@ mod tests {
         let world = world(&[]);
         let mut run = run(&world, &["axum"], RunMode::Test);
         run.set_baseline_rates(BTreeMap::from([(
-            ("axum".to_owned(), crate::load::Route::Hello, 50),
+            ("axum".to_owned(), crate::load::Route::HELLO, 50),
             1234,
         )]));
         let plan = run.default_plan(&Filter::matching("throughput").unwrap());
@@ -349,14 +352,14 @@ mod tests {
             .map(|r| (r.route, r.percent_of_max, r.target_per_second))
             .collect();
         assert!(
-            rates.contains(&(crate::load::Route::Hello, Some(50), 1234)),
+            rates.contains(&(crate::load::Route::HELLO, Some(50), 1234)),
             "{rates:?}"
         );
         // Where the baseline has none, the run's own maximum sets it.
         assert!(
             rates
                 .iter()
-                .any(|&(route, percent, rate)| route == crate::load::Route::Json
+                .any(|&(route, percent, rate)| route == crate::load::Route::JSON
                     && percent == Some(50)
                     && rate != 1234),
             "{rates:?}"
@@ -402,7 +405,7 @@ mod tests {
         assert!(warp.rounds[0].burst.is_none());
         assert_eq!(
             warp.latency.keys().collect::<Vec<_>>(),
-            [&crate::load::Route::Json]
+            [&crate::load::Route::JSON]
         );
     }
 
@@ -472,7 +475,7 @@ mod tests {
         let axum = server(&record, "axum");
         let error = axum.error.as_deref().unwrap();
         assert!(
-            error.starts_with("axum failed 5 of 5 requests to /hello/World during the latency hello benchmark: 200-wrong-body: 5"),
+            error.starts_with("axum failed 5 of 5 requests to GET /hello/World during the latency hello benchmark: 200-wrong-body: 5"),
             "{error}"
         );
         assert!(axum.latency.is_empty());
@@ -539,7 +542,7 @@ mod tests {
         });
         let bench = Bench::Latency {
             server: axum,
-            route: crate::load::Route::Hello,
+            route: crate::load::Route::HELLO,
         };
         assert!(!run.begin(&bench));
         assert!(run.measure(&bench, 3).is_err());
@@ -656,7 +659,7 @@ mod tests {
         let plan = run.default_plan(&Filter::matching("^latency-hello/(axum|warp)$").unwrap());
         let axum = Bench::Latency {
             server: ServerId(0),
-            route: crate::load::Route::Hello,
+            route: crate::load::Route::HELLO,
         };
         for step in &plan.steps {
             match step {

@@ -157,7 +157,7 @@ impl Bench {
         match self {
             Bench::Memory { server, .. } => format!("memory-{}", names[server.0]),
             Bench::Latency { route, .. } => format!("latency-{route}"),
-            Bench::Floor => format!("latency-{}", Route::Hello),
+            Bench::Floor => format!("latency-{}", Route::HELLO),
             Bench::Throughput { .. } | Bench::Ceiling { .. } => THROUGHPUT_GROUP.to_owned(),
         }
     }
@@ -254,6 +254,9 @@ pub struct Plan {
 pub struct Selection<'a> {
     /// The selected servers' names; a [`ServerId`] indexes this.
     pub names: &'a [String],
+    /// The requests each server is measured on, by name, indexed as
+    /// `names`: the contract's two for a server that declares none.
+    pub routes: &'a [Vec<Route>],
     pub config: &'a BenchConfig,
     pub filter: &'a Filter,
     /// False in `--list` and `--load-baseline` modes, where Criterion runs
@@ -274,8 +277,8 @@ impl Plan {
             builder.memory(server);
         }
         builder.floor();
-        for route in Route::ALL {
-            for server in builder.servers() {
+        for route in builder.routes() {
+            for server in builder.servers_of(route) {
                 builder.latency(server, route);
             }
         }
@@ -449,6 +452,31 @@ impl<'a> Builder<'a> {
 
     fn servers(&self) -> Vec<ServerId> {
         (0..self.selection.names.len()).map(ServerId).collect()
+    }
+
+    /// Every request any server is measured on: the contract's first, then
+    /// the others as the servers declare them.
+    fn routes(&self) -> Vec<Route> {
+        let mut routes = Route::CONTRACT.to_vec();
+        for route in self.selection.routes.iter().flatten() {
+            if !routes.contains(route) {
+                routes.push(*route);
+            }
+        }
+        routes
+    }
+
+    /// The servers measured on `route`.
+    fn servers_of(&self, route: Route) -> Vec<ServerId> {
+        self.servers()
+            .into_iter()
+            .filter(|s| {
+                self.selection
+                    .routes
+                    .get(s.0)
+                    .map_or(Route::CONTRACT.contains(&route), |r| r.contains(&route))
+            })
+            .collect()
     }
 
     fn selected(&self, bench: Bench) -> bool {
@@ -703,8 +731,10 @@ mod tests {
 
     fn plan(config: &BenchConfig, filter: &Filter, runs_routines: bool) -> Plan {
         let names = names();
+        let routes = vec![Route::CONTRACT.to_vec(); names.len()];
         Plan::default_run(&Selection {
             names: &names,
+            routes: &routes,
             config,
             filter,
             runs_routines,
@@ -815,7 +845,7 @@ mod tests {
                 },
                 Step::Bench(Bench::Latency {
                     server: warp,
-                    route: Route::Json
+                    route: Route::JSON
                 }),
                 Step::Stop { server: warp },
             ]

@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 
 use crate::config::BenchConfig;
 use crate::error::{Error, Result};
-use crate::load::Route;
 use crate::load::hammer::{LoadPlan, counter_text, latency_histogram, summarize};
+use crate::load::{Mix, RequestSpec};
 use crate::measure::cpu::PhaseMeter;
 use crate::measure::heap::HeapCounters;
 use crate::record::ProbeRecord;
@@ -45,11 +45,12 @@ const BATCH: usize = 100;
 pub fn probe(
     load: &dyn Load,
     target: &Target<'_>,
-    route: Route,
+    request: &RequestSpec,
     config: &BenchConfig,
 ) -> Result<ProbeRecord> {
+    let route = request.name;
     let n_requests = config.probe_requests.max(1);
-    let plan = latency_plan(route, n_requests as u64, config);
+    let plan = latency_plan(Mix::single(request.clone()), n_requests as u64, config);
     let mut client = load.connect(target.addr, &plan)?;
     let during = format!("during its round's {route} latency reading");
     let warm_up = (n_requests / 10).max(1);
@@ -95,7 +96,7 @@ impl Sent {
             server: server.to_owned(),
             failed: self.requests - self.successes,
             sent: self.requests,
-            path: plan.path.clone(),
+            path: plan.mix.requests_text(),
             during: during.to_owned(),
             outcomes: counter_text(&self.counts),
         }
@@ -161,6 +162,7 @@ mod tests {
                     latency: self.each,
                     outcome: Outcome::Status {
                         code: 200,
+                        status_ok: true,
                         body_ok: true,
                     },
                 });
@@ -197,7 +199,13 @@ mod tests {
             heap: None,
         };
         let started = Instant::now();
-        let reading = probe(&load, &target, Route::Hello, &BenchConfig::default()).unwrap();
+        let reading = probe(
+            &load,
+            &target,
+            &crate::load::request::contract()[0],
+            &BenchConfig::default(),
+        )
+        .unwrap();
         let took = started.elapsed();
         // One batch past the budget at most, warm-up included.
         let bound = PROBE_TIME + PROBE_TIME / 10 + 2 * Duration::from_millis(5 * BATCH as u64);

@@ -264,7 +264,7 @@ impl Load for ClientLoad {
     }
 
     fn connect(&self, addr: SocketAddr, plan: &LoadPlan) -> Result<Box<dyn Sequential>> {
-        let connection = KeepAlive::new(addr, &plan.path, &plan.expected_body, plan.timeout)?;
+        let connection = KeepAlive::new(addr, &plan.mix, plan.timeout)?;
         Ok(Box::new(PinnedKeepAlive {
             connection,
             pins: self.pins.clone(),

@@ -10,8 +10,9 @@ use std::time::Duration;
 
 use crate::config::{BenchConfig, BurstShape, RATE_PERCENTS};
 use crate::error::{Error, Result};
-use crate::load::Route;
 use crate::load::hammer::{LoadPlan, Pacing};
+use crate::load::request::RequestSet;
+use crate::load::{Mix, Route};
 use crate::measure::cpu::{PhaseMeter, peak_rss_bytes, reset_peak_rss};
 use crate::measure::fds::{open_files, wait_until_held};
 use crate::measure::heap::HeapCounters;
@@ -21,7 +22,7 @@ use crate::measure::settle::{Settle, settle};
 use crate::measure::timeline;
 use crate::record::{
     BurstRecord, InstructionsRecord, LeakPoint, LeakRecord, Phase, ProbeRecord, RateRecord,
-    RoundRecord, ServerRecord, StopRecord, is_client_bound,
+    RequestInfo, RoundRecord, ServerRecord, StopRecord, is_client_bound,
 };
 use crate::run::callgrind;
 use crate::run::probe;
@@ -110,9 +111,15 @@ pub struct Session {
 impl Session {
     /// Server `index` (from 0) of `of`.
     pub fn new(spec: ServerSpec, workers: usize, index: usize, of: usize) -> Session {
+        let mut record = ServerRecord::new(&spec.name, &spec.description, workers);
+        if spec.requests.is_declared() {
+            record.requests = RequestInfo::of(&spec.requests);
+            record.loads = Some(spec.requests.loads());
+        }
+        record.not_settable = spec.not_settable();
         Session {
             label: format!("[{}/{of}] {}", index + 1, spec.name),
-            record: ServerRecord::new(&spec.name, &spec.description, workers),
+            record,
             spec,
             state: State::Idle,
             built: None,
@@ -122,6 +129,11 @@ impl Session {
 
     pub fn name(&self) -> &str {
         &self.spec.name
+    }
+
+    /// What the server is measured on.
+    pub fn requests(&self) -> &RequestSet {
+        &self.spec.requests
     }
 
     /// One line as the server enters a phase: `[3/6] rocket: round 2 of 3`.
@@ -299,8 +311,9 @@ impl Session {
     /// The seed's burst on the running round's process.
     pub fn burst(&mut self, tools: &mut Tools) -> Result<()> {
         let name = self.spec.name.clone();
+        let mix = Mix::single(self.spec.requests.burst().clone());
         let (running, round) = self.running_round()?;
-        let burst = run_burst(&name, tools, running)?;
+        let burst = run_burst(&name, &mix, tools, running)?;
         let no_allocation = burst.heap.is_some_and(|heap| heap.allocations == 0);
         round.burst = Some(burst);
         if no_allocation {
@@ -314,6 +327,7 @@ impl Session {
     /// The round's latency reading of every route.
     pub fn probe(&mut self, tools: &mut Tools) -> Result<()> {
         let name = self.spec.name.clone();
+        let requests = self.spec.requests.clone();
         let (running, round) = self.running_round()?;
         let target = probe::Target {
             name: &name,
@@ -330,9 +344,10 @@ impl Session {
             },
             false => tools.config.clone(),
         };
-        for route in Route::ALL {
+        for request in requests.all() {
+            let route = request.name;
             let during = format!("during its round's {route} latency reading");
-            let reading = probe::probe(tools.load.as_ref(), &target, route, &config)
+            let reading = probe::probe(tools.load.as_ref(), &target, request, &config)
                 .map_err(|err| crash_or(running.server.as_mut(), err, &during))?;
             round.probes.insert(route, reading);
         }
@@ -344,8 +359,9 @@ impl Session {
     pub fn leak_burst(&mut self, tools: &mut Tools) -> Result<()> {
         let name = self.spec.name.clone();
         let cap = tools.config.settle;
+        let mix = Mix::single(self.spec.requests.burst().clone());
         let running = self.running()?;
-        let burst = run_burst(&name, tools, running)?;
+        let burst = run_burst(&name, &mix, tools, running)?;
         running.timeline = None;
         let during = "after a burst of its leak check";
         let (snapshot, _) = settle_and_read(tools, running.server.as_mut(), cap, during)?;
@@ -435,10 +451,10 @@ impl Session {
             dir,
         };
         let mut counted = BTreeMap::new();
-        for route in Route::ALL {
-            match callgrind::count(tools.load.as_ref(), &target, route, 1) {
+        for request in self.spec.requests.all() {
+            match callgrind::count(tools.load.as_ref(), &target, request, 1) {
                 Ok(record) => {
-                    counted.insert(route, record);
+                    counted.insert(request.name, record);
                 }
                 Err(err) => {
                     let err = crash_or(server.as_mut(), err, "under callgrind");
@@ -526,7 +542,7 @@ impl Session {
                 server: name,
                 failed: plan.n_requests - report.successes,
                 sent: plan.n_requests,
-                path: plan.path.clone(),
+                path: plan.mix.requests_text(),
                 during: during.clone(),
                 outcomes: report.counter_text(),
             };
@@ -548,11 +564,12 @@ impl Session {
         } else {
             tools.config.rates.iter().map(|&r| (None, r)).collect()
         };
-        for route in Route::ALL {
+        for mix in self.spec.requests.rate_loads() {
+            let route = mix.name();
             for &(percent, own) in &rates {
                 let rate = self.baseline_rate(tools, route, percent).unwrap_or(own);
                 self.progress(&format!("{route} at {rate} requests/s"));
-                let record = self.rate_run(tools, route, connections, percent, rate)?;
+                let record = self.rate_run(tools, &mix, connections, percent, rate)?;
                 self.record.constant_rate.push(record);
             }
         }
@@ -586,7 +603,7 @@ impl Session {
     fn rate_run(
         &mut self,
         tools: &mut Tools,
-        route: Route,
+        mix: &Mix,
         connections: usize,
         percent_of_max: Option<u8>,
         rate: u32,
@@ -599,7 +616,8 @@ impl Session {
         } else {
             RATE_RUN
         };
-        let plan = rate_plan(route, connections, rate, run_for, &tools.config);
+        let route = mix.name();
+        let plan = rate_plan(mix.clone(), connections, rate, run_for, &tools.config);
         let meter = PhaseMeter::start(pid);
         let report = tools.load.run(addr, &plan)?;
         let cost = meter.stop();
@@ -718,14 +736,14 @@ fn run_values<'a>(built: &'a BuiltServer, launch: &LaunchOptions) -> RunValues<'
 
 /// A constant-rate run's plan: `rate` requests per second for `run_for`.
 fn rate_plan(
-    route: Route,
+    mix: Mix,
     connections: usize,
     rate: u32,
     run_for: Duration,
     config: &BenchConfig,
 ) -> LoadPlan {
     let rate_nz = NonZeroU32::new(rate.max(1)).unwrap_or(NonZeroU32::MIN);
-    let mut plan = latency_plan(route, 1, config);
+    let mut plan = latency_plan(mix, 1, config);
     plan.n_requests = ((f64::from(rate) * run_for.as_secs_f64()) as usize).max(1);
     plan.concurrency = connections.clamp(1, plan.n_requests);
     plan.pacing = Pacing::Rate(rate_nz);
@@ -750,15 +768,21 @@ fn settle_and_read(
 }
 
 /// The seed's burst against `server`; a crash during it is the error.
-fn run_burst(name: &str, tools: &mut Tools, running: &mut Running) -> Result<BurstRecord> {
+fn run_burst(
+    name: &str,
+    mix: &Mix,
+    tools: &mut Tools,
+    running: &mut Running,
+) -> Result<BurstRecord> {
     let server = running.server.as_mut();
     let heap = running.heap.as_deref();
     let config = &tools.config;
     let held_shape = config.burst == BurstShape::Held;
-    let plan = match config.burst {
+    let mut plan = match config.burst {
         BurstShape::Held => LoadPlan::held_burst(config.n_requests, config.timeout),
         BurstShape::AsIs => LoadPlan::burst(config.n_requests, config.timeout),
     };
+    plan.mix = mix.clone();
     let pid = server.pid();
     // The peak is the burst's own only if the reset worked.
     let peak_reset = reset_peak_rss(pid).is_ok();

@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use crate::config::BenchConfig;
-use crate::load::Route;
 use crate::load::hammer::{HammerReport, LoadPlan};
+use crate::load::{Mix, Route};
 use crate::measure::cpu::PhaseCost;
 use crate::measure::estimate::Timings;
 use crate::record::{LatencyRecord, is_client_bound};
@@ -132,24 +132,25 @@ impl TimedSamples {
     }
 }
 
-/// The plan of one latency sample: `iters` requests to `route`.
-pub fn latency_plan(route: Route, iters: u64, config: &BenchConfig) -> LoadPlan {
+/// The plan of one latency sample: `iters` requests of `mix` (one
+/// request, for a latency benchmark).
+pub fn latency_plan(mix: Mix, iters: u64, config: &BenchConfig) -> LoadPlan {
     let n_requests = usize::try_from(iters).unwrap_or(usize::MAX);
     let timeout = config.timeout.max(LATENCY_TIMEOUT_FLOOR);
     let mut plan = LoadPlan::keep_alive(n_requests, config.concurrency, timeout);
-    plan.path = route.path().to_owned();
-    plan.expected_body = route.expected_body();
+    plan.mix = mix;
     // One failure already fails the server; don't wait out the rest.
     plan.stop_on_failure = true;
     plan
 }
 
 /// One sample of the throughput sweep: `iters` rounds of `connections`
-/// requests to `/hello/World` over that many keep-alive connections.
-pub fn throughput_plan(connections: usize, iters: u64, config: &BenchConfig) -> LoadPlan {
+/// requests of `mix` (the contract's: `/hello/World`) over that many
+/// keep-alive connections.
+pub fn throughput_plan(mix: Mix, connections: usize, iters: u64, config: &BenchConfig) -> LoadPlan {
     let connections = connections.max(1);
     let rounds = usize::try_from(iters).unwrap_or(usize::MAX);
-    let mut plan = latency_plan(Route::Hello, 1, config);
+    let mut plan = latency_plan(mix, 1, config);
     plan.n_requests = rounds.saturating_mul(connections);
     plan.concurrency = connections;
     plan
@@ -174,22 +175,30 @@ mod tests {
             concurrency: 2,
             ..BenchConfig::default()
         };
-        let plan = latency_plan(Route::Json, 10, &config);
+        let plan = latency_plan(
+            Mix::single(crate::load::request::contract().remove(1)),
+            10,
+            &config,
+        );
         assert_eq!(
             plan.connections,
             crate::load::hammer::Connections::KeepAlive
         );
         assert_eq!((plan.n_requests, plan.concurrency), (10, 2));
-        assert_eq!(plan.path, "/json");
-        assert_eq!(plan.expected_body, server_contract::JSON_BODY);
+        assert_eq!(plan.mix.first().path, "/json");
+        assert_eq!(
+            plan.mix.first().expect,
+            crate::load::Expect::ok_with(server_contract::JSON_BODY)
+        );
         assert_eq!(plan.timeout, LATENCY_TIMEOUT_FLOOR);
     }
 
     #[test]
     fn a_sweep_sample_keeps_every_connection_busy_for_each_iteration() {
-        let plan = throughput_plan(16, 3, &BenchConfig::default());
+        let hello = Mix::single(crate::load::request::contract().remove(0));
+        let plan = throughput_plan(hello.clone(), 16, 3, &BenchConfig::default());
         assert_eq!((plan.n_requests, plan.concurrency), (48, 16));
-        assert_eq!(plan.path, Route::Hello.path());
+        assert_eq!(plan.mix, hello);
     }
 
     fn report(latency_ns: u64, n: usize) -> HammerReport {
@@ -200,6 +209,7 @@ mod tests {
                 latency: Duration::from_nanos(latency_ns),
                 outcome: crate::load::hammer::Outcome::Status {
                     code: 200,
+                    status_ok: true,
                     body_ok: true,
                 },
             });

@@ -310,6 +310,8 @@ version = "0.2.25"
                 "echo 'error: no compiler today' >&2; exit 3".into(),
             ])),
             run: vec!["x".into(), "{port}".into()],
+            ready: crate::server::manifest::Readiness::ContractLine,
+            requests: crate::load::request::RequestSet::contract(),
         };
         let workspace = Workspace::at(env!("CARGO_MANIFEST_DIR"));
         let results = build_servers(&workspace, &[spec]);

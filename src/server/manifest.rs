@@ -35,6 +35,9 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
+use crate::load::request::RequestSet;
+pub use crate::server::requests::Readiness;
+use crate::server::requests::{RawRequest, readiness, request_set};
 
 /// The manifest's file name inside each server folder.
 pub const MANIFEST_FILE: &str = "server.toml";
@@ -95,6 +98,14 @@ struct RawManifest {
     version: VersionSource,
     build: Option<BuildStep>,
     run: Vec<String>,
+    /// How readiness is known (see [`Readiness`]).
+    ready: Option<toml::Value>,
+    /// The request the burst sends.
+    burst: Option<String>,
+    /// What the sweep and the constant-rate runs send, by weight.
+    mix: Option<BTreeMap<String, i64>>,
+    #[serde(default)]
+    requests: Vec<RawRequest>,
     #[serde(default)]
     variants: Vec<RawVariant>,
 }
@@ -168,6 +179,31 @@ pub struct ServerSpec {
     pub build: Option<BuildStep>,
     /// The command line template, placeholders unfilled.
     pub run: Vec<String>,
+    /// How the harness knows it is ready.
+    pub ready: Readiness,
+    /// What it is measured on: its manifest's requests, or the contract's.
+    pub requests: RequestSet,
+}
+
+/// A setting the harness gives every server the same, where it can.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum Setting {
+    /// The listen backlog (`--backlog N`, or `{backlog}`).
+    Backlog,
+    /// The worker threads (`{workers}`).
+    Workers,
+}
+
+impl Setting {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Setting::Backlog => "backlog",
+            Setting::Workers => "workers",
+        }
+    }
 }
 
 /// What fills the placeholders of a run template.
@@ -197,6 +233,8 @@ impl ServerSpec {
         let dir = manifest
             .parent()
             .map_or_else(|| PathBuf::from("."), Path::to_owned);
+        let ready = readiness(raw.ready).map_err(invalid)?;
+        let requests = request_set(raw.requests, raw.burst, raw.mix, &dir).map_err(invalid)?;
         let base = ServerSpec {
             name: raw.name,
             description: raw.description,
@@ -206,6 +244,8 @@ impl ServerSpec {
             version: raw.version,
             build: raw.build,
             run: raw.run,
+            ready,
+            requests,
         };
         base.validate().map_err(invalid)?;
         let mut specs = vec![base.clone()];
@@ -361,25 +401,60 @@ impl ServerSpec {
             .map(|p| p.display().to_string())
             .unwrap_or_default();
         let dir = self.dir.display().to_string();
-        let mut argv: Vec<String> = self
-            .run
-            .iter()
-            .map(|arg| {
+        let backlog = values.backlog.map(|b| b.to_string());
+        let mut argv: Vec<String> = Vec::with_capacity(self.run.len() + 2);
+        for arg in &self.run {
+            if arg.contains(BACKLOG) && backlog.is_none() {
+                // No backlog to give: the argument goes, and the flag
+                // before it (`--backlog`, `{backlog}`) with it.
+                let flag = argv
+                    .last()
+                    .is_some_and(|prev: &String| prev.starts_with('-') && !prev.contains('='));
+                if flag && !arg.starts_with('-') {
+                    argv.pop();
+                }
+                continue;
+            }
+            argv.push(
                 arg.replace("{bin}", &bin)
                     .replace("{python}", &python)
                     .replace("{dir}", &dir)
                     .replace("{port}", &values.port.to_string())
                     .replace("{workers}", &values.workers.to_string())
-            })
-            .collect();
-        if let Some(backlog) = values.backlog {
-            argv.extend(["--backlog".to_owned(), backlog.to_string()]);
+                    .replace(BACKLOG, backlog.as_deref().unwrap_or_default()),
+            );
+        }
+        if let Some(backlog) = backlog
+            && self.ready.is_contract()
+            && !self.places(BACKLOG)
+        {
+            argv.extend(["--backlog".to_owned(), backlog]);
         }
         argv
     }
+
+    /// Whether `run` places this placeholder.
+    fn places(&self, placeholder: &str) -> bool {
+        self.run.iter().any(|arg| arg.contains(placeholder))
+    }
+
+    /// The settings this server cannot be given: the backlog unless it
+    /// follows the contract or places `{backlog}`, the workers unless it
+    /// places `{workers}`. A row says so.
+    pub fn not_settable(&self) -> Vec<Setting> {
+        let backlog = self.ready.is_contract() || self.places(BACKLOG);
+        let workers = self.places("{workers}");
+        [(Setting::Backlog, backlog), (Setting::Workers, workers)]
+            .into_iter()
+            .filter(|(_, settable)| !settable)
+            .map(|(setting, _)| setting)
+            .collect()
+    }
 }
 
-const PLACEHOLDERS: [&str; 5] = ["{bin}", "{python}", "{dir}", "{port}", "{workers}"];
+const BACKLOG: &str = "{backlog}";
+
+const PLACEHOLDERS: [&str; 6] = ["{bin}", "{python}", "{dir}", "{port}", "{workers}", BACKLOG];
 
 fn check_placeholders(arg: &str) -> Result<(), String> {
     let mut rest = arg;
@@ -624,6 +699,299 @@ run = ["{python}", "{dir}/app.py", "--port", "{port}", "--workers", "{workers}"]
             assert!(err.contains(expected), "{folder}: {err}");
             assert!(err.contains(&path.display().to_string()), "{folder}: {err}");
         }
+    }
+
+    /// A third-party server with every request field, for the tests below.
+    const OWN: &str = r#"
+name = "own"
+version = { value = "1" }
+run = ["python3", "-u", "-m", "http.server", "--bind", "127.0.0.1", "{port}"]
+ready = { line_contains = "port {port}" }
+burst = "item"
+mix = { page = 3, item = 1 }
+
+[[requests]]
+name = "page"
+path = "/hello.txt"
+
+[[requests]]
+name = "item"
+method = "POST"
+path = "/items?x=1"
+headers = { content-type = "application/json", x-trace = "on" }
+body_file = "item.json"
+expect = { status = 201, length = 27 }
+
+[[requests]]
+name = "exact"
+method = "PUT"
+path = "/e"
+body = "abc"
+expect = { body_file = "www/e.txt" }
+
+[[requests]]
+name = "inline"
+method = "DELETE"
+path = "/i"
+expect = { status = 204, body = "" }
+"#;
+
+    fn own_dir(tag: &str) -> (PathBuf, PathBuf) {
+        let dir = temp_dir(tag);
+        let manifest = write_manifest(&dir, "own", OWN);
+        let folder = manifest.parent().unwrap().to_owned();
+        std::fs::write(folder.join("item.json"), br#"{"name":"x"}"#).unwrap();
+        std::fs::create_dir_all(folder.join("www")).unwrap();
+        std::fs::write(folder.join("www/e.txt"), "done").unwrap();
+        (folder, manifest)
+    }
+
+    #[test]
+    fn declared_requests_are_read_field_by_field_with_their_defaults() {
+        use crate::load::{BodyCheck, Method, Route};
+        let (_, manifest) = own_dir("own-fields");
+        let spec = ServerSpec::load(&manifest).unwrap().remove(0);
+        assert_eq!(spec.ready, Readiness::LineContains("port {port}".into()));
+        let set = &spec.requests;
+        assert!(set.is_declared());
+        let names: Vec<&str> = set.names().map(Route::name).collect();
+        assert_eq!(names, ["page", "item", "exact", "inline"]);
+        let page = &set.all()[0];
+        assert_eq!(
+            (page.method, page.path.as_str()),
+            (Method::Get, "/hello.txt")
+        );
+        assert_eq!(
+            (page.expect.status, &page.expect.body),
+            (200, &BodyCheck::Any)
+        );
+        assert!(page.body.is_empty() && page.headers.is_empty());
+        let item = &set.all()[1];
+        assert_eq!(item.method, Method::Post);
+        assert_eq!(item.path, "/items?x=1");
+        assert_eq!(
+            item.headers,
+            [
+                ("content-type".to_owned(), "application/json".to_owned()),
+                ("x-trace".to_owned(), "on".to_owned())
+            ]
+        );
+        assert_eq!(item.body, br#"{"name":"x"}"#);
+        assert_eq!(
+            (item.expect.status, &item.expect.body),
+            (201, &BodyCheck::Length(27))
+        );
+        let exact = &set.all()[2];
+        assert_eq!(
+            (exact.method, exact.body.as_slice()),
+            (Method::Put, &b"abc"[..])
+        );
+        assert_eq!(exact.expect.body, BodyCheck::Exact(b"done".to_vec()));
+        let inline = &set.all()[3];
+        assert_eq!(inline.expect.status, 204);
+        assert_eq!(inline.expect.body, BodyCheck::Exact(Vec::new()));
+        assert_eq!(set.burst().name, Route::new("item"));
+        assert_eq!(set.sweep().describe(), "page ×3 + item ×1");
+        assert_eq!(set.rate_loads().len(), 1);
+        assert_eq!(
+            spec.not_settable(),
+            [Setting::Backlog, Setting::Workers],
+            "no {{backlog}}, no {{workers}}, no contract"
+        );
+        let line = spec.command_line(&RunValues {
+            bin: None,
+            python: None,
+            port: 8123,
+            workers: 2,
+            backlog: Some(2000),
+        });
+        assert_eq!(
+            line.last().map(String::as_str),
+            Some("8123"),
+            "nothing appended"
+        );
+    }
+
+    #[test]
+    fn a_manifest_without_requests_is_measured_on_the_contracts() {
+        let dir = temp_dir("contract-requests");
+        let spec = ServerSpec::load(&write_manifest(&dir, "axum", AXUM))
+            .unwrap()
+            .remove(0);
+        assert_eq!(spec.requests, crate::load::request::RequestSet::contract());
+        assert_eq!(spec.ready, Readiness::ContractLine);
+        assert!(spec.not_settable().is_empty());
+        let defaults = "name = \"x\"\nversion = { value = \"1\" }\nrun = [\"a\", \"{port}\"]\nready = \"probe\"\n[[requests]]\nname = \"one\"\npath = \"/\"\n";
+        let spec = ServerSpec::load(&write_manifest(&dir, "x", defaults))
+            .unwrap()
+            .remove(0);
+        assert_eq!(spec.ready, Readiness::Probe);
+        assert_eq!(spec.requests.burst().name.name(), "one");
+        assert_eq!(spec.requests.sweep().describe(), "one");
+    }
+
+    #[test]
+    fn backlog_and_workers_reach_a_server_only_where_its_template_places_them() {
+        let dir = temp_dir("backlog-placeholder");
+        let text = "name = \"x\"\nversion = { value = \"1\" }\nready = \"probe\"\nrun = [\"srv\", \"{port}\", \"--backlog\", \"{backlog}\", \"-t={workers}\"]\n";
+        let spec = ServerSpec::load(&write_manifest(&dir, "x", text))
+            .unwrap()
+            .remove(0);
+        assert!(spec.not_settable().is_empty());
+        let line = |backlog| {
+            spec.command_line(&RunValues {
+                bin: None,
+                python: None,
+                port: 9,
+                workers: 3,
+                backlog,
+            })
+        };
+        assert_eq!(line(Some(512)), ["srv", "9", "--backlog", "512", "-t=3"]);
+        // FRAMEWORK_BENCH_BACKLOG=default: the flag goes with its value.
+        assert_eq!(line(None), ["srv", "9", "-t=3"]);
+    }
+
+    #[test]
+    fn bad_requests_are_refused_naming_the_file_and_the_field() {
+        let (folder, _) = own_dir("own-bad");
+        let base = "name = \"x\"\nversion = { value = \"1\" }\nrun = [\"a\", \"{port}\"]\n";
+        let one =
+            |fields: &str| format!("{base}[[requests]]\nname = \"r\"\npath = \"/\"\n{fields}");
+        let cases = [
+            (
+                "method",
+                one("method = \"FETCH\"\n"),
+                "`requests[0].method`: unknown method `FETCH`",
+            ),
+            (
+                "lower-method",
+                one("method = \"post\"\n"),
+                "`requests[0].method`",
+            ),
+            (
+                "path",
+                format!("{base}[[requests]]\nname = \"r\"\npath = \"hello\"\n"),
+                "`requests[0].path`: `hello` must start with `/`",
+            ),
+            (
+                "both-bodies",
+                one("body = \"a\"\nbody_file = \"item.json\"\n"),
+                "`requests[0].body`: give `body` or `body_file`, not both",
+            ),
+            (
+                "missing-body-file",
+                one("body_file = \"nope.json\"\n"),
+                "`requests[0].body_file`: cannot read",
+            ),
+            (
+                "body-file-outside",
+                one("body_file = \"../x\"\n"),
+                "must be a path inside the server's folder",
+            ),
+            (
+                "missing-expected-file",
+                one("expect = { body_file = \"nope\" }\n"),
+                "`requests[0].expect.body_file`",
+            ),
+            (
+                "expected-both",
+                one("expect = { body = \"a\", body_file = \"item.json\" }\n"),
+                "`requests[0].expect.body`",
+            ),
+            (
+                "body-and-length",
+                one("expect = { body = \"a\", length = 1 }\n"),
+                "`requests[0].expect`: give an exact body or a length",
+            ),
+            (
+                "status-low",
+                one("expect = { status = 99 }\n"),
+                "`requests[0].expect.status`: 99 is not a status (100 to 599)",
+            ),
+            (
+                "status-high",
+                one("expect = { status = 600 }\n"),
+                "`requests[0].expect.status`: 600",
+            ),
+            (
+                "status-huge",
+                one("expect = { status = 70000 }\n"),
+                "70000 is not a status",
+            ),
+            (
+                "duplicate",
+                format!("{}[[requests]]\nname = \"r\"\npath = \"/b\"\n", one("")),
+                "`requests[1].name`: two requests are named `r`",
+            ),
+            (
+                "bad-name",
+                format!("{base}[[requests]]\nname = \"Big One\"\npath = \"/\"\n"),
+                "`requests[0].name`",
+            ),
+            (
+                "percentile-name",
+                format!("{base}[[requests]]\nname = \"get-max\"\npath = \"/\"\n"),
+                "`requests[0].name`",
+            ),
+            (
+                "client-header",
+                one("headers = { Content-Length = \"3\" }\n"),
+                "`requests[0].headers`: `Content-Length` is set by the client",
+            ),
+            (
+                "header-newline",
+                one("headers = { x-a = \"1\\r\\nx-b: 2\" }\n"),
+                "`requests[0].headers.x-a`: a value is one line",
+            ),
+            (
+                "unknown-field",
+                one("expect = { code = 200 }\n"),
+                "unknown field `code`",
+            ),
+            (
+                "burst-unknown",
+                format!("burst = \"nope\"\n{}", one("")),
+                "`burst`: no request is named `nope`; declared: r",
+            ),
+            (
+                "burst-without-requests",
+                format!("burst = \"r\"\n{base}"),
+                "declare them with `[[requests]]`",
+            ),
+            (
+                "ready",
+                format!("ready = \"soon\"\n{base}"),
+                "`ready`: \"line\"",
+            ),
+            (
+                "ready-empty",
+                format!("ready = {{ line_contains = \"\" }}\n{base}"),
+                "`ready`",
+            ),
+        ];
+        for (tag, text, expected) in cases {
+            let path = folder.join(format!("{tag}.toml"));
+            std::fs::write(&path, &text).unwrap();
+            let err = ServerSpec::load(&path).unwrap_err().to_string();
+            assert!(err.contains(expected), "{tag}: {err}");
+            assert!(err.contains(&path.display().to_string()), "{tag}: {err}");
+        }
+        // A weight of 0, and one beyond the cycle's length.
+        for (weight, tag) in [(0, "zero"), (1001, "huge")] {
+            let text = format!("mix = {{ r = {weight} }}\n{}", one(""));
+            let path = folder.join(format!("weight-{tag}.toml"));
+            std::fs::write(&path, &text).unwrap();
+            let err = ServerSpec::load(&path).unwrap_err().to_string();
+            assert!(
+                err.contains(&format!("`mix.r`: a weight is 1 to 1000, not {weight}")),
+                "{err}"
+            );
+        }
+        let path = folder.join("mix-unknown.toml");
+        std::fs::write(&path, format!("mix = {{ q = 1 }}\n{}", one(""))).unwrap();
+        let err = ServerSpec::load(&path).unwrap_err().to_string();
+        assert!(err.contains("`mix.q`: no request is named `q`"), "{err}");
     }
 
     fn spec(name: &str, group: &str) -> ServerSpec {

@@ -8,5 +8,6 @@ pub mod built;
 pub mod child;
 pub mod manifest;
 pub mod process;
+pub mod requests;
 pub mod sockets;
 pub mod venv;

@@ -29,10 +29,11 @@ use nix::unistd::Pid;
 
 use crate::conditions::CpuList;
 use crate::error::{Error, Result, describe_status};
+use crate::load::RequestSpec;
 use crate::measure::heap::{COUNTERS_ENV, HeapCounters};
 use crate::server::built::BuiltServer;
 use crate::server::child::die_with_parent;
-use crate::server::manifest::RunValues;
+use crate::server::manifest::{Readiness, RunValues};
 
 /// The ready line's prefix; the rest is `127.0.0.1:PORT`.
 pub const READY_PREFIX: &str = "listening on ";
@@ -128,14 +129,27 @@ pub struct ServerProcess {
 }
 
 impl ServerProcess {
-    /// Spawns the server and waits until it answers `GET /hello/World` with
-    /// 200. Any failure kills and reaps the child before it returns.
+    /// Spawns the server, waits until it says it is ready (see
+    /// [`Readiness`]), then until its first request (the contract's `GET
+    /// /hello/World`) is answered with the expected status. Any failure
+    /// kills and reaps the child before it returns.
     pub fn start(server: &BuiltServer, options: &LaunchOptions) -> Result<ServerProcess> {
         let name = server.spec.name.clone();
+        let ready = &server.spec.ready;
+        // A server that prints no ready line is given a port the harness
+        // picked, so that the harness knows where to look.
+        let port = match (ready, options.port) {
+            (Readiness::ContractLine, port) | (_, port @ 1..) => port,
+            (_, 0) => free_port().map_err(|source| Error::Spawn {
+                server: name.clone(),
+                program: PathBuf::from("(a free loopback port)"),
+                source,
+            })?,
+        };
         let argv = server.spec.command_line(&RunValues {
             bin: server.bin.as_deref(),
             python: server.python.as_deref(),
-            port: options.port,
+            port,
             workers: options.workers,
             backlog: options.backlog,
         });
@@ -152,15 +166,26 @@ impl ServerProcess {
         }
         let log_path = options.log_dir.join(format!("{name}.log"));
         let log = create_log(&log_path)?;
+        let log_copy = || {
+            log.try_clone().map_err(|source| Error::WriteFile {
+                path: log_path.clone(),
+                source,
+            })
+        };
+        let wanted_line = match ready {
+            Readiness::LineContains(text) => Some(text.replace("{port}", &port.to_string())),
+            Readiness::ContractLine | Readiness::Probe => None,
+        };
+        let stderr = match wanted_line {
+            Some(_) => Stdio::piped(),
+            None => Stdio::from(log_copy()?),
+        };
         let mut command = Command::new(&program);
         command
             .args(&argv[1..])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(log.try_clone().map_err(|source| Error::WriteFile {
-                path: log_path.clone(),
-                source,
-            })?)
+            .stderr(stderr)
             .process_group(0);
         die_with_parent(&mut command);
         if let Some(cpus) = &options.cpus {
@@ -194,6 +219,11 @@ impl ServerProcess {
         })?;
         register_group(child.id());
         let stdout = child.stdout.take().expect("stdout is piped");
+        let (sender, events) = mpsc::channel();
+        spawn_line_reader(stdout, log_copy()?, wanted_line.clone(), sender.clone());
+        if let Some(stderr) = child.stderr.take() {
+            spawn_line_reader(stderr, log_copy()?, wanted_line.clone(), sender);
+        }
         let mut process = ServerProcess {
             name,
             pid: child.id(),
@@ -202,12 +232,21 @@ impl ServerProcess {
             log_path,
             startup_time: Duration::ZERO,
             stop_timeout: options.stop_timeout,
-            stdout_events: spawn_stdout_reader(stdout, log),
+            stdout_events: events,
             heap,
         };
-        let addr = process.wait_for_ready_line(options.ready_timeout)?;
+        let here = SocketAddr::from(([127, 0, 0, 1], port));
+        let addr = match (ready, wanted_line) {
+            (Readiness::ContractLine, _) => process.wait_for_ready_line(options.ready_timeout)?,
+            (_, Some(text)) => {
+                process.wait_for_line_with(&text, options.ready_timeout)?;
+                here
+            }
+            (_, None) => here,
+        };
         process.addr = addr;
-        process.wait_for_first_200(addr, options.ready_timeout)?;
+        let first = server.spec.requests.first();
+        process.wait_for_first_answer(addr, first, options.ready_timeout)?;
         process.startup_time = spawned_at.elapsed();
         process.check_loopback_only()?;
         Ok(process)
@@ -365,20 +404,51 @@ impl ServerProcess {
         Ok(addr)
     }
 
-    fn wait_for_first_200(&mut self, addr: SocketAddr, timeout: Duration) -> Result<()> {
+    /// Waits for a line holding `text` on stdout or stderr.
+    fn wait_for_line_with(&mut self, text: &str, timeout: Duration) -> Result<()> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            match self.stdout_events.recv_timeout(POLL_INTERVAL) {
+                Ok(StdoutEvent::Line(_)) => return Ok(()),
+                // The other stream may still bring it; exiting is seen below.
+                Ok(StdoutEvent::Eof) | Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => std::thread::sleep(POLL_INTERVAL),
+            }
+            if self.try_wait().is_some() {
+                return Err(self.exited_before_ready());
+            }
+            if Instant::now() >= deadline {
+                let waiting_for = format!("a line holding `{text}` on stdout or stderr");
+                return Err(self.not_ready(timeout, waiting_for));
+            }
+        }
+    }
+
+    /// Sends the first request, on a fresh connection each time, until it
+    /// is answered with the status it expects (its body is the load's to
+    /// check: a wrong one is a failure the burst names).
+    fn wait_for_first_answer(
+        &mut self,
+        addr: SocketAddr,
+        request: &RequestSpec,
+        timeout: Duration,
+    ) -> Result<()> {
         let deadline = Instant::now() + timeout;
         let mut last = String::from("no answer yet");
+        let expected = request.expect.status;
+        let bytes = request.bytes(addr);
         loop {
             if self.try_wait().is_some() {
                 return Err(self.exited_before_ready());
             }
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
-                let waiting_for = format!("a 200 from GET {PROBE_PATH} (last: {last})");
+                let waiting_for =
+                    format!("a {expected} from {} (last: {last})", request.describe());
                 return Err(self.not_ready(timeout, waiting_for));
             }
-            match probe_status(addr, PROBE_PATH, left.min(Duration::from_secs(1))) {
-                Ok(200) => return Ok(()),
+            match probe_bytes(addr, &bytes, left.min(Duration::from_secs(1))) {
+                Ok(status) if status == expected => return Ok(()),
                 Ok(status) => last = format!("answered {status}"),
                 Err(err) => last = err.to_string(),
             }
@@ -600,19 +670,51 @@ fn create_log(path: &Path) -> Result<File> {
 
 /// Sends the first stdout line over the channel, then copies the rest into
 /// the log, so the pipe is always read.
-fn spawn_stdout_reader(stdout: impl Read + Send + 'static, mut log: File) -> Receiver<StdoutEvent> {
-    let (tx, rx) = mpsc::channel();
+/// Reads one of the child's output streams on a thread of its own, so
+/// that the child never blocks on a full pipe. Without `wanted`, the first
+/// line is the event (the contract's ready line) and the rest is copied to
+/// the log; with it, every line is copied and the first that holds
+/// `wanted` is also the event. Either way one event at most, then `Eof`:
+/// a server that logs every request never fills the channel.
+fn spawn_line_reader(
+    stream: impl Read + Send + 'static,
+    mut log: File,
+    wanted: Option<String>,
+    tx: mpsc::Sender<StdoutEvent>,
+) {
     std::thread::spawn(move || {
-        let mut reader = BufReader::new(stdout);
+        let mut reader = BufReader::new(stream);
         let mut line = String::new();
-        if matches!(reader.read_line(&mut line), Ok(n) if n > 0) {
-            let _ = tx.send(StdoutEvent::Line(line));
-            let _ = std::io::copy(&mut reader, &mut log);
+        match wanted {
+            None => {
+                if matches!(reader.read_line(&mut line), Ok(n) if n > 0) {
+                    let _ = tx.send(StdoutEvent::Line(line));
+                    let _ = std::io::copy(&mut reader, &mut log);
+                }
+            }
+            Some(wanted) => {
+                let mut found = false;
+                while matches!(reader.read_line(&mut line), Ok(n) if n > 0) {
+                    let _ = log.write_all(line.as_bytes());
+                    if !found && line.contains(&wanted) {
+                        found = true;
+                        let _ = tx.send(StdoutEvent::Line(line.clone()));
+                    }
+                    line.clear();
+                }
+            }
         }
         let _ = log.flush();
         let _ = tx.send(StdoutEvent::Eof);
     });
-    rx
+}
+
+/// A loopback port free a moment ago, for a server that cannot pick its
+/// own and say which. Another process could take it before the server
+/// binds it: the server then exits with its own error, named as such.
+fn free_port() -> std::io::Result<u16> {
+    let listener = std::net::TcpListener::bind(("127.0.0.1", 0))?;
+    Ok(listener.local_addr()?.port())
 }
 
 /// The last lines of a log file, indented, or a note that it is empty.
@@ -631,13 +733,17 @@ pub fn log_tail(path: &Path) -> String {
 
 /// One `GET path` on a fresh connection; the response's status code.
 pub fn probe_status(addr: SocketAddr, path: &str, timeout: Duration) -> std::io::Result<u16> {
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    probe_bytes(addr, request.as_bytes(), timeout)
+}
+
+/// One request, as bytes, on a fresh connection; the response's status
+/// code. The connection is closed once the status line is read.
+fn probe_bytes(addr: SocketAddr, request: &[u8], timeout: Duration) -> std::io::Result<u16> {
     let mut stream = TcpStream::connect_timeout(&addr, timeout)?;
     stream.set_read_timeout(Some(timeout))?;
     stream.set_write_timeout(Some(timeout))?;
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )?;
+    stream.write_all(request)?;
     let mut status_line = String::new();
     BufReader::new(stream).read_line(&mut status_line)?;
     status_line

@@ -205,6 +205,8 @@ mod tests {
             version: VersionSource::PythonPackage("pip".into()),
             build: Some(BuildStep::PythonVenv(venv.clone())),
             run: vec!["{python}".into(), "{port}".into()],
+            ready: crate::server::manifest::Readiness::ContractLine,
+            requests: crate::load::request::RequestSet::contract(),
         };
         let workspace = Workspace {
             target_dir: root.join("target"),

@@ -11,7 +11,6 @@ use std::time::Duration;
 use framework_bench::compare::figures::INSTRUCTIONS_FLOOR;
 use framework_bench::compare::leak::LeakCheck;
 use framework_bench::conditions::{Placement, allowed_cpus};
-use framework_bench::load::Route;
 use framework_bench::load::hammer::LoadPlan;
 use framework_bench::measure::heap::{COUNTERS_ENV, HeapCounters};
 use framework_bench::measure::timeline::Sampler;
@@ -132,7 +131,13 @@ fn instructions_per_request(load: &ClientLoad) -> f64 {
         pid: server.pid(),
         dir: &dir,
     };
-    let record = callgrind::count(load, &target, Route::Hello, 3).unwrap();
+    let record = callgrind::count(
+        load,
+        &target,
+        &framework_bench::load::request::contract()[0],
+        3,
+    )
+    .unwrap();
     server.shutdown().unwrap();
     let mut per_request = record.per_request();
     per_request.sort_by(f64::total_cmp);

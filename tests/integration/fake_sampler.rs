@@ -131,7 +131,7 @@ fn a_run_records_what_the_sampler_read_and_estimates_latency_from_its_samples() 
 
     // The estimate is the slope of the ten samples, not of the warm-up, and
     // the percentiles are of their requests: 3 + 6 + ... + 30.
-    let hello = &server.latency[&Route::Hello];
+    let hello = &server.latency[&Route::HELLO];
     assert_eq!(hello.requests.count, (1..=10).map(|i| 3 * i).sum::<u64>());
     let estimate = hello.estimate.expect("a complete measurement is estimated");
     assert_eq!(
@@ -140,7 +140,7 @@ fn a_run_records_what_the_sampler_read_and_estimates_latency_from_its_samples() 
     );
     assert!(estimate.lower_ns <= estimate.point_ns && estimate.point_ns <= estimate.upper_ns);
     assert!(
-        !server.latency.contains_key(&Route::Json),
+        !server.latency.contains_key(&Route::JSON),
         "json was never measured"
     );
 
@@ -165,7 +165,7 @@ fn a_run_records_what_the_sampler_read_and_estimates_latency_from_its_samples() 
         Some((mib(209) / 2.0, vec![mib(103), mib(106)]))
     );
     assert_eq!(
-        value(Figure::Latency(Route::Hello)).map(|v| v.0),
+        value(Figure::Latency(Route::HELLO)).map(|v| v.0),
         Some(estimate.point_ns)
     );
     assert_eq!(value(Figure::BurstFailureRate).map(|v| v.0), Some(0.0));

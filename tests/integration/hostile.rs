@@ -80,7 +80,7 @@ fn every_hostile_server_gets_a_named_outcome_and_the_next_server_is_measured() {
         assert_eq!(next.error, None, "{name}: the next server");
         assert!(
             next.latency
-                .contains_key(&framework_bench::load::Route::Hello),
+                .contains_key(&framework_bench::load::Route::HELLO),
             "{name}"
         );
         // Burst, latency (its first failure ends it) and the sweep's step,

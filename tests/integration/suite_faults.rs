@@ -61,7 +61,7 @@ fn a_server_answering_500_mid_run_is_named_and_the_run_goes_on() {
     // (its batches start at one): the first 500 fails the server there.
     let error = bad.error.as_deref().unwrap();
     assert!(
-        error.starts_with("status-500-after-1 failed 1 of 1 requests to /hello/World during its round's hello latency reading: 500: 1"),
+        error.starts_with("status-500-after-1 failed 1 of 1 requests to GET /hello/World during its round's hello latency reading: 500: 1"),
         "{error}"
     );
     let good = record
@@ -72,8 +72,8 @@ fn a_server_answering_500_mid_run_is_named_and_the_run_goes_on() {
     assert_eq!(good.error, None);
     let good_round = &good.rounds[0];
     assert_eq!(good_round.burst.as_ref().unwrap().success_rate, 1.0);
-    assert!(good.latency[&Route::Hello].requests.count >= 10);
-    assert!(good.latency[&Route::Json].requests.count >= 10);
+    assert!(good.latency[&Route::HELLO].requests.count >= 10);
+    assert!(good.latency[&Route::JSON].requests.count >= 10);
     // A failed route keeps no latency: nothing of it may pass for measured.
     assert!(bad.latency.is_empty(), "{:?}", bad.latency.keys());
     // Once failed, its benchmarks are skipped, not retried: no process was
@@ -139,7 +139,7 @@ fn a_wrong_body_is_named_in_the_sweep_and_in_the_constant_rate_runs() {
     // A wrong body is no throughput: the run that got them (`/hello`; the
     // fixture spoils only that route) did not keep its rate.
     let hello = &rates[0];
-    assert_eq!(hello.route, Route::Hello);
+    assert_eq!(hello.route, Route::HELLO);
     assert!(hello.counts.contains_key("200-wrong-body"), "{hello:?}");
     assert!(!hello.valid(), "{hello:?}");
 }
@@ -168,6 +168,8 @@ fn a_python_server_without_python_is_named_and_the_others_are_measured() {
             "--port".into(),
             "{port}".into(),
         ],
+        ready: framework_bench::server::manifest::Readiness::ContractLine,
+        requests: framework_bench::load::request::RequestSet::contract(),
     };
     let mut specs: Vec<ServerSpec> = ServerSpec::load_dir(&fixtures_dir())
         .unwrap()

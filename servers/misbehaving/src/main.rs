@@ -12,6 +12,11 @@
 //! connections wait in the listen queue until it is full, and then the
 //! kernel drops their SYNs).
 //!
+//! Beside the contract's routes it serves `POST /items`, for requests
+//! declared in a manifest: a JSON body sent with `content-type:
+//! application/json` is answered `201 Created` with `{"id":1,"item":BODY}`
+//! (17 bytes more than the body); without that header, `415`.
+//!
 //! Hostile modes answer the first K requests (the readiness probe) right,
 //! then break HTTP in one way each: `absurd-chunk` (a chunk size of
 //! 2^64 - 1), `endless-head` (headers that never end), `long-body` (more
@@ -23,7 +28,7 @@
 //! `glued` (the right answer twice in one write). An endless answer stops
 //! after `ENDLESS_CAP_BYTES` or when the client has gone.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Ipv4Addr, TcpListener, TcpStream};
 use std::os::fd::AsRawFd;
 use std::sync::Arc;
@@ -199,7 +204,7 @@ fn serve_connection(stream: TcpStream, mode: Mode, after: usize, served: &Atomic
         Err(_) => return,
     });
     let mut writer = stream;
-    while let Some(path) = read_request(&mut reader) {
+    while let Some(request) = read_request(&mut reader) {
         if mode == Mode::Mute {
             std::thread::sleep(Duration::from_secs(3600));
         }
@@ -208,7 +213,10 @@ fn serve_connection(stream: TcpStream, mode: Mode, after: usize, served: &Atomic
         if mode == Mode::CrashAfter && misbehaving {
             std::process::abort();
         }
-        let response = respond(&path, mode, misbehaving);
+        let response = match request.method.as_str() {
+            "POST" => create_item(&request),
+            _ => respond(&request.path, mode, misbehaving),
+        };
         let written = if misbehaving {
             hostile(&mut writer, mode, &response)
         } else {
@@ -303,12 +311,26 @@ fn random_bytes(n: usize) -> Vec<u8> {
         .collect()
 }
 
-/// Reads one request head; returns its path, or `None` at end of stream.
-fn read_request(reader: &mut impl BufRead) -> Option<String> {
+/// The most body bytes a request may carry.
+const MAX_REQUEST_BODY: usize = 64 * 1024;
+
+/// One request: its method, path, whether it said its body is JSON, and
+/// its body.
+struct Request {
+    method: String,
+    path: String,
+    json: bool,
+    body: Vec<u8>,
+}
+
+/// Reads one request, its body by Content-Length; `None` at end of stream
+/// or for a request it cannot read.
+fn read_request(reader: &mut impl BufRead) -> Option<Request> {
     let mut request_line = String::new();
     if reader.read_line(&mut request_line).ok()? == 0 {
         return None;
     }
+    let (mut length, mut json) = (0usize, false);
     loop {
         let mut header = String::new();
         if reader.read_line(&mut header).ok()? == 0 {
@@ -317,8 +339,46 @@ fn read_request(reader: &mut impl BufRead) -> Option<String> {
         if header == "\r\n" || header == "\n" {
             break;
         }
+        let (name, value) = header.split_once(':')?;
+        let value = value.trim();
+        match name.trim().to_ascii_lowercase().as_str() {
+            "content-length" => length = value.parse().ok()?,
+            "content-type" => json = value.starts_with("application/json"),
+            _ => {}
+        }
     }
-    request_line.split_whitespace().nth(1).map(str::to_owned)
+    if length > MAX_REQUEST_BODY {
+        return None;
+    }
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body).ok()?;
+    let mut words = request_line.split_whitespace();
+    Some(Request {
+        method: words.next()?.to_owned(),
+        path: words.next()?.to_owned(),
+        json,
+        body,
+    })
+}
+
+/// `POST /items`: 201 with the body wrapped, 415 without a JSON content
+/// type, 404 elsewhere.
+fn create_item(request: &Request) -> String {
+    let (status, body) = match (request.path.as_str(), request.json) {
+        ("/items", true) => (
+            "201 Created",
+            format!(
+                "{{\"id\":1,\"item\":{}}}",
+                String::from_utf8_lossy(&request.body)
+            ),
+        ),
+        ("/items", false) => ("415 Unsupported Media Type", String::new()),
+        _ => ("404 Not Found", String::new()),
+    };
+    format!(
+        "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    )
 }
 
 fn respond(path: &str, mode: Mode, misbehaving: bool) -> String {
