@@ -508,10 +508,11 @@ fn servers(var: Option<(String, String)>) -> Result<Option<Vec<String>>> {
         return Ok(None);
     };
     let words: Vec<String> = value.split(',').map(|w| w.trim().to_owned()).collect();
+    // A word with a `/` is a path to a server's folder or manifest.
     let word_ok = |w: &String| {
         !w.is_empty()
             && w.chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
+                .all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c))
     };
     if words.iter().all(word_ok) {
         Ok(Some(words))
@@ -519,7 +520,7 @@ fn servers(var: Option<(String, String)>) -> Result<Option<Vec<String>>> {
         Err(Error::InvalidSetting {
             name,
             value,
-            allowed: "server names or groups (`rust`, `python`, `all`) separated by commas".into(),
+            allowed: "server names or groups (`rust`, `python`, `all`), or paths to a server's folder (`servers/examples/http-server`), separated by commas".into(),
         })
     }
 }

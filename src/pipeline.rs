@@ -182,8 +182,7 @@ fn prepare(
     validate_baseline_names(&args.baselines)?;
     let filter = Filter::new(&args.benchmark_filter)?;
     let config = BenchConfig::from_env()?;
-    let specs = ServerSpec::load_dir(&workspace.servers_dir())?;
-    let specs = crate::server::manifest::select(specs, &config.servers)?;
+    let specs = crate::server::manifest::load_selected(&workspace.servers_dir(), &config.servers)?;
     if let Some(pair) = &config.ab {
         check_ab_servers(pair, &specs)?;
     }

@@ -20,7 +20,7 @@ pub const CONNECTION_PER_REQUEST: &str = "server closes: a connection per reques
 pub fn latency_table(run: &RunRecord) -> Table {
     let headers = [
         "server",
-        "route",
+        "request",
         "statistic",
         "estimate",
         "interval",

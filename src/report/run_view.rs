@@ -218,7 +218,7 @@ fn timed_sections(run: &RunRecord) -> Vec<Section> {
     if !run.client_ceiling.is_empty() || run.servers.iter().any(|s| !s.throughput.is_empty()) {
         sections.push(section(
             SectionKind::Throughput,
-            "Throughput: /hello/World over C keep-alive connections, beside the client's own ceiling (a responder in the harness)".into(),
+            "Throughput: GET /hello/World (or the mix a manifest declares) over C keep-alive connections, beside the client's own ceiling (a responder in the harness)".into(),
             crate::report::throughput::throughput_table(run),
         ));
     }

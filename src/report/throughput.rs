@@ -80,7 +80,7 @@ fn row(
 /// and percentiles from when each request was due.
 pub fn rate_table(run: &RunRecord) -> Table {
     let headers = [
-        "server", "route", "target", "of max", "achieved", "p50", "p90", "p99", "p99.9", "max",
+        "server", "request", "target", "of max", "achieved", "p50", "p90", "p99", "p99.9", "max",
         "cpu/req", "late p99", "note",
     ];
     let mut table = Table::new(&headers)

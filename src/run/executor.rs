@@ -202,9 +202,15 @@ impl Run {
             .iter()
             .map(|s| s.requests().names().collect())
             .collect();
+        let sweeps: Vec<Route> = self
+            .sessions
+            .iter()
+            .map(|s| s.requests().sweep().name())
+            .collect();
         Plan::default_run(&Selection {
             names: &names,
             routes: &routes,
+            sweeps: &sweeps,
             config: &self.tools.config,
             filter,
             runs_routines: self.mode.runs_routines(),
@@ -334,6 +340,7 @@ impl Run {
             Bench::Throughput {
                 server,
                 connections,
+                ..
             } => {
                 let mix = self.requests(server)?.sweep().clone();
                 let plan = throughput_plan(mix, connections, iters, &self.tools.config);

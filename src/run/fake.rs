@@ -170,6 +170,7 @@ impl Server for FakeServer {
         }
         Ok(Stopped {
             status: ExitStatus::from_raw(0),
+            clean: true,
             stop_time: Duration::from_millis(1),
         })
     }

@@ -122,6 +122,8 @@ pub enum Bench {
     Throughput {
         server: ServerId,
         connections: usize,
+        /// What the sweep sends it: a request, or a mix (`hello+json`).
+        route: Route,
     },
     /// The same against the harness's own responder.
     Ceiling { connections: usize },
@@ -158,7 +160,8 @@ impl Bench {
             Bench::Memory { server, .. } => format!("memory-{}", names[server.0]),
             Bench::Latency { route, .. } => format!("latency-{route}"),
             Bench::Floor => format!("latency-{}", Route::HELLO),
-            Bench::Throughput { .. } | Bench::Ceiling { .. } => THROUGHPUT_GROUP.to_owned(),
+            Bench::Throughput { route, .. } => format!("throughput-{route}"),
+            Bench::Ceiling { .. } => THROUGHPUT_GROUP.to_owned(),
         }
     }
 
@@ -172,6 +175,7 @@ impl Bench {
             Bench::Throughput {
                 server,
                 connections,
+                ..
             } => (names[server.0].clone(), Some(format!("c{connections}"))),
             Bench::Ceiling { connections } => {
                 (CLIENT_CEILING.to_owned(), Some(format!("c{connections}")))
@@ -257,6 +261,8 @@ pub struct Selection<'a> {
     /// The requests each server is measured on, by name, indexed as
     /// `names`: the contract's two for a server that declares none.
     pub routes: &'a [Vec<Route>],
+    /// What the sweep sends each server, by name, indexed as `names`.
+    pub sweeps: &'a [Route],
     pub config: &'a BenchConfig,
     pub filter: &'a Filter,
     /// False in `--list` and `--load-baseline` modes, where Criterion runs
@@ -466,6 +472,15 @@ impl<'a> Builder<'a> {
         routes
     }
 
+    /// What the sweep sends `server`.
+    fn sweep_of(&self, server: ServerId) -> Route {
+        self.selection
+            .sweeps
+            .get(server.0)
+            .copied()
+            .unwrap_or(Route::HELLO)
+    }
+
     /// The servers measured on `route`.
     fn servers_of(&self, route: Route) -> Vec<ServerId> {
         self.servers()
@@ -627,6 +642,7 @@ impl<'a> Builder<'a> {
                 .map(|&connections| Bench::Throughput {
                     server,
                     connections,
+                    route: self.sweep_of(server),
                 })
                 .filter(|&bench| self.selected(bench))
                 .collect();
@@ -732,9 +748,11 @@ mod tests {
     fn plan(config: &BenchConfig, filter: &Filter, runs_routines: bool) -> Plan {
         let names = names();
         let routes = vec![Route::CONTRACT.to_vec(); names.len()];
+        let sweeps = vec![Route::HELLO; names.len()];
         Plan::default_run(&Selection {
             names: &names,
             routes: &routes,
+            sweeps: &sweeps,
             config,
             filter,
             runs_routines,

@@ -854,7 +854,7 @@ fn shut_down(server: Box<dyn Server>) -> StopRecord {
         Ok(stopped) => StopRecord {
             pid,
             exit: crate::error::describe_status(stopped.status),
-            clean: stopped.status.success(),
+            clean: stopped.clean,
             stop_time: stopped.stop_time,
         },
         Err(err) => {

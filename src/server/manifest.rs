@@ -146,6 +146,41 @@ pub fn select(specs: Vec<ServerSpec>, wanted: &[String]) -> Result<Vec<ServerSpe
     Ok(specs.into_iter().filter(chosen).collect())
 }
 
+/// The servers `wanted` names among those under `servers_dir` (see
+/// [`select`]), then those of every word that is a path (it holds a `/`):
+/// a server's folder, or its manifest, anywhere. A path's servers are all
+/// run, variants included, but for any in the `injected` group. Two
+/// servers of one name are an error.
+pub fn load_selected(servers_dir: &Path, wanted: &[String]) -> Result<Vec<ServerSpec>> {
+    let (paths, words): (Vec<&String>, Vec<&String>) = wanted.iter().partition(|w| w.contains('/'));
+    let words: Vec<String> = words.into_iter().cloned().collect();
+    let mut chosen = match words.is_empty() {
+        true => Vec::new(),
+        false => select(ServerSpec::load_dir(servers_dir)?, &words)?,
+    };
+    for path in paths {
+        let path = Path::new(path);
+        let manifest = match path.is_dir() {
+            true => path.join(MANIFEST_FILE),
+            false => path.to_owned(),
+        };
+        for spec in ServerSpec::load(&manifest)? {
+            if spec.group == INJECTED_GROUP {
+                continue;
+            }
+            if let Some(first) = chosen.iter().find(|s| s.name == spec.name) {
+                return Err(Error::DuplicateServer {
+                    name: spec.name,
+                    first: first.manifest.clone(),
+                    second: manifest,
+                });
+            }
+            chosen.push(spec);
+        }
+    }
+    Ok(chosen)
+}
+
 pub use crate::config::DEFAULT_GROUP;
 
 fn default_group() -> String {

@@ -17,7 +17,7 @@ use std::collections::BTreeSet;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::os::unix::process::CommandExt;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
@@ -102,6 +102,10 @@ impl LaunchOptions {
 #[derive(Debug, Clone, Copy)]
 pub struct Stopped {
     pub status: ExitStatus,
+    /// It stopped as it should: exit 0, as the contract asks, or, for a
+    /// server that does not follow the contract (no ready line of ours),
+    /// the SIGTERM's default action, which is how most servers stop.
+    pub clean: bool,
     /// From SIGTERM to exit.
     pub stop_time: Duration,
 }
@@ -126,6 +130,8 @@ pub struct ServerProcess {
     stdout_events: Receiver<StdoutEvent>,
     /// The page its heap is counted into, when it is.
     heap: Option<Arc<HeapCounters>>,
+    /// Whether dying of SIGTERM is a clean stop (see [`Stopped::clean`]).
+    sigterm_ends_it: bool,
 }
 
 impl ServerProcess {
@@ -234,6 +240,7 @@ impl ServerProcess {
             stop_timeout: options.stop_timeout,
             stdout_events: events,
             heap,
+            sigterm_ends_it: !ready.is_contract(),
         };
         let here = SocketAddr::from(([127, 0, 0, 1], port));
         let addr = match (ready, wanted_line) {
@@ -317,7 +324,12 @@ impl ServerProcess {
         let stop_time = sent_at.elapsed();
         // Anything the server left in its group goes too.
         match self.kill_and_reap() {
-            Some(status) => Ok(Stopped { status, stop_time }),
+            Some(status) => Ok(Stopped {
+                clean: status.success()
+                    || (self.sigterm_ends_it && status.signal() == Some(Signal::SIGTERM as i32)),
+                status,
+                stop_time,
+            }),
             None => Err(Error::Crashed {
                 server: self.name.clone(),
                 status: "exit status unknown (could not be reaped)".into(),

@@ -13,7 +13,7 @@ use crate::util::{PYTHON_FRAMEWORKS, run_with_deadline, workspace};
 
 /// `cargo test --bench frameworks -- ARGS`: the bench target without
 /// `--bench`, so Criterion runs in test mode. Its output goes to `home`.
-fn run_bench(home: &Path, envs: &[(&str, &str)], args: &[&str]) -> Output {
+pub(crate) fn run_bench(home: &Path, envs: &[(&str, &str)], args: &[&str]) -> Output {
     let mut command = Command::new(env!("CARGO"));
     command
         .current_dir(workspace().root)
@@ -26,7 +26,7 @@ fn run_bench(home: &Path, envs: &[(&str, &str)], args: &[&str]) -> Output {
     run_with_deadline(&mut command, Duration::from_secs(900))
 }
 
-fn fresh_home(name: &str) -> PathBuf {
+pub(crate) fn fresh_home(name: &str) -> PathBuf {
     let home = workspace()
         .harness_dir()
         .join("test-criterion-homes")
@@ -36,7 +36,7 @@ fn fresh_home(name: &str) -> PathBuf {
     home
 }
 
-fn text(bytes: &[u8]) -> String {
+pub(crate) fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 

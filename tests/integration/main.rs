@@ -10,5 +10,6 @@ mod fake_sampler;
 mod faults;
 mod hostile;
 mod measure;
+mod own_requests;
 mod suite_faults;
 mod util;

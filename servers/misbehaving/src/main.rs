@@ -3,7 +3,7 @@
 //!
 //! `server-misbehaving --port N [--workers W] [--nodelay] [--backlog B] --mode MODE [--after K]`
 //!
-//! Modes: `ok`, `exit-at-start`, `never-ready` (binds, prints nothing),
+//! Modes: `ok`, `silent` (as `ok`, without the ready line), `exit-at-start`, `never-ready` (binds, prints nothing),
 //! `mute` (prints the ready line, never answers), `crash-after` (aborts on
 //! request K+1), `ignore-sigterm`, `wrong-body` and `status-500` (from
 //! request K+1 on), `with-child` (serves like `ok`, after starting a
@@ -15,7 +15,7 @@
 //! Beside the contract's routes it serves `POST /items`, for requests
 //! declared in a manifest: a JSON body sent with `content-type:
 //! application/json` is answered `201 Created` with `{"id":1,"item":BODY}`
-//! (17 bytes more than the body); without that header, `415`.
+//! (16 bytes more than the body); without that header, `415`.
 //!
 //! Hostile modes answer the first K requests (the readiness probe) right,
 //! then break HTTP in one way each: `absurd-chunk` (a chunk size of
@@ -38,6 +38,9 @@ use std::time::Duration;
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Mode {
     Ok,
+    /// Serves like `ok`, but prints no ready line: a server whose readiness
+    /// the harness must find out by sending its first request.
+    Silent,
     ExitAtStart,
     NeverReady,
     Mute,
@@ -103,6 +106,7 @@ fn parse_args() -> Options {
             "--mode" => {
                 options.mode = match value().as_str() {
                     "ok" => Mode::Ok,
+                    "silent" => Mode::Silent,
                     "exit-at-start" => Mode::ExitAtStart,
                     "never-ready" => Mode::NeverReady,
                     "mute" => Mode::Mute,
@@ -171,10 +175,12 @@ fn main() {
             std::thread::sleep(Duration::from_secs(60));
         }
     }
-    println!(
-        "listening on {}",
-        listener.local_addr().expect("bound socket has an address")
-    );
+    if options.mode != Mode::Silent {
+        println!(
+            "listening on {}",
+            listener.local_addr().expect("bound socket has an address")
+        );
+    }
     std::io::stdout().flush().expect("stdout is open");
     let served = Arc::new(AtomicUsize::new(0));
     let limit = match options.mode {
