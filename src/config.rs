@@ -49,7 +49,7 @@ pub const KNOBS: [(&str, &str, &str); 22] = [
     ),
     (
         "READY_TIMEOUT",
-        "deadline for a server's ready line, and again for its first 200, seconds",
+        "deadline for a server's ready line (or its own start line), and again for the expected answer to its first request, seconds",
         "10",
     ),
     (
@@ -100,7 +100,7 @@ pub const KNOBS: [(&str, &str, &str); 22] = [
     ),
     (
         "SERVERS",
-        "which servers run: names and groups (`rust`, `python`, `all`), comma-separated",
+        "which servers run: names and groups (`rust`, `python`, `all`), or a path to a server's folder (`servers/examples/http-server`), comma-separated",
         "rust",
     ),
     (

@@ -888,6 +888,61 @@ mod tests {
     }
 
     #[test]
+    fn the_contracts_requests_declared_by_hand_still_compare_with_the_committed_reference() {
+        use crate::load::BodyCheck;
+        use crate::load::request::{Mix, RequestSet, contract};
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let reference = load_named(
+            &committed_baseline_path(root, "reference-2core"),
+            "reference-2core",
+        )
+        .unwrap();
+        let server = reference.metrics[0].server.clone();
+        // The same two requests declared in a manifest: the same loads, so
+        // every figure compares, under its old name.
+        let mut same = reference.clone();
+        same.servers.get_mut(&server).unwrap().loads = Some(Loads::contract());
+        let comparison = reference.compare(&same, &Judgement::default());
+        assert_eq!(comparison.rows.len(), reference.metrics.len());
+        assert!(
+            !comparison
+                .warnings
+                .iter()
+                .any(|w| w.contains("sent different")),
+            "{:?}",
+            comparison.warnings
+        );
+        // `json` checked by its length only: another expectation, so its
+        // figures are left out, by name; `hello`'s still compare.
+        let mut requests = contract();
+        requests[1].expect.body = BodyCheck::Length(27);
+        let hello = Mix::single(requests[0].clone());
+        let mut other = reference.clone();
+        other.servers.get_mut(&server).unwrap().loads =
+            Some(RequestSet::declared(requests, 0, hello).loads());
+        let comparison = reference.compare(&other, &Judgement::default());
+        let json_figures = reference
+            .metrics
+            .iter()
+            .filter(|m| m.server == server && m.figure.name().contains("json"))
+            .count();
+        assert!(json_figures > 0);
+        assert_eq!(
+            comparison.rows.len(),
+            reference.metrics.len() - json_figures
+        );
+        let warning = comparison
+            .warnings
+            .iter()
+            .find(|w| w.contains("sent different requests"))
+            .expect("a warning");
+        assert!(
+            warning.contains(&format!("{server} latency-json")),
+            "{warning}"
+        );
+    }
+
+    #[test]
     fn the_committed_reference_baseline_still_loads_and_compares() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
         let path = committed_baseline_path(root, "reference-2core");
