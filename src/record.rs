@@ -724,6 +724,20 @@ impl RunRecord {
         routes
     }
 
+    /// What the request of this name sends, as people read it (`GET
+    /// /hello/World`): a declared one as its server declared it.
+    pub fn request_text(&self, route: Route) -> String {
+        let declared = self
+            .servers
+            .iter()
+            .flat_map(|s| &s.requests)
+            .find(|r| r.name == route)
+            .map(|r| r.sent.clone());
+        declared
+            .or_else(|| crate::load::request::contract_request(route).map(|r| r.describe()))
+            .unwrap_or_else(|| route.to_string())
+    }
+
     /// Reads a run file of this schema; any other is refused with a message
     /// naming the file and both schemas.
     pub fn load(path: &Path) -> Result<RunRecord> {

@@ -384,7 +384,7 @@ fn percentile_charts(run: &RunRecord) -> String {
         if lines.is_empty() {
             continue;
         }
-        let title = format!("{route} percentiles");
+        let title = format!("{} percentiles", run.request_text(route));
         let _ = writeln!(html, "<div class=\"chart\">\n<h3>{}</h3>", escape(&title));
         match crate::report::percentile_chart::svg(&title, &lines) {
             Ok(svg) => html.push_str(&svg),

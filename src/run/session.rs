@@ -29,7 +29,7 @@ use crate::run::probe;
 use crate::run::seams::{BenchClient, Launcher, Load, Server};
 use crate::run::timed::{EstimateSettings, Timed, TimedSamples, latency_plan, per_request};
 use crate::server::built::BuiltServer;
-use crate::server::manifest::{RunValues, ServerSpec};
+use crate::server::manifest::{RunValues, ServerSpec, Setting};
 use crate::server::process::LaunchOptions;
 
 /// How long each constant-rate run lasts (a tenth of it in test mode).
@@ -200,12 +200,15 @@ impl Session {
             ..tools.launch.clone()
         };
         let server = tools.launcher.start(&built, &launch)?;
+        let workers = match self.record.not_settable.contains(&Setting::Workers) {
+            true => "its own workers".to_owned(),
+            false => format!("{} workers", tools.launch.workers),
+        };
         eprintln!(
-            "framework-bench: started {} {} (pid {}, {} workers) in {:.1} ms",
+            "framework-bench: started {} {} (pid {}, {workers}) in {:.1} ms",
             self.spec.name,
             built.version,
             server.pid(),
-            tools.launch.workers,
             server.startup_time().as_secs_f64() * 1e3
         );
         if round == Some(1) {
