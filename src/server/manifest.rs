@@ -25,9 +25,17 @@
 //!
 //! Placeholders in `run`: `{bin}` (the binary of `build.cargo_package`),
 //! `{python}` (the interpreter of `build.python_venv`), `{dir}` (the
-//! manifest's folder), `{port}` and `{workers}`.
-//! The harness appends `--backlog N` to every command line unless
-//! `FRAMEWORK_BENCH_BACKLOG=default`: a server must accept it (the contract).
+//! manifest's folder), `{port}`, `{workers}` and `{backlog}`.
+//! A server that prints the contract's ready line follows the contract's
+//! command line too: the harness appends `--backlog N` unless its `run`
+//! places `{backlog}` (or `FRAMEWORK_BENCH_BACKLOG=default`). Any other
+//! server gets the backlog and the workers only where `run` places them;
+//! [`ServerSpec::not_settable`] says which it cannot be given.
+//!
+//! A manifest may also say how readiness is known (`ready`), and declare
+//! the requests the server is measured on (`[[requests]]`, `burst`, `mix`):
+//! see [`crate::server::requests`]. Without them it is the contract's
+//! ready line and the contract's two requests.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
