@@ -114,6 +114,11 @@ pub enum Error {
     },
 
     #[error(
+        "{server} does not listen on port {port}, which the harness picked for it: another process took the port and answered"
+    )]
+    PortTaken { server: String, port: u16 },
+
+    #[error(
         "FRAMEWORK_BENCH_SERVERS names `{word}`, which is no server or group; the servers are {servers}; the groups are {groups}"
     )]
     UnknownServer {

@@ -709,7 +709,9 @@ impl RunRecord {
     /// servers declared them.
     pub fn routes(&self) -> Vec<Route> {
         let mut routes = Vec::new();
-        if self.servers.iter().any(|s| s.requests.is_empty()) {
+        let contract =
+            self.servers.is_empty() || self.servers.iter().any(|s| s.requests.is_empty());
+        if contract {
             routes.extend(Route::CONTRACT);
         }
         for route in self

@@ -7,7 +7,8 @@ use crate::compare::figures::{Figure, Metric, Stage};
 use crate::load::request::Loads;
 
 /// The signature of what `figure` was measured on in `loads`; `None` for
-/// a figure no load decides (the idle memory and the start).
+/// a figure no load decides (the idle memory and the start), or of a
+/// request these loads never sent.
 pub fn load_of(figure: Figure, loads: &Loads) -> Option<&str> {
     let route = match (figure.stage(), figure) {
         (Stage::Before, _) => return None,
@@ -17,18 +18,17 @@ pub fn load_of(figure: Figure, loads: &Loads) -> Option<&str> {
         (Stage::Instructions, Figure::Instructions(route)) => route,
         (Stage::Instructions, _) => return None,
     };
-    Some(
-        loads
-            .requests
-            .get(&route)
-            .map_or("(not sent)", String::as_str),
-    )
+    loads.requests.get(&route).map(String::as_str)
 }
 
 /// Whether `figure` of a server sent `a` compares with that of one sent
-/// `b`.
+/// `b`: unless both sent it, differently. A figure only one side has is
+/// kept, so that the comparison shows it as new or missing.
 pub fn same_load(figure: Figure, a: &Loads, b: &Loads) -> bool {
-    load_of(figure, a) == load_of(figure, b)
+    match (load_of(figure, a), load_of(figure, b)) {
+        (Some(a), Some(b)) => a == b,
+        _ => true,
+    }
 }
 
 /// Splits `metrics` (of `a`'s or `b`'s figures) into those measured on the
@@ -92,10 +92,31 @@ mod tests {
         assert!(!same(Figure::BurstTimePerCall), "another burst request");
         assert!(same(Figure::SweepTimePerRequest(16)));
         assert!(same(Figure::StartupTime), "no load decides it");
+        assert!(
+            same(Figure::Latency(Route::new("other"))),
+            "sent by neither"
+        );
         assert!(same_load(
             Figure::Latency(Route::JSON),
             &declared,
             &declared
+        ));
+    }
+
+    #[test]
+    fn the_contracts_requests_declared_by_hand_are_the_contracts_loads() {
+        let by_hand = RequestSet::declared(contract(), 0, Mix::single(contract().remove(0)));
+        assert_eq!(by_hand.loads(), Loads::contract());
+        let mix = Mix::weighted(contract().into_iter().map(|r| (r, 1)).collect()).unwrap();
+        let mixed = RequestSet::declared(contract(), 0, mix).loads();
+        for route in Route::CONTRACT {
+            let figure = Figure::Latency(route);
+            assert!(same_load(figure, &mixed, &Loads::contract()), "{figure}");
+        }
+        assert!(!same_load(
+            Figure::SweepTimePerRequest(1),
+            &mixed,
+            &Loads::contract()
         ));
     }
 

@@ -25,7 +25,7 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::rc::Rc;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -315,6 +315,9 @@ impl Target {
     }
 }
 
+/// The next place in a mix's cycle, over every connection of the process.
+static MIX_CURSOR: AtomicUsize = AtomicUsize::new(0);
+
 /// Every request of `mix` as bytes, built once per run (see
 /// [`crate::load::RequestSpec::bytes`]).
 fn mix_bytes(mix: &Mix, addr: SocketAddr) -> Vec<Vec<u8>> {
@@ -373,20 +376,11 @@ fn client_thread(
     for (c, stream) in streams.into_iter().enumerate() {
         let n = part(share.requests, connections, c);
         let (target, collector) = (Arc::clone(&target), Rc::clone(&collector));
-        let index = share.first_connection + c;
-        let schedule = Schedule::of(&target.plan, opened, index);
+        let schedule = Schedule::of(&target.plan, opened, share.first_connection + c);
         let stop_taking_at = opened + target.sending_window;
         local.spawn_local(async move {
-            let _closed = connection(
-                &target,
-                &collector,
-                stream,
-                n,
-                schedule,
-                stop_taking_at,
-                index,
-            )
-            .await;
+            let _closed =
+                connection(&target, &collector, stream, n, schedule, stop_taking_at).await;
         });
     }
     runtime.block_on(local);
@@ -404,13 +398,15 @@ pub(crate) async fn connection(
     n_requests: usize,
     schedule: Option<Schedule>,
     stop_taking_at: Instant,
-    first_in_mix: usize,
 ) -> Option<tokio::net::TcpStream> {
+    // Where this connection starts in the mix's cycle: where the last one
+    // left it, so that short samples, each on fresh connections, still add
+    // up to the declared shares.
+    let first_in_mix = MIX_CURSOR.fetch_add(n_requests, Ordering::Relaxed);
     let mut readers = mix_readers(&target.plan.mix);
     let mut answered_at = Instant::now();
     for k in 0..n_requests {
-        // Each connection starts at its own place in the mix's cycle.
-        let which = target.plan.mix.pick_index(k + first_in_mix);
+        let which = target.plan.mix.pick_index(first_in_mix.wrapping_add(k));
         if !target.may_send(stop_taking_at) {
             return stream;
         }

@@ -139,15 +139,7 @@ fn sample(
             Rc::clone(&kept),
         );
         local.spawn_local(async move {
-            let stream = connection(
-                &target,
-                &collector,
-                stream,
-                requests,
-                None,
-                stop_taking_at,
-                c,
-            );
+            let stream = connection(&target, &collector, stream, requests, None, stop_taking_at);
             let stream = stream.await;
             if let Some(slot) = kept.borrow_mut().get_mut(c) {
                 *slot = stream;

@@ -290,14 +290,17 @@ impl Mix {
             .join(", ")
     }
 
-    /// Its requests' signatures with their weights: see
-    /// [`RequestSpec::signature`].
+    /// Its request's signature, or for several their signatures with
+    /// their weights: see [`RequestSpec::signature`].
     pub fn signature(&self) -> String {
-        self.entries
-            .iter()
-            .map(|(r, w)| format!("{w} x {}", r.signature()))
-            .collect::<Vec<_>>()
-            .join(" + ")
+        match &*self.entries {
+            [(one, _)] => one.signature(),
+            many => many
+                .iter()
+                .map(|(r, w)| format!("{w} x {}", r.signature()))
+                .collect::<Vec<_>>()
+                .join(" + "),
+        }
     }
 
     /// `hello` or `hello ×3 + json ×1`.

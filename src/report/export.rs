@@ -282,17 +282,8 @@ struct Column {
     format: fn(f64) -> String,
 }
 
-const FIGURE_COLUMNS: [Column; 8] = [
-    Column {
-        figure: Figure::Latency(Route::HELLO),
-        header: "hello (µs)",
-        format: format::us_number,
-    },
-    Column {
-        figure: Figure::Latency(Route::JSON),
-        header: "json (µs)",
-        format: format::us_number,
-    },
+/// The latency of each request, in µs, then these.
+const FIGURE_COLUMNS: [Column; 6] = [
     Column {
         figure: Figure::Memory(Phase::Before, MemoryFigure::Rss),
         header: "rss before (MiB)",
@@ -340,7 +331,7 @@ pub fn markdown_summary(
     let mut out = String::from("## framework-bench\n\n");
     out.push_str(&view.parameters_line());
     out.push_str(&format!(".\n\nConditions: {}.\n\n", view.conditions));
-    out.push_str(&figures_table(metrics));
+    out.push_str(&figures_table(&run.routes(), metrics));
     if let Some(comparison) = comparison {
         out.push('\n');
         out.push_str(&comparison_section(comparison));
@@ -369,12 +360,22 @@ fn run_tables(view: &RunView) -> String {
     out
 }
 
-fn figures_table(metrics: &[Metric]) -> String {
+fn figures_table(routes: &[Route], metrics: &[Metric]) -> String {
+    let latency: Vec<String> = routes.iter().map(|r| format!("{r} (µs)")).collect();
     let mut headers = vec!["server"];
+    headers.extend(latency.iter().map(String::as_str));
     headers.extend(FIGURE_COLUMNS.iter().map(|c| c.header));
     let mut table = Table::new(&headers);
     for server in servers_in_order(metrics) {
         let mut row = vec![server.to_owned()];
+        row.extend(routes.iter().map(|&route| {
+            let column = Column {
+                figure: Figure::Latency(route),
+                header: "",
+                format: format::us_number,
+            };
+            figure_cell(metrics, server, &column)
+        }));
         row.extend(
             FIGURE_COLUMNS
                 .iter()

@@ -326,8 +326,8 @@ fn note(run: &RunRecord, kind: SectionKind) -> Option<String> {
              of it measured the client (client-bound)."
             .into(),
         SectionKind::Throughput => format!(
-            "Requests per second to <code>/hello/World</code> over C keep-alive \
-             connections, beside the client's own ceiling: the same client against a responder \
+            "Requests per second to <code>/hello/World</code> (or the mix a server's manifest \
+             declares) over C keep-alive connections, beside the client's own ceiling: the same client against a responder \
              in the harness, on the server CPUs. Within {} of the ceiling, or with the client \
              CPUs busy above {}, the figure is client-bound.",
             crate::report::format::percent(crate::record::CEILING_SHARE_BOUND),

@@ -413,6 +413,14 @@ impl ServerSpec {
         }
         for arg in &self.run {
             check_placeholders(arg)?;
+            // It must be possible to leave it out whole: see command_line.
+            let alone =
+                arg == BACKLOG || (arg.starts_with('-') && arg.ends_with(&format!("={BACKLOG}")));
+            if arg.contains(BACKLOG) && !alone {
+                return Err(format!(
+                    "`{arg}`: `{BACKLOG}` is an argument of its own (after its flag) or `--flag={BACKLOG}`, so that it can be left out with FRAMEWORK_BENCH_BACKLOG=default"
+                ));
+            }
         }
         Ok(())
     }
@@ -707,6 +715,11 @@ run = ["{python}", "{dir}/app.py", "--port", "{port}", "--workers", "{workers}"]
                 "unknown placeholder",
             ),
             (
+                "backlog-inside",
+                "name = \"x\"\nversion = { value = \"1\" }\nrun = [\"sh\", \"-c\", \"srv {port} -b {backlog}\"]\n",
+                "is an argument of its own",
+            ),
+            (
                 "bad-name",
                 "name = \"../x\"\nversion = { value = \"1\" }\nrun = [\"a\", \"{port}\"]\n",
                 "name",
@@ -956,6 +969,16 @@ expect = { status = 204, body = "" }
                 "status-high",
                 one("expect = { status = 600 }\n"),
                 "`requests[0].expect.status`: 600",
+            ),
+            (
+                "status-interim",
+                one("expect = { status = 101 }\n"),
+                "`requests[0].expect.status`: 101 is an interim answer",
+            ),
+            (
+                "no-content-length",
+                one("expect = { status = 204, length = 3 }\n"),
+                "`requests[0].expect`: a 204 has no body",
             ),
             (
                 "status-huge",

@@ -43,6 +43,10 @@ pub use crate::load::route::PROBE_PATH;
 /// How often the harness looks again while it waits for a child.
 const POLL_INTERVAL: Duration = Duration::from_millis(5);
 
+/// How many ports a server that is given one is tried on before its start
+/// fails.
+const PORT_ATTEMPTS: usize = 3;
+
 /// How many lines of a server's log an error quotes.
 const LOG_TAIL_LINES: usize = 15;
 
@@ -55,7 +59,8 @@ pub struct LaunchOptions {
     pub workers: usize,
     /// Where `<server>.log` is written.
     pub log_dir: PathBuf,
-    /// Deadline for the ready line, and again for the first 200.
+    /// Deadline for the ready line (or the server's own start line), and
+    /// again for the expected answer to its first request.
     pub ready_timeout: Duration,
     /// Deadline between SIGTERM and SIGKILL.
     pub stop_timeout: Duration,
@@ -140,18 +145,36 @@ impl ServerProcess {
     /// /hello/World`) is answered with the expected status. Any failure
     /// kills and reaps the child before it returns.
     pub fn start(server: &BuiltServer, options: &LaunchOptions) -> Result<ServerProcess> {
-        let name = server.spec.name.clone();
-        let ready = &server.spec.ready;
+        let picks_port = !server.spec.ready.is_contract() && options.port == 0;
+        if !picks_port {
+            return ServerProcess::start_on(server, options, options.port);
+        }
         // A server that prints no ready line is given a port the harness
-        // picked, so that the harness knows where to look.
-        let port = match (ready, options.port) {
-            (Readiness::ContractLine, port) | (_, port @ 1..) => port,
-            (_, 0) => free_port().map_err(|source| Error::Spawn {
-                server: name.clone(),
+        // picked, so that the harness knows where to look. Another process
+        // may take it first: then the server fails to bind it, or another
+        // server answers on it, and the start is tried again on another.
+        let mut attempt = 1;
+        loop {
+            let port = free_port().map_err(|source| Error::Spawn {
+                server: server.spec.name.clone(),
                 program: PathBuf::from("(a free loopback port)"),
                 source,
-            })?,
-        };
+            })?;
+            match ServerProcess::start_on(server, options, port) {
+                Err(Error::ExitedBeforeReady { .. } | Error::PortTaken { .. })
+                    if attempt < PORT_ATTEMPTS =>
+                {
+                    attempt += 1;
+                }
+                started => return started,
+            }
+        }
+    }
+
+    /// [`ServerProcess::start`] with `port` in `{port}`.
+    fn start_on(server: &BuiltServer, options: &LaunchOptions, port: u16) -> Result<ServerProcess> {
+        let name = server.spec.name.clone();
+        let ready = &server.spec.ready;
         let argv = server.spec.command_line(&RunValues {
             bin: server.bin.as_deref(),
             python: server.python.as_deref(),
@@ -256,6 +279,9 @@ impl ServerProcess {
         process.wait_for_first_answer(addr, first, options.ready_timeout)?;
         process.startup_time = spawned_at.elapsed();
         process.check_loopback_only()?;
+        if !ready.is_contract() {
+            process.check_listens_on(here)?;
+        }
         Ok(process)
     }
 
@@ -277,7 +303,7 @@ impl ServerProcess {
         format!("http://{}{path}", self.addr())
     }
 
-    /// From spawn to the first 200.
+    /// From spawn to the expected answer to its first request.
     pub fn startup_time(&self) -> Duration {
         self.startup_time
     }
@@ -370,6 +396,22 @@ impl ServerProcess {
                 addr,
             }),
             None => Ok(()),
+        }
+    }
+
+    /// The answer to the readiness probe came from this server: it listens
+    /// on the port it was given.
+    fn check_listens_on(&self, addr: SocketAddr) -> Result<()> {
+        if !cfg!(target_os = "linux") {
+            return Ok(());
+        }
+        let addrs = crate::server::sockets::listening_addrs(self.pid)?;
+        match addrs.iter().any(|a| a.port() == addr.port()) {
+            true => Ok(()),
+            false => Err(Error::PortTaken {
+                server: self.name.clone(),
+                port: addr.port(),
+            }),
         }
     }
 
@@ -680,8 +722,6 @@ fn create_log(path: &Path) -> Result<File> {
         .map_err(write_err)
 }
 
-/// Sends the first stdout line over the channel, then copies the rest into
-/// the log, so the pipe is always read.
 /// Reads one of the child's output streams on a thread of its own, so
 /// that the child never blocks on a full pipe. Without `wanted`, the first
 /// line is the event (the contract's ready line) and the rest is copied to
@@ -696,25 +736,23 @@ fn spawn_line_reader(
 ) {
     std::thread::spawn(move || {
         let mut reader = BufReader::new(stream);
-        let mut line = String::new();
-        match wanted {
-            None => {
-                if matches!(reader.read_line(&mut line), Ok(n) if n > 0) {
-                    let _ = tx.send(StdoutEvent::Line(line));
-                    let _ = std::io::copy(&mut reader, &mut log);
+        let mut line = Vec::new();
+        // Bytes, not text: a line that is not UTF-8 must not stop the
+        // copying, or the server's next write would find the pipe closed.
+        while matches!(reader.read_until(b'\n', &mut line), Ok(n) if n > 0) {
+            let text = String::from_utf8_lossy(&line);
+            let found = wanted.as_deref().is_none_or(|wanted| text.contains(wanted));
+            if found {
+                let _ = tx.send(StdoutEvent::Line(text.into_owned()));
+                if wanted.is_some() {
+                    let _ = log.write_all(&line);
                 }
+                // One event at most: the rest goes to the log as it comes.
+                let _ = std::io::copy(&mut reader, &mut log);
+                break;
             }
-            Some(wanted) => {
-                let mut found = false;
-                while matches!(reader.read_line(&mut line), Ok(n) if n > 0) {
-                    let _ = log.write_all(line.as_bytes());
-                    if !found && line.contains(&wanted) {
-                        found = true;
-                        let _ = tx.send(StdoutEvent::Line(line.clone()));
-                    }
-                    line.clear();
-                }
-            }
+            let _ = log.write_all(&line);
+            line.clear();
         }
         let _ = log.flush();
         let _ = tx.send(StdoutEvent::Eof);

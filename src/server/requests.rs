@@ -248,6 +248,11 @@ fn expect(raw: RawExpect, dir: &Path) -> Result<Expect, String> {
         .ok()
         .filter(|s| (100..=599).contains(s))
         .ok_or_else(|| format!("expect.status`: {status} is not a status (100 to 599)"))?;
+    if status < 200 {
+        return Err(format!(
+            "expect.status`: {status} is an interim answer, never the last (200 to 599)"
+        ));
+    }
     let exact = body("expect.", raw.body, raw.body_file, dir)?;
     let body = match (exact, raw.length) {
         (Some(_), Some(_)) => {
@@ -257,6 +262,17 @@ fn expect(raw: RawExpect, dir: &Path) -> Result<Expect, String> {
         (None, Some(length)) => BodyCheck::Length(length),
         (None, None) => BodyCheck::Any,
     };
+    let bodiless = matches!(status, 204 | 304);
+    let wants_bytes = match &body {
+        BodyCheck::Exact(bytes) => !bytes.is_empty(),
+        BodyCheck::Length(n) => *n > 0,
+        BodyCheck::Any => false,
+    };
+    if bodiless && wants_bytes {
+        return Err(format!(
+            "expect`: a {status} has no body, so none can be checked"
+        ));
+    }
     Ok(Expect { status, body })
 }
 

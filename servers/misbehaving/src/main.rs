@@ -28,7 +28,7 @@
 //! `glued` (the right answer twice in one write). An endless answer stops
 //! after `ENDLESS_CAP_BYTES` or when the client has gone.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::net::{Ipv4Addr, TcpListener, TcpStream};
 use std::os::fd::AsRawFd;
 use std::sync::Arc;
