@@ -213,7 +213,12 @@ impl Session {
         );
         if round == Some(1) {
             self.record.version = Some(built.version.clone());
-            self.record.command = self.spec.command_line(&run_values(&built, &tools.launch));
+            let mut values = run_values(&built, &tools.launch);
+            if !self.spec.ready.is_contract() {
+                // The port the harness picked for it, not the 0 others get.
+                values.port = server.addr().port();
+            }
+            self.record.command = self.spec.command_line(&values);
         }
         let heap = match launch.count_heap {
             true => self.counted_heap(server.as_ref()),

@@ -187,6 +187,14 @@ fn declared_requests_and_a_standard_library_server_go_through_a_whole_test_run()
     let python = server(&run, "http-server");
     assert_eq!(python.error, None, "{stderr}");
     assert_eq!(python.not_settable, [Setting::Backlog, Setting::Workers]);
+    // Its command line as run: the port the harness picked, nothing added.
+    let port = python.command.last().expect("a command");
+    assert!(
+        port.parse::<u16>().is_ok_and(|p| p > 0),
+        "{:?}",
+        python.command
+    );
+    assert!(!python.command.iter().any(|a| a.starts_with("--backlog")));
     assert!(
         python
             .version
