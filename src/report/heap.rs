@@ -6,14 +6,12 @@
 
 use crate::compare::figures::{self, Figure, Metric, Phase};
 use crate::compare::leak::LeakCheck;
-use crate::load::Route;
 use crate::record::RunRecord;
 use crate::report::format;
 use crate::report::table::{Align, Table};
 use crate::units::bytes_text;
 
-/// The heap table's figures after those of each request, in column
-/// order, with their headers.
+/// The heap table's figures, in column order, with their headers.
 const HEAP_COLUMNS: [(Figure, &str); 6] = [
     (Figure::BurstAllocations, "burst allocs/req"),
     (Figure::BurstAllocatedBytes, "burst bytes/req"),
@@ -33,39 +31,57 @@ pub fn has_heap(run: &RunRecord) -> bool {
     })
 }
 
-/// One row per server: its heap figures, or why they were not counted.
+/// One row per server: the burst's and the live heap's figures, or why
+/// they were not counted.
 pub fn heap_table(run: &RunRecord) -> Table {
     let metrics = figures::collect(run);
-    let columns = heap_columns(&run.routes());
     let mut headers = vec!["server"];
-    headers.extend(columns.iter().map(|(_, h)| h.as_str()));
+    headers.extend(HEAP_COLUMNS.iter().map(|&(_, h)| h));
     headers.push("note");
-    let mut table = Table::new(&headers).aligned(columns.len() + 1, Align::Left);
+    let mut table = Table::new(&headers).aligned(HEAP_COLUMNS.len() + 1, Align::Left);
     for server in &run.servers {
         let mut row = vec![server.name.clone()];
-        let of = |figure: Figure| {
-            metrics
+        row.extend(
+            HEAP_COLUMNS
                 .iter()
-                .find(|m| m.server == server.name && m.figure == figure)
-        };
-        row.extend(columns.iter().map(|&(figure, _)| cell(of(figure))));
+                .map(|&(figure, _)| cell(find(&metrics, &server.name, figure))),
+        );
         row.push(heap_note(run, server));
         table.push(row);
     }
     table
 }
 
-/// Allocations and bytes per request of each request, then the burst's
-/// and the live heap's columns.
-fn heap_columns(routes: &[Route]) -> Vec<(Figure, String)> {
-    let per_request = routes.iter().flat_map(|&r| {
-        [
-            (Figure::LatencyAllocations(r), format!("allocs/req {r}")),
-            (Figure::LatencyAllocatedBytes(r), format!("bytes/req {r}")),
-        ]
-    });
-    let rest = HEAP_COLUMNS.iter().map(|&(f, h)| (f, h.to_owned()));
-    per_request.chain(rest).collect()
+/// One row per server and request it was sent: allocations and bytes
+/// allocated per request. A row per request, not a column, so servers
+/// that declare different requests do not widen the table.
+pub fn heap_per_request_table(run: &RunRecord) -> Table {
+    let metrics = figures::collect(run);
+    let mut table =
+        Table::new(&["server", "request", "allocs/req", "bytes/req"]).aligned(1, Align::Left);
+    for server in &run.servers {
+        for route in run.routes() {
+            let allocs = find(&metrics, &server.name, Figure::LatencyAllocations(route));
+            let bytes = find(&metrics, &server.name, Figure::LatencyAllocatedBytes(route));
+            if allocs.is_none() && bytes.is_none() {
+                continue;
+            }
+            table.push(vec![
+                server.name.clone(),
+                route.name().to_owned(),
+                cell(allocs),
+                cell(bytes),
+            ]);
+        }
+    }
+    table
+}
+
+/// A server's figure among the run's.
+fn find<'a>(metrics: &'a [Metric], server: &str, figure: Figure) -> Option<&'a Metric> {
+    metrics
+        .iter()
+        .find(|m| m.server == server && m.figure == figure)
 }
 
 fn heap_note(run: &RunRecord, server: &crate::record::ServerRecord) -> String {
@@ -130,11 +146,7 @@ pub fn instructions_table(run: &RunRecord) -> Table {
     headers.push("note");
     let mut table = Table::new(&headers).aligned(routes.len() + 1, Align::Left);
     for server in &run.servers {
-        let of = |route| {
-            metrics
-                .iter()
-                .find(|m| m.server == server.name && m.figure == Figure::Instructions(route))
-        };
+        let of = |route| find(&metrics, &server.name, Figure::Instructions(route));
         let note = server
             .instructions_not_counted
             .clone()
@@ -210,12 +222,41 @@ mod tests {
         run.servers[1].heap_not_counted = Some("statically linked".into());
         let table = heap_table(&run);
         let axum = &table.rows[0];
-        // 14 allocations per request in every round: no spread to show.
-        assert_eq!(axum[1], "14.0 ±0.0%");
-        assert_eq!(axum[7], "1.00 MiB ±0.0%");
+        assert_eq!(axum[3], "1.00 MiB ±0.0%");
         let warp = &table.rows[1];
         assert_eq!(warp[1], "-");
         assert_eq!(warp.last().unwrap(), "not counted: statically linked");
+        let per_request = heap_per_request_table(&run);
+        // 14 allocations per request in every round: no spread to show.
+        assert_eq!(per_request.rows[0][..3], ["axum", "hello", "14.0 ±0.0%"]);
+        assert!(
+            per_request.rows.iter().all(|row| row[0] == "axum"),
+            "a server not counted has no rows: {:?}",
+            per_request.rows
+        );
+    }
+
+    #[test]
+    fn servers_that_declare_different_requests_add_rows_not_columns() {
+        let mut run = fixtures::full_run();
+        run.config.count_heap = true;
+        let contract_rows = heap_per_request_table(&run).rows.len();
+        // axum declares one request of its own, `hello-file`, beside a
+        // server measured on the contract's.
+        let mut declared = crate::load::request::contract().remove(0);
+        declared.name = crate::load::Route::new("hello-file");
+        let mix = crate::load::Mix::weighted(vec![(declared.clone(), 1)]).unwrap();
+        let set = crate::load::request::RequestSet::declared(vec![declared.clone()], 0, mix);
+        let axum = &mut run.servers[0];
+        axum.requests = crate::record::RequestInfo::of(&set);
+        for round in &mut axum.rounds {
+            let probe = round.probes.remove(&crate::load::Route::HELLO).unwrap();
+            round.probes = [(declared.name, probe)].into();
+        }
+        let table = heap_per_request_table(&run);
+        assert_eq!(table.columns.len(), 4);
+        assert_eq!((contract_rows, table.rows.len()), (2, 1));
+        assert_eq!(table.rows[0][..3], ["axum", "hello-file", "14.0 ±0.0%"]);
     }
 
     #[test]

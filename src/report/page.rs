@@ -271,6 +271,7 @@ fn table_class(kind: SectionKind) -> &'static str {
         SectionKind::Throughput => "wide throughput",
         SectionKind::ConstantRate => "wide rate",
         SectionKind::Heap => "wide heap",
+        SectionKind::HeapPerRequest => "heap-per-request",
         SectionKind::Instructions => "instructions",
         SectionKind::LeakCheck => "wide leak",
     }
@@ -280,7 +281,7 @@ fn table_class(kind: SectionKind) -> &'static str {
 fn note(run: &RunRecord, kind: SectionKind) -> Option<String> {
     let max_rounds = run.servers.iter().map(|s| s.rounds.len()).max();
     Some(match kind {
-        SectionKind::Servers => return None,
+        SectionKind::Servers | SectionKind::HeapPerRequest => return None,
         SectionKind::Requests => "Each declared request has its own latency benchmark \
              (<code>latency-&lt;request&gt;/&lt;server&gt;</code>); the burst sends the one marked, the \
              sweep and the constant-rate runs the mix, by weight. Two servers are compared on a \

@@ -46,6 +46,8 @@ pub enum SectionKind {
     Burst,
     MemoryAfter,
     Heap,
+    /// Allocations per request: a row per server and request.
+    HeapPerRequest,
     Instructions,
     LeakCheck,
     Latency,
@@ -183,6 +185,14 @@ fn count_sections(run: &RunRecord) -> Vec<Section> {
             ),
             heap::heap_table(run),
         ));
+        let per_request = heap::heap_per_request_table(run);
+        if !per_request.rows.is_empty() {
+            sections.push(section(
+                SectionKind::HeapPerRequest,
+                "Heap per request: allocations and bytes allocated per request of each request, on keep-alive connections (the heap rounds' latency readings), their median ±half their range".into(),
+                per_request,
+            ));
+        }
     }
     if heap::has_instructions(run) {
         sections.push(section(
@@ -465,6 +475,7 @@ mod tests {
                 SectionKind::Burst,
                 SectionKind::MemoryAfter,
                 SectionKind::Heap,
+                SectionKind::HeapPerRequest,
                 SectionKind::Instructions,
                 SectionKind::LeakCheck,
                 SectionKind::Latency,
